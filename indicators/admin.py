@@ -1,0 +1,52 @@
+from django.contrib import admin
+
+from .models import Measure, Measurement, SuccessIndicator
+
+
+class MeasureInline(admin.TabularInline):
+    model = Measure
+    extra = 0
+
+
+@admin.register(SuccessIndicator)
+class SuccessIndicatorAdmin(admin.ModelAdmin):
+    list_display = ["code", "statement", "plan"]
+    list_filter = ["plan"]
+    search_fields = ["code", "statement"]
+    filter_horizontal = ["actions"]
+    inlines = [MeasureInline]
+
+
+@admin.register(Measure)
+class MeasureAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "indicator",
+        "unit",
+        "direction",
+        "baseline_value",
+        "target_value",
+        "reporting_organisation",
+    ]
+    list_filter = ["unit", "direction", "indicator", "reporting_organisation"]
+    search_fields = ["name", "indicator__statement"]
+    list_select_related = ["indicator", "reporting_organisation"]
+
+
+@admin.register(Measurement)
+class MeasurementAdmin(admin.ModelAdmin):
+    list_display = [
+        "measure",
+        "period_start",
+        "period_end",
+        "value",
+        "text_value",
+        "source",
+        "recorded_by",
+        "recorded_at",
+    ]
+    list_filter = ["measure__indicator", "measure", "is_demo"]
+    search_fields = ["measure__name", "source", "note"]
+    date_hierarchy = "period_start"
+    list_select_related = ["measure", "recorded_by"]
+    readonly_fields = ["recorded_at"]

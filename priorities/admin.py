@@ -1,0 +1,82 @@
+from django.contrib import admin
+
+from .models import Action, ActionPartner, Objective, Plan, Priority, ProgressUpdate
+
+
+class PriorityInline(admin.TabularInline):
+    model = Priority
+    extra = 0
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["title", "organisation_name", "start_date", "end_date"]
+    search_fields = ["title", "organisation_name"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [PriorityInline]
+
+
+class ObjectiveInline(admin.TabularInline):
+    model = Objective
+    extra = 0
+
+
+@admin.register(Priority)
+class PriorityAdmin(admin.ModelAdmin):
+    list_display = ["number", "title", "plan"]
+    list_filter = ["plan"]
+    search_fields = ["title", "aim"]
+    inlines = [ObjectiveInline]
+
+
+@admin.register(Objective)
+class ObjectiveAdmin(admin.ModelAdmin):
+    list_display = ["code", "title", "priority"]
+    list_filter = ["priority__plan", "priority"]
+    search_fields = ["code", "title"]
+
+
+class ActionPartnerInline(admin.TabularInline):
+    model = ActionPartner
+    extra = 0
+    autocomplete_fields = ["organisation"]
+
+
+class ProgressUpdateInline(admin.TabularInline):
+    """Updates are append-only: the admin shows them but cannot edit or delete them."""
+
+    model = ProgressUpdate
+    extra = 0
+    fields = ["created_at", "previous_status", "status", "note", "evidence_url", "author", "organisation"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["-created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Action)
+class ActionAdmin(admin.ModelAdmin):
+    list_display = ["code", "title", "objective", "status", "owner", "next_update_due"]
+    list_filter = ["status", "objective__priority__plan", "objective", "owner", "update_frequency"]
+    search_fields = ["code", "title", "description", "partnerships__organisation__name"]
+    list_select_related = ["objective", "owner"]
+    # Status changes only through progress updates, so that every change has a history entry.
+    readonly_fields = ["status", "next_update_due", "version", "created_at", "updated_at"]
+    inlines = [ActionPartnerInline, ProgressUpdateInline]
+
+
+@admin.register(ProgressUpdate)
+class ProgressUpdateAdmin(admin.ModelAdmin):
+    list_display = ["action", "status", "previous_status", "author", "organisation", "created_at"]
+    list_filter = ["status", "organisation", "is_demo"]
+    search_fields = ["action__code", "action__title", "note"]
+    date_hierarchy = "created_at"
+    list_select_related = ["action", "author", "organisation"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,284 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+def code_sort_key(code):
+    """Sort key for dotted codes in natural order: 5.2 < 5.10, 5.19 < 5.21."""
+    parts = []
+    for part in str(code).split("."):
+        parts.append(part.zfill(6) if part.isdigit() else part)
+    return ".".join(parts)
+
+
+class Status(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    ON_TRACK = "on_track", "On track"
+    AT_RISK = "at_risk", "At risk"
+    OFF_TRACK = "off_track", "Off track"
+    COMPLETED = "completed", "Completed"
+
+
+# The GOV.UK tag colour for each status (templates/includes/status_tag.html).
+STATUS_TAG_CLASSES = {
+    Status.NOT_STARTED: "govuk-tag--grey",
+    Status.ON_TRACK: "govuk-tag--green",
+    Status.AT_RISK: "govuk-tag--yellow",
+    Status.OFF_TRACK: "govuk-tag--red",
+    Status.COMPLETED: "govuk-tag--blue",
+}
+
+
+class UpdateFrequency(models.IntegerChoices):
+    """How often progress is reported, stored as a number of months."""
+
+    MONTHLY = 1, "Monthly"
+    QUARTERLY = 3, "Quarterly"
+    SIX_MONTHLY = 6, "Every six months"
+    ANNUALLY = 12, "Annually"
+
+
+class Plan(models.Model):
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    organisation_name = models.CharField(
+        max_length=200, blank=True, help_text="Who publishes the plan, e.g. the commissioner's office."
+    )
+    start_date = models.DateField(null=True, blank=True, help_text="First updates fall due one period after this date.")
+    end_date = models.DateField(null=True, blank=True)
+    source_url = models.URLField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+
+class Priority(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="priorities")
+    number = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=300)
+    aim = models.TextField(blank=True, help_text="The priority's aim, as published.")
+
+    class Meta:
+        ordering = ["plan", "number"]
+        verbose_name_plural = "priorities"
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="unique_priority_number_per_plan"),
+        ]
+
+    def __str__(self):
+        return f"Priority {self.number}: {self.title}"
+
+
+class Objective(models.Model):
+    priority = models.ForeignKey(Priority, on_delete=models.CASCADE, related_name="objectives")
+    code = models.CharField(max_length=20, help_text="As published, e.g. 5.1.")
+    title = models.CharField(max_length=300)
+    sort_key = models.CharField(max_length=80, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ["priority", "sort_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["priority", "code"], name="unique_objective_code_per_priority"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.title}"
+
+    def save(self, *args, **kwargs):
+        self.sort_key = code_sort_key(self.code)
+        super().save(*args, **kwargs)
+
+
+class ActionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The actions a user may see: all for secretariat and commissioner, their organisation's for partners."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.role in (user.Role.SECRETARIAT, user.Role.COMMISSIONER):
+            return self
+        if user.role == user.Role.PARTNER and user.organisation_id:
+            return self.filter(
+                Exists(ActionPartner.objects.filter(action=OuterRef("pk"), organisation_id=user.organisation_id))
+            )
+        return self.none()
+
+    def overdue(self, today=None):
+        """Actions whose next update is due before today and that are not completed."""
+        today = today or timezone.localdate()
+        return self.exclude(status=Status.COMPLETED).filter(next_update_due__lt=today)
+
+    def for_register(self):
+        """Everything the register shows, in a fixed number of queries."""
+        return self.select_related("objective__priority__plan", "owner", "last_update__author").prefetch_related(
+            models.Prefetch(
+                "partnerships",
+                queryset=ActionPartner.objects.select_related("organisation").order_by("role", "organisation__name"),
+            )
+        )
+
+
+class Action(models.Model):
+    objective = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="actions")
+    code = models.CharField(max_length=20, help_text="As published, e.g. 5.11.")
+    title = models.CharField("short title", max_length=200)
+    description = models.TextField(help_text="The action as published, word for word.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_actions",
+        limit_choices_to={"role": "secretariat", "is_active": True},
+        help_text="The member of the secretariat accountable for the action.",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
+    start_date = models.DateField(null=True, blank=True)
+    target_date = models.DateField(null=True, blank=True)
+    update_frequency = models.PositiveSmallIntegerField(choices=UpdateFrequency.choices, null=True, blank=True)
+    # Kept by the services (priorities.services), so the register can filter and sort on it in SQL.
+    next_update_due = models.DateField(null=True, blank=True, editable=False, db_index=True)
+    last_update = models.ForeignKey(
+        "ProgressUpdate", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Incremented on every save.")
+    sort_key = models.CharField(max_length=80, editable=False, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ActionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sort_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["objective", "code"], name="unique_action_code_per_objective"),
+            models.CheckConstraint(
+                name="action_target_after_start",
+                condition=Q(start_date__isnull=True)
+                | Q(target_date__isnull=True)
+                | Q(target_date__gte=models.F("start_date")),
+                violation_error_message="The target date cannot be before the start date.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.title}"
+
+    def save(self, *args, **kwargs):
+        self.sort_key = code_sort_key(self.code)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("priorities:action-detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_overdue(self):
+        return (
+            self.status != Status.COMPLETED
+            and self.next_update_due is not None
+            and self.next_update_due < timezone.localdate()
+        )
+
+
+class ActionPartner(models.Model):
+    class Role(models.TextChoices):
+        LEAD = "lead", "Lead"
+        SUPPORTING = "supporting", "Supporting"
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="partnerships")
+    organisation = models.ForeignKey("tracker.Organisation", on_delete=models.CASCADE, related_name="partnerships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.SUPPORTING)
+
+    class Meta:
+        ordering = ["action", "role", "organisation__name"]
+        verbose_name = "action partner"
+        constraints = [
+            models.UniqueConstraint(fields=["action", "organisation"], name="unique_partner_per_action"),
+        ]
+
+    def __str__(self):
+        return f"{self.organisation} ({self.get_role_display()}) on {self.action.code}"
+
+
+class ProgressUpdateQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Updates on the actions a user may see."""
+        return self.filter(action__in=Action.objects.visible_to(user))
+
+
+class ProgressUpdate(models.Model):
+    """One recorded change of an action's progress. Append-only: never edited or deleted in the app."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="updates")
+    status = models.CharField(max_length=20, choices=Status.choices)
+    previous_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    note = models.TextField(max_length=5000, blank=True)
+    evidence_url = models.URLField("evidence link", max_length=500, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="progress_updates"
+    )
+    organisation = models.ForeignKey(
+        "tracker.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="progress_updates",
+        help_text="The partner organisation that reported it, if any.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    is_demo = models.BooleanField(default=False, help_text="Made by load_demo, not by a real user.")
+
+    objects = ProgressUpdateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        get_latest_by = "created_at"
+
+    def __str__(self):
+        return f"{self.action.code}: {self.get_status_display()} ({self.created_at:%d %b %Y})"
+
+    @property
+    def status_changed(self):
+        return bool(self.previous_status) and self.previous_status != self.status
+
+
+class ActionChange(models.Model):
+    """One field of an action changed: who, when, old and new value. Written only by the services."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="changes")
+    field = models.CharField(max_length=50)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="action_changes"
+    )
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    via = models.CharField(max_length=20, default="web", help_text="Where the change was made: web, admin, command.")
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.action.code} {self.field}: {self.old_value!r} → {self.new_value!r}"
+
+    @property
+    def field_label(self):
+        return CHANGE_FIELD_LABELS.get(self.field, self.field.replace("_", " ").capitalize())
+
+
+CHANGE_FIELD_LABELS = {
+    "title": "Title",
+    "owner": "Owner",
+    "status": "Status",
+    "start_date": "Start date",
+    "target_date": "Target date",
+    "update_frequency": "Update frequency",
+    "partners": "Partners",
+    "description": "Description",
+}

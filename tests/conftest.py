@@ -1,0 +1,53 @@
+import pytest
+
+from tests.factories import CommissionerFactory, OrganisationFactory, PartnerFactory, SecretariatFactory
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # The manifest storage needs collectstatic; tests serve static files as they are.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def secretariat(db):
+    return SecretariatFactory(username="sec")
+
+
+@pytest.fixture
+def commissioner(db):
+    return CommissionerFactory(username="comm")
+
+
+@pytest.fixture
+def org_a(db):
+    return OrganisationFactory(name="Organisation A", slug="org-a")
+
+
+@pytest.fixture
+def org_b(db):
+    return OrganisationFactory(name="Organisation B", slug="org-b")
+
+
+@pytest.fixture
+def partner_a(org_a):
+    return PartnerFactory(username="partner-a", organisation=org_a)
+
+
+@pytest.fixture
+def partner_b(org_b):
+    return PartnerFactory(username="partner-b", organisation=org_b)
+
+
+@pytest.fixture
+def plan5(db, django_db_blocker):
+    """The published Priority 5 plan, loaded from fixtures/priority5.json."""
+    from django.core.management import call_command
+
+    call_command("loaddata", "priority5", verbosity=0)
+    from priorities.models import Plan
+
+    return Plan.objects.get(slug="international-collaboration")

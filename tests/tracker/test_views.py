@@ -1,0 +1,85 @@
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+
+from tracker.models import User
+
+
+@pytest.mark.django_db
+def test_login_page_has_labelled_fields(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<label class="govuk-label govuk-label--s" for="id_username">Username</label>' in html
+    assert '<label class="govuk-label govuk-label--s" for="id_password">Password</label>' in html
+    assert "csrfmiddlewaretoken" in html
+
+
+@pytest.mark.django_db
+def test_wrong_password_shows_an_error_summary(client, secretariat):
+    response = client.post(reverse("login"), {"username": "sec", "password": "wrong"})
+    assert response.status_code == 200
+    assert "There is a problem" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_sign_in_and_out(client, secretariat):
+    response = client.post(reverse("login"), {"username": "sec", "password": "correct horse battery"})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(secretariat.pk)
+    assert client.post(reverse("logout")).status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_home_sends_anonymous_users_to_sign_in(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [User.Role.SECRETARIAT, User.Role.COMMISSIONER, User.Role.PARTNER])
+def test_home_sends_each_role_to_a_real_page(client, role, org_a):
+    user = User.objects.create(username="u", role=role, organisation=org_a if role == "partner" else None)
+    client.force_login(user)
+    response = client.get("/", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain, "home should redirect to the role's page"
+    assert response.redirect_chain[-1][0] != "/"
+
+
+@pytest.mark.django_db
+def test_healthz_reports_ok(client):
+    with mock.patch("tracker.views._broker_ok", return_value=True):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_names_what_is_down(client):
+    with mock.patch("tracker.views._broker_ok", return_value=False):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "broker": "down"}
+
+
+@pytest.mark.django_db
+def test_healthz_database_down(client):
+    with (
+        mock.patch("tracker.views._broker_ok", return_value=True),
+        mock.patch("django.db.backends.base.base.BaseDatabaseWrapper.cursor", side_effect=Exception("down")),
+    ):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "down"
+
+
+@pytest.mark.django_db
+def test_healthz_with_the_embedded_broker_answers(client, settings):
+    # The default filesystem:// broker needs no server: the real check must pass.
+    response = client.get("/healthz")
+    assert response.json()["broker"] == "ok"

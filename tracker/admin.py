@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from .models import Organisation, User
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "short_name", "kind", "country", "contact_email"]
+    list_filter = ["kind", "country"]
+    search_fields = ["name", "short_name", "country", "contact_email"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "email", "first_name", "last_name", "role", "organisation", "is_active"]
+    list_filter = ["role", "organisation", "is_active", "is_staff"]
+    search_fields = ["username", "email", "first_name", "last_name", "organisation__name"]
+    list_select_related = ["organisation"]
+    fieldsets = DjangoUserAdmin.fieldsets + (("Plan Tracker", {"fields": ["role", "organisation"]}),)
+    add_fieldsets = DjangoUserAdmin.add_fieldsets + (("Plan Tracker", {"fields": ["email", "role", "organisation"]}),)

@@ -1,0 +1,100 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+
+
+class OrganisationManager(models.Manager):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Organisation(models.Model):
+    """A body the plan names as a partner: a department, an agency, an NGO ..."""
+
+    class Kind(models.TextChoices):
+        GOVERNMENT = "government", "Government department"
+        LAW_ENFORCEMENT = "law_enforcement", "Law enforcement"
+        PROSECUTION = "prosecution", "Prosecution"
+        EU_AGENCY = "eu_agency", "EU agency"
+        INTERNATIONAL = "international", "International organisation"
+        CIVIL_SOCIETY = "civil_society", "NGO / civil society"
+        FAITH_ACADEMIC = "faith_academic", "Faith / academic"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=200, unique=True)
+    short_name = models.CharField(max_length=50, blank=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    country = models.CharField(max_length=100, blank=True, help_text="Where it is based; blank if international.")
+    website = models.URLField(blank=True)
+    contact_email = models.EmailField(blank=True, help_text="Receives reminders when no partner user is active.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganisationManager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def display_name(self):
+        return self.short_name or self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class TrackerUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        # Whoever runs createsuperuser runs the plan: give them the secretariat role.
+        extra_fields.setdefault("role", User.Role.SECRETARIAT)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person who signs in: secretariat staff, the commissioner, or a partner organisation's user."""
+
+    class Role(models.TextChoices):
+        SECRETARIAT = "secretariat", "Secretariat"
+        COMMISSIONER = "commissioner", "Commissioner"
+        PARTNER = "partner", "Partner organisation"
+
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.PARTNER)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        help_text="Required for partner users: the organisation whose actions they report on.",
+    )
+
+    objects = TrackerUserManager()
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            models.CheckConstraint(
+                name="partner_user_has_organisation",
+                condition=~Q(role="partner") | Q(organisation__isnull=False),
+                violation_error_message="A partner user must belong to an organisation.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+    @property
+    def is_secretariat(self):
+        return self.is_active and self.role == self.Role.SECRETARIAT
+
+    @property
+    def is_commissioner(self):
+        return self.is_active and self.role == self.Role.COMMISSIONER
+
+    @property
+    def is_partner(self):
+        return self.is_active and self.role == self.Role.PARTNER

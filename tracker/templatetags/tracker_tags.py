@@ -1,0 +1,20 @@
+from django import forms, template
+from django.utils.html import format_html
+
+from priorities.models import STATUS_TAG_CLASSES, Status
+
+register = template.Library()
+
+
+@register.filter
+def is_checkbox(bound_field):
+    return isinstance(bound_field.field.widget, forms.CheckboxInput)
+
+
+@register.simple_tag
+def status_tag(status):
+    """A coloured GOV.UK tag for an action status (value or Status member)."""
+    if not status:
+        return ""
+    status = Status(status)
+    return format_html('<strong class="govuk-tag {}">{}</strong>', STATUS_TAG_CLASSES[status], status.label)
