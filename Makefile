@@ -1,6 +1,7 @@
 # Plan Tracker: `make run` starts it, `make test` tests it. Both install what they need first.
 SHELL := /bin/bash
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
+# The first Python >= 3.11 that really runs (pyenv shims exist for versions that are not active).
+PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13; do $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: install run test test-fast lint check-prereqs css clean
 
 check-prereqs:
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Plan Tracker needs Python 3.11 or newer: '$(PYTHON)' was not found (set PYTHON=/path/to/python3.11)."; exit 1; }
+	@test -n "$(PYTHON)" || { echo "Plan Tracker needs Python 3.11 or newer: none of python3, python3.11, python3.12, python3.13 is (set PYTHON=/path/to/python3.11)."; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Plan Tracker needs Python 3.11 or newer: '$(PYTHON)' is $$($(PYTHON) -V 2>&1)."; exit 1; }
 	@command -v npm >/dev/null 2>&1 || { echo "Plan Tracker needs Node.js and npm (for GOV.UK Frontend and the stylesheet): npm was not found."; exit 1; }
 
