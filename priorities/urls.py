@@ -1,10 +1,10 @@
 from django.urls import path
 
-from . import views
+from .views import actions, plan
 
 app_name = "priorities"
 
 urlpatterns = [
-    path("plan/", views.plan_overview, name="plan"),
-    path("actions/<int:pk>/", views.action_detail, name="action-detail"),
+    path("plan/", plan.plan_overview, name="plan"),
+    path("actions/<int:pk>/", actions.action_detail, name="action-detail"),
 ]

@@ -3,7 +3,7 @@ import logging
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -61,3 +61,8 @@ def healthz(request):
     }
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse(checks, status=200 if healthy else 503)
+
+
+def csrf_failure(request, reason=""):
+    """A refused form (missing or stale CSRF token) gets a page that says what to do, not a bare 403."""
+    return render(request, "403_csrf.html", status=403)

@@ -65,7 +65,9 @@ def redis_worker(tmp_path):
 
 
 @pytest.mark.redis
-def test_a_real_worker_runs_a_task_through_redis(redis_worker):
+def test_a_real_worker_runs_a_task_through_redis(redis_worker, monkeypatch):
+    # Celery lets CELERY_BROKER_URL in the environment override the broker given to the app.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     client = Celery(broker=REDIS_URL, backend=REDIS_URL)
     started = time.monotonic()
     result = client.send_task("tracker.tasks.ping", queue="plan-tracker-test")
@@ -74,7 +76,7 @@ def test_a_real_worker_runs_a_task_through_redis(redis_worker):
     assert redis_worker.poll() is None, "the worker died"
 
 
-def test_a_real_worker_on_the_embedded_filesystem_broker(tmp_path):
+def test_a_real_worker_on_the_embedded_filesystem_broker(tmp_path, monkeypatch):
     """What `make run` uses: no server at all, the queue is a folder under var/."""
     env = {**os.environ, "DJANGO_DEBUG": "1", "PLAN_TRACKER_VAR_DIR": str(tmp_path)}
     env.pop("CELERY_BROKER_URL", None)
@@ -99,6 +101,7 @@ def test_a_real_worker_on_the_embedded_filesystem_broker(tmp_path):
     )
     try:
         queue = tmp_path / "celery"
+        monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
         client = Celery(broker="filesystem://")
         client.conf.broker_transport_options = {
             "data_folder_in": str(queue / "in"),
