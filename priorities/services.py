@@ -30,6 +30,15 @@ def action_next_update_due(*, action, last_update_at=None):
     )
 
 
+def _lock(action):
+    """The action's row, locked until the transaction ends (PostgreSQL; SQLite locks the database)."""
+    return (
+        Action.objects.select_for_update(of=("self",))
+        .select_related("objective__priority__plan", "owner")
+        .get(pk=action.pk)
+    )
+
+
 def validate_update(*, action, status, note):
     """The rules every progress update obeys, whoever records it."""
     errors = {}
@@ -62,7 +71,7 @@ def action_record_update(
     via="web",
 ):
     """Record a progress update and make its status the action's status; refuses a stale version."""
-    locked = Action.objects.select_for_update(of=("self",)).select_related("objective__priority__plan").get(pk=action.pk)
+    locked = _lock(action)
     if expected_version is not None and locked.version != expected_version:
         raise StaleActionError(locked)
     validate_update(action=locked, status=status, note=note)
@@ -125,7 +134,7 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
     unknown = set(changes) - set(DETAIL_FIELDS)
     if unknown:
         raise TypeError(f"Not an editable action field: {', '.join(sorted(unknown))}")
-    locked = Action.objects.select_for_update(of=("self",)).select_related("objective__priority__plan", "owner").get(pk=action.pk)
+    locked = _lock(action)
     if expected_version is not None and locked.version != expected_version:
         raise StaleActionError(locked)
     now = timezone.now()
