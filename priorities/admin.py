@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from .models import Action, ActionPartner, Objective, Plan, Priority, ProgressUpdate
+from .models import Action, ActionChange, ActionPartner, Objective, Plan, Priority, ProgressUpdate
+from .services import DETAIL_FIELDS, action_create, action_update_details
 
 
 class PriorityInline(admin.TabularInline):
@@ -56,15 +57,64 @@ class ProgressUpdateInline(admin.TabularInline):
         return False
 
 
+class ActionChangeInline(admin.TabularInline):
+    model = ActionChange
+    extra = 0
+    fields = ["changed_at", "changed_by", "via", "field", "old_value", "new_value"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["-changed_at", "-pk"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Action)
 class ActionAdmin(admin.ModelAdmin):
+    """Saves go through the services, so admin edits are in the action's change history too."""
+
     list_display = ["code", "title", "objective", "status", "owner", "next_update_due"]
     list_filter = ["status", "objective__priority__plan", "objective", "owner", "update_frequency"]
     search_fields = ["code", "title", "description", "partnerships__organisation__name"]
     list_select_related = ["objective", "owner"]
     # Status changes only through progress updates, so that every change has a history entry.
     readonly_fields = ["status", "next_update_due", "version", "created_at", "updated_at"]
-    inlines = [ActionPartnerInline, ProgressUpdateInline]
+    inlines = [ActionPartnerInline, ProgressUpdateInline, ActionChangeInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The code and objective identify a published action: fixed once it exists.
+        return [*self.readonly_fields, "code", "objective"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        details = {field: form.cleaned_data[field] for field in DETAIL_FIELDS if field in form.cleaned_data}
+        if change:
+            action_update_details(action=obj, by=request.user, via="admin", **details)
+        else:
+            created = action_create(
+                objective=form.cleaned_data["objective"],
+                code=form.cleaned_data["code"],
+                by=request.user,
+                via="admin",
+                **details,
+            )
+            obj.pk = created.pk
+            obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        # Partners are saved by the service from the inline's cleaned data, not by the formset.
+        form.save_m2m()
+        for formset in formsets:
+            if formset.model is not ActionPartner:
+                self.save_formset(request, form, formset, change=change)
+                continue
+            pairs = [
+                (row["organisation"], row["role"])
+                for row in formset.cleaned_data
+                if row and not row.get("DELETE") and row.get("organisation")
+            ]
+            action_update_details(action=form.instance, by=request.user, via="admin", partners=pairs)
+            # The admin's change message reads these; the service has done the saving.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
 
 @admin.register(ProgressUpdate)
@@ -74,6 +124,26 @@ class ProgressUpdateAdmin(admin.ModelAdmin):
     search_fields = ["action__code", "action__title", "note"]
     date_hierarchy = "created_at"
     list_select_related = ["action", "author", "organisation"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ActionChange)
+class ActionChangeAdmin(admin.ModelAdmin):
+    """The audit trail: read-only."""
+
+    list_display = ["action", "field", "old_value", "new_value", "changed_by", "via", "changed_at"]
+    list_filter = ["field", "via"]
+    search_fields = ["action__code", "old_value", "new_value"]
+    date_hierarchy = "changed_at"
+    list_select_related = ["action", "changed_by"]
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

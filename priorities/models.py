@@ -1,6 +1,7 @@
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -114,12 +115,31 @@ class ActionQuerySet(models.QuerySet):
         today = today or timezone.localdate()
         return self.exclude(status=Status.COMPLETED).filter(next_update_due__lt=today)
 
-    def for_register(self):
-        """Everything the register shows, in a fixed number of queries."""
-        return self.select_related("objective__priority__plan", "owner", "last_update__author").prefetch_related(
-            models.Prefetch(
-                "partnerships",
-                queryset=ActionPartner.objects.select_related("organisation").order_by("role", "organisation__name"),
+    def for_register(self, today=None):
+        """Everything the register shows and sorts on, in a fixed number of queries."""
+        today = today or timezone.localdate()
+        severity = [Status.OFF_TRACK, Status.AT_RISK, Status.ON_TRACK, Status.NOT_STARTED, Status.COMPLETED]
+        first_partner = ActionPartner.objects.filter(action=OuterRef("pk")).order_by("organisation__name")
+        return (
+            self.annotate(
+                status_rank=Case(
+                    *(When(status=s, then=Value(i)) for i, s in enumerate(severity)), output_field=IntegerField()
+                ),
+                first_partner_name=Subquery(first_partner.values("organisation__name")[:1]),
+                overdue_flag=Case(
+                    When(Q(next_update_due__lt=today) & ~Q(status=Status.COMPLETED), then=Value(True)),
+                    default=Value(False),
+                    output_field=BooleanField(),
+                ),
+            )
+            .select_related("objective__priority__plan", "owner", "last_update__author")
+            .prefetch_related(
+                models.Prefetch(
+                    "partnerships",
+                    queryset=ActionPartner.objects.select_related("organisation").order_by(
+                        "role", "organisation__name"
+                    ),
+                )
             )
         )
 
@@ -219,7 +239,14 @@ class ProgressUpdate(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices)
     previous_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     note = models.TextField(max_length=5000, blank=True)
-    evidence_url = models.URLField("evidence link", max_length=500, blank=True)
+    evidence_url = models.URLField(
+        "evidence link",
+        max_length=500,
+        blank=True,
+        validators=[
+            URLValidator(schemes=["http", "https"], message="Enter a link that starts with https:// or http://")
+        ],
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="progress_updates"
     )
@@ -232,6 +259,9 @@ class ProgressUpdate(models.Model):
         help_text="The partner organisation that reported it, if any.",
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    action_version = models.PositiveIntegerField(
+        null=True, editable=False, help_text="The action's version this update produced."
+    )
     is_demo = models.BooleanField(default=False, help_text="Made by load_demo, not by a real user.")
 
     objects = ProgressUpdateQuerySet.as_manager()
@@ -260,6 +290,9 @@ class ActionChange(models.Model):
     )
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)
     via = models.CharField(max_length=20, default="web", help_text="Where the change was made: web, admin, command.")
+    action_version = models.PositiveIntegerField(
+        null=True, editable=False, help_text="The action's version this change produced."
+    )
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
@@ -281,4 +314,5 @@ CHANGE_FIELD_LABELS = {
     "update_frequency": "Update frequency",
     "partners": "Partners",
     "description": "Description",
+    "created": "Created",
 }

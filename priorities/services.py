@@ -1,4 +1,4 @@
-"""Every write to the plan goes through these functions (views, commands and tasks call them)."""
+"""Every write to the plan goes through these functions (views, the admin, commands and tasks call them)."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -8,18 +8,49 @@ from .models import Action, ActionChange, ActionPartner, ProgressUpdate, Status,
 from .scheduling import next_due_date
 
 NOTE_MAX_LENGTH = 5000
+DETAIL_FIELDS = ("title", "description", "owner", "start_date", "target_date", "update_frequency")
 
 
 class StaleActionError(Exception):
     """Someone else saved the action after this user opened it."""
 
-    def __init__(self, action):
+    def __init__(self, action, seen_version):
         super().__init__(f"Action {action.code} was changed by someone else.")
         self.action = action
+        self.seen_version = seen_version
+
+    @property
+    def changes(self):
+        """What others changed since `seen_version`, oldest first."""
+        return list(
+            ActionChange.objects.filter(action=self.action, action_version__gt=self.seen_version)
+            .select_related("changed_by")
+            .order_by("changed_at", "pk")
+        )
+
+    @property
+    def updates(self):
+        return list(
+            ProgressUpdate.objects.filter(action=self.action, action_version__gt=self.seen_version)
+            .select_related("author", "organisation")
+            .order_by("created_at", "pk")
+        )
+
+
+def _lock(action, expected_version=None):
+    """The action's row, locked until the transaction ends; refuses a stale `expected_version`."""
+    locked = (
+        Action.objects.select_for_update(of=("self",))
+        .select_related("objective__priority__plan", "owner", "last_update")
+        .get(pk=action.pk)
+    )
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleActionError(locked, expected_version)
+    return locked
 
 
 def action_next_update_due(*, action, last_update_at=None):
-    """The date the action's next progress update falls due."""
+    """The date the action's next progress update falls due (None without a frequency or a start)."""
     plan = action.objective.priority.plan
     last_on = timezone.localdate(last_update_at) if last_update_at else None
     return next_due_date(
@@ -27,15 +58,6 @@ def action_next_update_due(*, action, last_update_at=None):
         last_update_on=last_on,
         action_start=action.start_date,
         plan_start=plan.start_date,
-    )
-
-
-def _lock(action):
-    """The action's row, locked until the transaction ends (PostgreSQL; SQLite locks the database)."""
-    return (
-        Action.objects.select_for_update(of=("self",))
-        .select_related("objective__priority__plan", "owner")
-        .get(pk=action.pk)
     )
 
 
@@ -56,6 +78,11 @@ def validate_update(*, action, status, note):
         raise ValidationError(errors)
 
 
+def _save_new_version(action, *, fields):
+    action.version += 1
+    action.save(update_fields=[*fields, "version", "updated_at"])
+
+
 @transaction.atomic
 def action_record_update(
     *,
@@ -71,10 +98,9 @@ def action_record_update(
     via="web",
 ):
     """Record a progress update and make its status the action's status; refuses a stale version."""
-    locked = _lock(action)
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleActionError(locked)
+    locked = _lock(action, expected_version)
     validate_update(action=locked, status=status, note=note)
+    new_version = locked.version + 1
     update = ProgressUpdate(
         action=locked,
         status=status,
@@ -84,6 +110,7 @@ def action_record_update(
         author=by,
         organisation=organisation,
         created_at=at or timezone.now(),
+        action_version=new_version,
         is_demo=is_demo,
     )
     update.full_clean()
@@ -97,12 +124,12 @@ def action_record_update(
             changed_by=by,
             changed_at=update.created_at,
             via=via,
+            action_version=new_version,
         )
     locked.status = status
     locked.last_update = update
     locked.next_update_due = action_next_update_due(action=locked, last_update_at=update.created_at)
-    locked.version += 1
-    locked.save(update_fields=["status", "last_update", "next_update_due", "version", "updated_at"])
+    _save_new_version(locked, fields=["status", "last_update", "next_update_due"])
     action.refresh_from_db()
     return update
 
@@ -121,66 +148,71 @@ def _partners_display(pairs):
     return "; ".join(f"{name} ({role})" for name, role in sorted(pairs))
 
 
-DETAIL_FIELDS = ("title", "owner", "start_date", "target_date", "update_frequency")
-
-
 @transaction.atomic
 def action_update_details(*, action, by, expected_version=None, partners=None, via="web", **changes):
-    """Change an action's title, owner, dates, frequency or partners, recording each change.
+    """Change an action's details or partners, recording each change; refuses a stale version.
 
-    `partners` is a list of (organisation, role) pairs replacing the current ones; None leaves them.
-    Refuses with StaleActionError when the action was saved since `expected_version` was read.
+    `changes` may hold any of DETAIL_FIELDS; `partners` is a list of (organisation, role) pairs that
+    replaces the current ones (None leaves them as they are). Returns the ActionChange rows written.
     """
     unknown = set(changes) - set(DETAIL_FIELDS)
     if unknown:
         raise TypeError(f"Not an editable action field: {', '.join(sorted(unknown))}")
-    locked = _lock(action)
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleActionError(locked)
+    locked = _lock(action, expected_version)
     now = timezone.now()
+    new_version = locked.version + 1
     records = []
+
+    def record(field, old, new):
+        records.append(
+            ActionChange(
+                action=locked,
+                field=field,
+                old_value=old,
+                new_value=new,
+                changed_by=by,
+                changed_at=now,
+                via=via,
+                action_version=new_version,
+            )
+        )
+
     for field, new in changes.items():
         old = getattr(locked, field)
         if old != new:
-            records.append(
-                ActionChange(
-                    action=locked,
-                    field=field,
-                    old_value=_display(field, old),
-                    new_value=_display(field, new),
-                    changed_by=by,
-                    changed_at=now,
-                    via=via,
-                )
-            )
+            record(field, _display(field, old), _display(field, new))
             setattr(locked, field, new)
     if partners is not None:
-        current = {p.organisation_id: p for p in locked.partnerships.select_related("organisation")}
         wanted = {org.pk: (org, role) for org, role in partners}
-        old_pairs = [(p.organisation.name, p.role) for p in current.values()]
-        new_pairs = [(org.name, role) for org, role in wanted.values()]
-        if sorted(old_pairs) != sorted(new_pairs):
+        current = list(locked.partnerships.select_related("organisation"))
+        old_pairs = sorted((p.organisation.name, p.role) for p in current)
+        new_pairs = sorted((org.name, role) for org, role in wanted.values())
+        if old_pairs != new_pairs:
             ActionPartner.objects.filter(action=locked).exclude(organisation_id__in=wanted).delete()
             for org, role in wanted.values():
                 ActionPartner.objects.update_or_create(action=locked, organisation=org, defaults={"role": role})
-            records.append(
-                ActionChange(
-                    action=locked,
-                    field="partners",
-                    old_value=_partners_display(old_pairs),
-                    new_value=_partners_display(new_pairs),
-                    changed_by=by,
-                    changed_at=now,
-                    via=via,
-                )
-            )
+            record("partners", _partners_display(old_pairs), _partners_display(new_pairs))
     if not records:
         return []
     locked.full_clean(exclude=["objective", "last_update", "owner"])
     last_at = locked.last_update.created_at if locked.last_update_id else None
     locked.next_update_due = action_next_update_due(action=locked, last_update_at=last_at)
-    locked.version += 1
-    locked.save()
+    _save_new_version(locked, fields=[*changes.keys(), "next_update_due"])
     ActionChange.objects.bulk_create(records)
     action.refresh_from_db()
     return records
+
+
+@transaction.atomic
+def action_create(*, objective, code, title, description, by, via="web", **details):
+    """Add an action to an objective, recording its creation."""
+    action = Action(objective=objective, code=code, title=title, description=description, **details)
+    action.full_clean()
+    action.save()
+    ActionChange.objects.create(
+        action=action, field="created", new_value=str(action), changed_by=by, via=via, action_version=action.version
+    )
+    if action.update_frequency:
+        action.next_update_due = action_next_update_due(action=action)
+        action.save(update_fields=["next_update_due"])
+    return action

@@ -6,5 +6,10 @@ app_name = "priorities"
 
 urlpatterns = [
     path("plan/", plan.plan_overview, name="plan"),
+    path("actions/", actions.action_register, name="action-list"),
+    path("actions/export.csv", actions.action_export_csv, name="action-export-csv"),
+    path("actions/export.xlsx", actions.action_export_xlsx, name="action-export-xlsx"),
     path("actions/<int:pk>/", actions.action_detail, name="action-detail"),
+    path("actions/<int:pk>/updates/", actions.action_record_update_view, name="action-record-update"),
+    path("actions/<int:pk>/edit/", actions.action_edit, name="action-edit"),
 ]

@@ -1,19 +1,181 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
 
-from ..models import Action, ActionPartner, ProgressUpdate
+from tracker.permissions import SECRETARIAT, role_required
+
+from ..exports import csv_response, xlsx_response
+from ..filters import ActionFilter
+from ..forms import ActionDetailsForm, ProgressUpdateForm
+from ..models import Action, ActionChange, ActionPartner, ProgressUpdate
+from ..services import StaleActionError, action_record_update, action_update_details
+from ..tables import ActionTable
+
+
+class ActionRegisterView(SingleTableMixin, FilterView):
+    """The action register: filters in the URL, sortable columns, 50 a page, htmx refresh of the table."""
+
+    template_name = "priorities/action_list.html"
+    filterset_class = ActionFilter
+    table_class = ActionTable
+    table_pagination = {"per_page": 50}
+
+    def get_queryset(self):
+        return Action.objects.visible_to(self.request.user).for_register()
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return [f"{self.template_name}#action-table"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context["export_query"] = query.urlencode()
+        return context
+
+
+action_register = login_required(ActionRegisterView.as_view())
+
+
+def _filtered_table(request):
+    actions = Action.objects.visible_to(request.user).for_register()
+    filterset = ActionFilter(request.GET, queryset=actions, request=request)
+    # An invalid filter value exports nothing rather than everything.
+    queryset = filterset.qs if filterset.is_valid() else actions.none()
+    table = ActionTable(queryset, order_by=request.GET.get("sort") or ("code",))
+    return table
+
+
+def _export_rows(request):
+    return list(_filtered_table(request).as_values())
+
+
+def _export_filename(extension):
+    return f"actions-{timezone.localdate():%Y-%m-%d}.{extension}"
+
+
+@login_required
+def action_export_csv(request):
+    return csv_response(_export_rows(request), _export_filename("csv"))
+
+
+@login_required
+def action_export_xlsx(request):
+    return xlsx_response([("Actions", _export_rows(request))], _export_filename("xlsx"))
+
+
+def _visible_action(request, pk):
+    return get_object_or_404(
+        Action.objects.visible_to(request.user).select_related("objective__priority__plan", "owner"), pk=pk
+    )
+
+
+def _render_action(request, action, *, update_form=None, stale=None, status=200):
+    partnerships = ActionPartner.objects.filter(action=action).select_related("organisation")
+    updates = ProgressUpdate.objects.filter(action=action).select_related("author", "organisation")
+    changes = ActionChange.objects.filter(action=action).select_related("changed_by")
+    can_edit = request.user.role == SECRETARIAT
+    if can_edit and update_form is None:
+        update_form = ProgressUpdateForm(action=action)
+    context = {
+        "action": action,
+        "partnerships": partnerships,
+        "updates": updates,
+        "changes": changes,
+        "indicators": action.indicators.all(),
+        "can_edit": can_edit,
+        "update_form": update_form,
+        "stale": stale,
+    }
+    return render(request, "priorities/action_detail.html", context, status=status)
 
 
 @login_required
 def action_detail(request, pk):
+    return _render_action(request, _visible_action(request, pk))
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def action_record_update_view(request, pk):
+    """The secretariat records a progress update; the history and the register show it at once."""
+    action = _visible_action(request, pk)
+    form = ProgressUpdateForm(request.POST, action=action)
+    if form.is_valid():
+        try:
+            action_record_update(
+                action=action,
+                status=form.cleaned_data["status"],
+                note=form.cleaned_data["note"],
+                evidence_url=form.cleaned_data["evidence_url"],
+                by=request.user,
+                expected_version=form.cleaned_data["version"],
+            )
+        except StaleActionError as stale:
+            form.add_error(
+                None, "Someone else changed this action after you opened it. Your update has not been saved."
+            )
+            return _render_action(request, stale.action, update_form=form, stale=stale, status=409)
+        except ValidationError as error:
+            for field, messages_ in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages_)
+        else:
+            messages.success(request, f"Update recorded: {action.code} is now {action.get_status_display().lower()}.")
+            return redirect(action)
+    return _render_action(request, action, update_form=form, status=400)
+
+
+@role_required(SECRETARIAT)
+def action_edit(request, pk):
+    """Edit an action's details and partners; a save on a stale version is refused, keeping the input."""
     action = get_object_or_404(
-        Action.objects.visible_to(request.user).select_related("objective__priority__plan", "owner"),
+        Action.objects.visible_to(request.user)
+        .select_related("objective__priority__plan", "owner")
+        .prefetch_related(Prefetch("partnerships", queryset=ActionPartner.objects.select_related("organisation"))),
         pk=pk,
     )
-    partnerships = ActionPartner.objects.filter(action=action).select_related("organisation")
-    updates = ProgressUpdate.objects.filter(action=action).select_related("author", "organisation")
+    stale = None
+    if request.method == "POST":
+        form = ActionDetailsForm(request.POST)
+        if form.is_valid():
+            try:
+                changed = action_update_details(
+                    action=action,
+                    by=request.user,
+                    expected_version=form.cleaned_data["version"],
+                    partners=form.partners(),
+                    **form.details(),
+                )
+            except StaleActionError as error:
+                stale = error
+                form.add_error(
+                    None, "Someone else saved this action after you opened it. Your changes have not been saved."
+                )
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                if changed:
+                    messages.success(
+                        request,
+                        f"{action.code} saved: {len(changed)} change{'s' if len(changed) != 1 else ''} recorded.",
+                    )
+                else:
+                    messages.info(request, "Nothing was changed.")
+                return redirect(action)
+    else:
+        form = ActionDetailsForm(initial=ActionDetailsForm.initial_for(action))
     return render(
         request,
-        "priorities/action_detail.html",
-        {"action": action, "partnerships": partnerships, "updates": updates},
+        "priorities/action_edit.html",
+        {"action": action, "form": form, "stale": stale},
+        status=409 if stale else 400 if request.method == "POST" else 200,
     )

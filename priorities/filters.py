@@ -1,0 +1,76 @@
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from tracker.models import Organisation, User
+
+from .models import Action, Objective, Priority, Status
+
+
+def _priorities(request):
+    return Priority.objects.select_related("plan") if request is not None else Priority.objects.none()
+
+
+def _objectives(request):
+    return Objective.objects.select_related("priority") if request is not None else Objective.objects.none()
+
+
+def _partner_organisations(request):
+    """Partners choose only their own organisation; staff choose any organisation that partners an action."""
+    if request is None or not request.user.is_authenticated:
+        return Organisation.objects.none()
+    user = request.user
+    if user.role == User.Role.PARTNER:
+        return Organisation.objects.filter(pk=user.organisation_id)
+    return Organisation.objects.filter(partnerships__isnull=False).distinct()
+
+
+def _owners(request):
+    if request is None or request.user.role == User.Role.PARTNER:
+        return User.objects.none()
+    return User.objects.filter(role=User.Role.SECRETARIAT, is_active=True)
+
+
+class ActionFilter(django_filters.FilterSet):
+    """The register's filters; every one lives in the URL so a view of the register can be shared."""
+
+    q = django_filters.CharFilter(
+        label="Search",
+        method="search",
+        widget=forms.TextInput(attrs={"type": "search"}),
+        help_text="Code, title or description",
+    )
+    priority = django_filters.ModelChoiceFilter(
+        field_name="objective__priority", queryset=_priorities, label="Priority", empty_label="All priorities"
+    )
+    objective = django_filters.ModelChoiceFilter(queryset=_objectives, label="Objective", empty_label="All objectives")
+    status = django_filters.MultipleChoiceFilter(
+        choices=Status.choices, widget=forms.CheckboxSelectMultiple, label="Status"
+    )
+    partner = django_filters.ModelChoiceFilter(
+        field_name="partnerships__organisation",
+        queryset=_partner_organisations,
+        label="Partner organisation",
+        empty_label="All partners",
+    )
+    owner = django_filters.ModelChoiceFilter(queryset=_owners, label="Owner", empty_label="Any owner")
+    overdue = django_filters.BooleanFilter(method="filter_overdue", widget=forms.CheckboxInput, label="Overdue only")
+
+    class Meta:
+        model = Action
+        fields = ["q", "priority", "objective", "status", "partner", "owner", "overdue"]
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        if request is not None and request.user.role == User.Role.PARTNER:
+            # Owners are the secretariat's business.
+            del self.filters["owner"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(code__icontains=value) | Q(title__icontains=value) | Q(description__icontains=value))
+
+    def filter_overdue(self, queryset, name, value):
+        return queryset.overdue() if value else queryset

@@ -1,0 +1,114 @@
+from django import forms
+from django.core.validators import URLValidator
+
+from tracker.models import Organisation, User
+
+from .models import ActionPartner, Status, UpdateFrequency
+from .services import NOTE_MAX_LENGTH
+
+
+class HttpLinkField(forms.URLField):
+    """A web link: http or https only (no javascript:, data: or ftp:)."""
+
+    default_validators = [URLValidator(schemes=["http", "https"])]
+    default_error_messages = {"invalid": "Enter a link that starts with https:// or http://"}
+
+
+class ProgressUpdateForm(forms.Form):
+    """A progress update: the rules themselves live in services.validate_update."""
+
+    status = forms.ChoiceField(choices=Status.choices, widget=forms.RadioSelect, label="Status")
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        label="Note",
+        help_text="What has happened since the last update. Required when the status changes, "
+        f"or is at risk or off track ({NOTE_MAX_LENGTH:,} characters at most).",
+    )
+    evidence_url = HttpLinkField(
+        required=False,
+        max_length=500,
+        label="Evidence link (optional)",
+        help_text="A link to a report, minutes or a published page, starting https:// or http://",
+        assume_scheme="https",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, action, **kwargs):
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("status", action.status)
+        kwargs["initial"].setdefault("version", action.version)
+        super().__init__(*args, **kwargs)
+        self.action = action
+
+
+class ActionDetailsForm(forms.Form):
+    """The secretariat's edit of an action's title, owner, dates, frequency and partners."""
+
+    title = forms.CharField(max_length=200, label="Short title")
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.filter(role=User.Role.SECRETARIAT, is_active=True),
+        required=False,
+        label="Owner",
+        empty_label="Not assigned",
+    )
+    start_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Start date")
+    target_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Target date")
+    update_frequency = forms.TypedChoiceField(
+        choices=[("", "Not set"), *UpdateFrequency.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Update frequency",
+    )
+    lead_partners = forms.ModelMultipleChoiceField(
+        queryset=Organisation.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Lead partners",
+    )
+    supporting_partners = forms.ModelMultipleChoiceField(
+        queryset=Organisation.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Supporting partners",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    @classmethod
+    def initial_for(cls, action):
+        partnerships = list(action.partnerships.all())
+        return {
+            "title": action.title,
+            "owner": action.owner_id,
+            "start_date": action.start_date,
+            "target_date": action.target_date,
+            "update_frequency": action.update_frequency,
+            "lead_partners": [p.organisation_id for p in partnerships if p.role == ActionPartner.Role.LEAD],
+            "supporting_partners": [p.organisation_id for p in partnerships if p.role == ActionPartner.Role.SUPPORTING],
+            "version": action.version,
+        }
+
+    def clean(self):
+        data = super().clean()
+        start, target = data.get("start_date"), data.get("target_date")
+        if start and target and target < start:
+            self.add_error("target_date", "The target date must be the same as or after the start date.")
+        both = set(data.get("lead_partners") or []) & set(data.get("supporting_partners") or [])
+        if both:
+            names = ", ".join(sorted(o.name for o in both))
+            self.add_error("supporting_partners", f"An organisation is either lead or supporting, not both: {names}.")
+        return data
+
+    def partners(self):
+        data = self.cleaned_data
+        return [(org, ActionPartner.Role.LEAD) for org in data["lead_partners"]] + [
+            (org, ActionPartner.Role.SUPPORTING) for org in data["supporting_partners"]
+        ]
+
+    def details(self):
+        return {
+            field: self.cleaned_data[field]
+            for field in ("title", "owner", "start_date", "target_date", "update_frequency")
+        }
