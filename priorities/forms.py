@@ -112,3 +112,22 @@ class ActionDetailsForm(forms.Form):
             field: self.cleaned_data[field]
             for field in ("title", "owner", "start_date", "target_date", "update_frequency")
         }
+
+
+class SubmissionForm(ProgressUpdateForm):
+    """A partner's proposed update: the same fields and rules, without the version (it changes nothing yet)."""
+
+    def __init__(self, *args, action, **kwargs):
+        super().__init__(*args, action=action, **kwargs)
+        del self.fields["version"]
+        self.fields["status"].label = "Proposed status"
+
+
+class ReturnForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=NOTE_MAX_LENGTH,
+        label="Why are you returning it?",
+        help_text="The partner sees this and can answer with a new submission.",
+        error_messages={"required": "Say why the submission is returned, so the partner can answer it."},
+    )

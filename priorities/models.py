@@ -262,6 +262,14 @@ class ProgressUpdate(models.Model):
     action_version = models.PositiveIntegerField(
         null=True, editable=False, help_text="The action's version this update produced."
     )
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="For progress reported by a partner: who in the secretariat accepted it.",
+    )
     is_demo = models.BooleanField(default=False, help_text="Made by load_demo, not by a real user.")
 
     objects = ProgressUpdateQuerySet.as_manager()
@@ -316,3 +324,70 @@ CHANGE_FIELD_LABELS = {
     "description": "Description",
     "created": "Created",
 }
+
+
+class SubmissionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Staff see every submission; a partner sees only their own organisation's."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.role in (user.Role.SECRETARIAT, user.Role.COMMISSIONER):
+            return self
+        if user.role == user.Role.PARTNER and user.organisation_id:
+            return self.filter(organisation_id=user.organisation_id, action__in=Action.objects.visible_to(user))
+        return self.none()
+
+    def pending(self):
+        return self.filter(state=Submission.State.SUBMITTED)
+
+
+class Submission(models.Model):
+    """Progress reported by a partner organisation: proposed, not official until the secretariat accepts it."""
+
+    class State(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        ACCEPTED = "accepted", "Accepted"
+        RETURNED = "returned", "Returned"
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="submissions")
+    organisation = models.ForeignKey("tracker.Organisation", on_delete=models.PROTECT, related_name="submissions")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions")
+    submitted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    status = models.CharField("proposed status", max_length=20, choices=Status.choices)
+    note = models.TextField(max_length=5000, blank=True)
+    evidence_url = models.URLField(
+        "evidence link",
+        max_length=500,
+        blank=True,
+        validators=[
+            URLValidator(schemes=["http", "https"], message="Enter a link that starts with https:// or http://")
+        ],
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.SUBMITTED, db_index=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    return_reason = models.TextField(max_length=5000, blank=True)
+    progress_update = models.OneToOneField(
+        ProgressUpdate, on_delete=models.SET_NULL, null=True, blank=True, related_name="submission"
+    )
+
+    objects = SubmissionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-submitted_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="submission_decision_is_complete",
+                condition=Q(state="submitted", decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(state="submitted") & Q(decided_by__isnull=False, decided_at__isnull=False)),
+            ),
+            models.CheckConstraint(
+                name="returned_submission_has_reason",
+                condition=~Q(state="returned") | ~Q(return_reason=""),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.action.code} from {self.organisation}: {self.get_status_display()} ({self.get_state_display()})"

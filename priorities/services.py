@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Action, ActionChange, ActionPartner, ProgressUpdate, Status, UpdateFrequency
+from .models import Action, ActionChange, ActionPartner, ProgressUpdate, Status, Submission, UpdateFrequency
 from .scheduling import next_due_date
 
 NOTE_MAX_LENGTH = 5000
@@ -92,6 +92,7 @@ def action_record_update(
     by,
     evidence_url="",
     organisation=None,
+    accepted_by=None,
     expected_version=None,
     at=None,
     is_demo=False,
@@ -109,6 +110,7 @@ def action_record_update(
         evidence_url=evidence_url or "",
         author=by,
         organisation=organisation,
+        accepted_by=accepted_by,
         created_at=at or timezone.now(),
         action_version=new_version,
         is_demo=is_demo,
@@ -121,7 +123,7 @@ def action_record_update(
             field="status",
             old_value=Status(locked.status).label,
             new_value=Status(status).label,
-            changed_by=by,
+            changed_by=accepted_by or by,
             changed_at=update.created_at,
             via=via,
             action_version=new_version,
@@ -216,3 +218,82 @@ def action_create(*, objective, code, title, description, by, via="web", **detai
         action.next_update_due = action_next_update_due(action=action)
         action.save(update_fields=["next_update_due"])
     return action
+
+
+class AlreadyDecidedError(Exception):
+    """The submission was accepted or returned by someone else first."""
+
+    def __init__(self, submission):
+        who = submission.decided_by or "someone else"
+        super().__init__(
+            f"This submission was already {submission.get_state_display().lower()} by {who} "
+            f"on {timezone.localtime(submission.decided_at):%-d %B %Y at %H:%M}."
+        )
+        self.submission = submission
+
+
+@transaction.atomic
+def submission_create(*, action, by, status, note, evidence_url=""):
+    """A partner user proposes a progress update on one of their organisation's actions."""
+    if not Action.objects.visible_to(by).filter(pk=action.pk).exists() or by.role != by.Role.PARTNER:
+        raise PermissionError("Only a partner of this action can submit progress on it.")
+    validate_update(action=action, status=status, note=note)
+    submission = Submission(
+        action=action,
+        organisation=by.organisation,
+        submitted_by=by,
+        status=status,
+        note=(note or "").strip(),
+        evidence_url=evidence_url or "",
+    )
+    submission.full_clean()
+    submission.save()
+    return submission
+
+
+def _lock_pending(submission):
+    locked = Submission.objects.select_for_update(of=("self",)).select_related("decided_by").get(pk=submission.pk)
+    if locked.state != Submission.State.SUBMITTED:
+        raise AlreadyDecidedError(locked)
+    return locked
+
+
+@transaction.atomic
+def submission_accept(*, submission, by):
+    """Accept a partner's submission: it becomes an official update, reported by them, accepted by `by`."""
+    locked = _lock_pending(submission)
+    update = action_record_update(
+        action=locked.action,
+        status=locked.status,
+        note=locked.note,
+        evidence_url=locked.evidence_url,
+        by=locked.submitted_by,
+        organisation=locked.organisation,
+        accepted_by=by,
+        via="review",
+    )
+    locked.state = Submission.State.ACCEPTED
+    locked.decided_by = by
+    locked.decided_at = timezone.now()
+    locked.progress_update = update
+    locked.save(update_fields=["state", "decided_by", "decided_at", "progress_update"])
+    submission.refresh_from_db()
+    return update
+
+
+@transaction.atomic
+def submission_return(*, submission, by, reason):
+    """Send a submission back to the partner with a reason they can answer."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the submission is returned, so the partner can answer it."})
+    if len(reason) > NOTE_MAX_LENGTH:
+        raise ValidationError({"reason": f"The reason must be {NOTE_MAX_LENGTH:,} characters or fewer."})
+    locked = _lock_pending(submission)
+    locked.state = Submission.State.RETURNED
+    locked.decided_by = by
+    locked.decided_at = timezone.now()
+    locked.return_reason = reason
+    locked.save(update_fields=["state", "decided_by", "decided_at", "return_reason"])
+    submission.refresh_from_db()
+    return locked

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, plan
+from .views import actions, partners, plan, reviews
 
 app_name = "priorities"
 
@@ -12,4 +12,8 @@ urlpatterns = [
     path("actions/<int:pk>/", actions.action_detail, name="action-detail"),
     path("actions/<int:pk>/updates/", actions.action_record_update_view, name="action-record-update"),
     path("actions/<int:pk>/edit/", actions.action_edit, name="action-edit"),
+    path("actions/<int:pk>/submit/", partners.submission_create_view, name="submission-create"),
+    path("reviews/", reviews.review_queue, name="review-queue"),
+    path("reviews/<int:pk>/accept/", reviews.submission_accept_view, name="submission-accept"),
+    path("reviews/<int:pk>/return/", reviews.submission_return_view, name="submission-return"),
 ]

@@ -1,5 +1,7 @@
 from django.urls import NoReverseMatch, reverse
 
+from priorities.models import Submission
+
 
 def _items_for(user):
     """Navigation entries (url name, text) for a role; pages that do not exist yet are skipped."""
@@ -10,16 +12,21 @@ def _items_for(user):
     elif user.role == user.Role.COMMISSIONER:
         entries = [
             ("dashboard", "Dashboard"),
-            ("priorities:plan", "The plan"),
             ("priorities:action-list", "Actions"),
             ("indicators:indicator-list", "Indicators"),
+            ("reports:progress", "Report"),
+            ("organisation-list", "Organisations"),
+            ("priorities:plan", "The plan"),
         ]
     else:
+        pending = Submission.objects.pending().count()
         entries = [
             ("priorities:action-list", "Actions"),
-            ("priorities:plan", "The plan"),
+            ("priorities:review-queue", f"Reviews ({pending})" if pending else "Reviews"),
             ("indicators:indicator-list", "Indicators"),
             ("dashboard", "Dashboard"),
+            ("organisation-list", "Organisations"),
+            ("priorities:plan", "The plan"),
             ("admin:index", "Admin"),
         ]
     items = []
@@ -35,10 +42,14 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None:
         return {}
+    # Templates rendered inside a page (django-tables2's render_table) run the processors again.
+    if hasattr(request, "_navigation_items"):
+        return {"navigation_items": request._navigation_items}
     items = _items_for(user)
     path = request.path
     # The longest matching prefix is the current section (so "/" does not light up everywhere).
     best = max((i for i in items if path.startswith(i["href"])), key=lambda i: len(i["href"]), default=None)
     for item in items:
         item["current"] = item is best
+    request._navigation_items = items
     return {"navigation_items": items}

@@ -43,3 +43,9 @@ class GovukFormRenderer(TemplatesSetting):
     form_template_name = "forms/govuk_form.html"
     field_template_name = "forms/govuk_field.html"
     bound_field_class = GovukBoundField
+
+
+class InviteForm(forms.Form):
+    first_name = forms.CharField(max_length=150, label="First name")
+    last_name = forms.CharField(max_length=150, label="Last name")
+    email = forms.EmailField(label="Email address", help_text="The invitation goes to this address.")

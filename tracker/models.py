@@ -1,6 +1,10 @@
+import datetime
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
 
 
 class OrganisationManager(models.Manager):
@@ -38,6 +42,9 @@ class Organisation(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("organisation-detail", kwargs={"slug": self.slug})
 
     @property
     def display_name(self):
@@ -98,3 +105,30 @@ class User(AbstractUser):
     @property
     def is_partner(self):
         return self.is_active and self.role == self.Role.PARTNER
+
+
+class Invitation(models.Model):
+    """An invitation for a partner user to set a password. The link is signed; `nonce` makes it one-time."""
+
+    VALID_FOR_DAYS = 7
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    invited_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    nonce = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Invitation for {self.user.email}"
+
+    @property
+    def expires_at(self):
+        return self.created_at + datetime.timedelta(days=self.VALID_FOR_DAYS)
+
+    @property
+    def is_usable(self):
+        return self.accepted_at is None and timezone.now() < self.expires_at

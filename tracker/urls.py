@@ -16,6 +16,20 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/invitation/<str:token>/", views.accept_invitation, name="accept-invitation"),
+    path("organisations/", views.organisation_list, name="organisation-list"),
+    path("organisations/<slug:slug>/", views.organisation_detail, name="organisation-detail"),
+    path("organisations/<slug:slug>/invite/", views.organisation_invite, name="organisation-invite"),
+    path(
+        "organisations/<slug:slug>/people/<int:user_id>/resend/",
+        views.user_resend_invitation,
+        name="user-resend-invitation",
+    ),
+    path(
+        "organisations/<slug:slug>/people/<int:user_id>/deactivate/",
+        views.user_deactivate_view,
+        name="user-deactivate",
+    ),
     path("admin/", admin.site.urls),
     path("", include("priorities.urls")),
 ]

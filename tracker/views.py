@@ -1,26 +1,49 @@
 import logging
 
+from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
+from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import Count, Max, Prefetch, Q
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_POST
+
+from priorities.models import ActionPartner
+
+from .forms import InviteForm
+from .models import Invitation, Organisation, User
+from .permissions import PARTNER, SECRETARIAT, STAFF, role_required
+from .services import (
+    InvitationInvalid,
+    invitation_accept,
+    invitation_from_token,
+    partner_invite,
+    partner_resend_invitation,
+    user_deactivate,
+)
 
 logger = logging.getLogger(__name__)
 
-# Where each role lands after signing in; the first page that exists wins.
+# Where staff land after signing in; the first page that exists wins. Partners' home is "/" itself.
 ROLE_HOMES = {
-    "secretariat": ["priorities:action-list", "priorities:plan"],
+    "secretariat": ["priorities:action-list"],
     "commissioner": ["dashboard", "priorities:plan"],
-    "partner": ["partners:home", "priorities:plan"],
 }
 
 
 @login_required
 def home(request):
-    for name in ROLE_HOMES.get(request.user.role, ["priorities:plan"]):
+    if request.user.role == PARTNER:
+        from priorities.views.partners import partner_home
+
+        return partner_home(request)
+    for name in ROLE_HOMES.get(request.user.role, []):
         try:
             return redirect(reverse(name))
         except NoReverseMatch:
@@ -66,3 +89,114 @@ def healthz(request):
 def csrf_failure(request, reason=""):
     """A refused form (missing or stale CSRF token) gets a page that says what to do, not a bare 403."""
     return render(request, "403_csrf.html", status=403)
+
+
+# --- organisations and their people -------------------------------------------------------------
+
+
+@role_required(*STAFF)
+def organisation_list(request):
+    organisations = Organisation.objects.annotate(
+        action_count=Count("partnerships", distinct=True),
+        people_count=Count("users", filter=Q(users__is_active=True), distinct=True),
+    )
+    return render(request, "tracker/organisation_list.html", {"organisations": organisations})
+
+
+@role_required(*STAFF)
+def organisation_detail(request, slug, invite_form=None, status=200):
+    """An organisation's people, its actions and when each was last reported on."""
+    organisation = get_object_or_404(Organisation, slug=slug)
+    people = organisation.users.prefetch_related(
+        Prefetch("invitations", queryset=Invitation.objects.filter(accepted_at__isnull=True))
+    ).order_by("-is_active", "last_name", "first_name")
+    partnerships = (
+        ActionPartner.objects.filter(organisation=organisation)
+        .select_related("action__last_update__author")
+        .annotate(
+            last_reported=Max(
+                "action__submissions__submitted_at", filter=Q(action__submissions__organisation=organisation)
+            )
+        )
+        .order_by("action__sort_key")
+    )
+    context = {
+        "organisation": organisation,
+        "people": people,
+        "partnerships": partnerships,
+        "invite_form": invite_form or InviteForm(),
+        "can_manage": request.user.role == SECRETARIAT,
+    }
+    return render(request, "tracker/organisation_detail.html", context, status=status)
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def organisation_invite(request, slug):
+    organisation = get_object_or_404(Organisation, slug=slug)
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation = partner_invite(organisation=organisation, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"Invitation sent to {invitation.user.email}. The link works for 7 days.")
+            return redirect(organisation)
+    return organisation_detail(request, slug, invite_form=form, status=400)
+
+
+def _organisation_user(slug, user_id):
+    return get_object_or_404(User, pk=user_id, organisation__slug=slug, role=User.Role.PARTNER)
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def user_resend_invitation(request, slug, user_id):
+    user = _organisation_user(slug, user_id)
+    try:
+        partner_resend_invitation(user=user, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"A new invitation was sent to {user.email}; earlier links no longer work.")
+    return redirect(user.organisation)
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def user_deactivate_view(request, slug, user_id):
+    user = _organisation_user(slug, user_id)
+    try:
+        user_deactivate(user=user, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{user} is deactivated and signed out everywhere.")
+    return redirect(user.organisation)
+
+
+@never_cache
+@sensitive_post_parameters("new_password1", "new_password2")
+def accept_invitation(request, token):
+    """The one-time link from an invitation email: choose a password, then you are signed in."""
+    try:
+        invitation = invitation_from_token(token)
+    except InvitationInvalid as error:
+        return render(request, "tracker/invitation_invalid.html", {"reason": str(error)}, status=404)
+    form = SetPasswordForm(invitation.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = invitation_accept(token=token, password=form.cleaned_data["new_password1"])
+        except InvitationInvalid as error:
+            return render(request, "tracker/invitation_invalid.html", {"reason": str(error)}, status=404)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Your password is set. Welcome to Plan Tracker.")
+        return redirect("home")
+    return render(
+        request,
+        "tracker/accept_invitation.html",
+        {"form": form, "invitation": invitation},
+        status=400 if request.method == "POST" else 200,
+    )

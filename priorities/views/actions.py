@@ -8,12 +8,12 @@ from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from tracker.permissions import SECRETARIAT, role_required
+from tracker.permissions import PARTNER, SECRETARIAT, role_required
 
 from ..exports import csv_response, xlsx_response
 from ..filters import ActionFilter
-from ..forms import ActionDetailsForm, ProgressUpdateForm
-from ..models import Action, ActionChange, ActionPartner, ProgressUpdate
+from ..forms import ActionDetailsForm, ProgressUpdateForm, SubmissionForm
+from ..models import Action, ActionChange, ActionPartner, ProgressUpdate, Submission
 from ..services import StaleActionError, action_record_update, action_update_details
 from ..tables import ActionTable
 
@@ -79,13 +79,25 @@ def _visible_action(request, pk):
 
 
 def _render_action(request, action, *, update_form=None, stale=None, status=200):
+    """The action page; secretariat staff record updates on it, partners submit progress."""
     partnerships = ActionPartner.objects.filter(action=action).select_related("organisation")
-    updates = ProgressUpdate.objects.filter(action=action).select_related("author", "organisation")
+    updates = ProgressUpdate.objects.filter(action=action).select_related("author", "organisation", "accepted_by")
     changes = ActionChange.objects.filter(action=action).select_related("changed_by")
-    can_edit = request.user.role == SECRETARIAT
-    if can_edit and update_form is None:
-        update_form = ProgressUpdateForm(action=action)
+    role = request.user.role
+    can_edit = role == SECRETARIAT
+    if update_form is None:
+        if can_edit:
+            update_form = ProgressUpdateForm(action=action)
+        elif role == PARTNER:
+            update_form = SubmissionForm(action=action)
+    submissions = (
+        Submission.objects.visible_to(request.user)
+        .filter(action=action)
+        .select_related("submitted_by", "organisation", "decided_by")
+    )
     context = {
+        "submissions": submissions,
+        "is_partner": role == PARTNER,
         "action": action,
         "partnerships": partnerships,
         "updates": updates,

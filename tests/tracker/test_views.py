@@ -41,8 +41,16 @@ def test_home_sends_anonymous_users_to_sign_in(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("role", [User.Role.SECRETARIAT, User.Role.COMMISSIONER, User.Role.PARTNER])
-def test_home_sends_each_role_to_a_real_page(client, role, org_a):
+def test_a_partners_home_is_the_root(client, partner_a):
+    client.force_login(partner_a)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Your actions" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [User.Role.SECRETARIAT, User.Role.COMMISSIONER])
+def test_home_sends_staff_to_a_real_page(client, role, org_a):
     user = User.objects.create(username="u", role=role, organisation=org_a if role == "partner" else None)
     client.force_login(user)
     response = client.get("/", follow=True)

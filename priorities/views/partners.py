@@ -1,0 +1,70 @@
+"""The partner portal: a partner's home and their submissions of progress."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from tracker.permissions import PARTNER, role_required
+
+from ..forms import SubmissionForm
+from ..models import Action, Submission
+from ..services import submission_create
+from .actions import _render_action
+
+
+@role_required(PARTNER)
+def partner_home(request):
+    """What the organisation partners, what is due and overdue, and its recent submissions."""
+    today = timezone.localdate()
+    actions = list(
+        Action.objects.visible_to(request.user)
+        .select_related("objective", "last_update")
+        .order_by("next_update_due", "sort_key")
+    )
+    submissions = Submission.objects.visible_to(request.user).select_related("action", "submitted_by", "decided_by")[
+        :20
+    ]
+    context = {
+        "organisation": request.user.organisation,
+        "actions": sorted(actions, key=lambda a: a.sort_key),
+        "overdue": [a for a in actions if a.is_overdue],
+        "due_soon": [
+            a
+            for a in actions
+            if not a.is_overdue
+            and a.next_update_due
+            and (a.next_update_due - today).days <= 30
+            and a.status != "completed"
+        ],
+        "submissions": submissions,
+    }
+    return render(request, "priorities/partner_home.html", context)
+
+
+@require_POST
+@role_required(PARTNER)
+def submission_create_view(request, pk):
+    action = get_object_or_404(
+        Action.objects.visible_to(request.user).select_related("objective__priority__plan", "owner"), pk=pk
+    )
+    form = SubmissionForm(request.POST, action=action)
+    if form.is_valid():
+        try:
+            submission_create(
+                action=action,
+                by=request.user,
+                status=form.cleaned_data["status"],
+                note=form.cleaned_data["note"],
+                evidence_url=form.cleaned_data["evidence_url"],
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(
+                request, f"Progress on {action.code} submitted. The secretariat will review it before it is official."
+            )
+            return redirect(action)
+    return _render_action(request, action, update_form=form, status=400)

@@ -1,0 +1,75 @@
+"""The secretariat's review queue for what partners submit."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from tracker.permissions import SECRETARIAT, STAFF, role_required
+
+from ..forms import ReturnForm
+from ..models import Submission
+from ..services import AlreadyDecidedError, submission_accept, submission_return
+
+
+def _queue_context(request, **extra):
+    pending = (
+        Submission.objects.pending()
+        .select_related("action", "organisation", "submitted_by")
+        .order_by("submitted_at", "pk")
+    )
+    decided = (
+        Submission.objects.exclude(state=Submission.State.SUBMITTED)
+        .select_related("action", "organisation", "submitted_by", "decided_by")
+        .order_by("-decided_at")[:20]
+    )
+    return {"pending": pending, "decided": decided, "can_decide": request.user.role == SECRETARIAT, **extra}
+
+
+@role_required(*STAFF)
+def review_queue(request):
+    """Pending submissions, oldest first; the commissioner may read it, only the secretariat decides."""
+    return render(request, "priorities/review_queue.html", _queue_context(request))
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def submission_accept_view(request, pk):
+    submission = get_object_or_404(Submission.objects.select_related("action"), pk=pk)
+    try:
+        submission_accept(submission=submission, by=request.user)
+    except AlreadyDecidedError as error:
+        messages.error(request, str(error))
+    except ValidationError as error:
+        messages.error(
+            request,
+            f"{submission.action.code} cannot take this update as it stands ({' '.join(error.messages)}). "
+            "Return it to the partner with a reason instead.",
+        )
+    else:
+        messages.success(
+            request,
+            f"Accepted: {submission.action.code} is now {submission.get_status_display().lower()}, "
+            f"reported by {submission.submitted_by} ({submission.organisation}).",
+        )
+    return redirect("priorities:review-queue")
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def submission_return_view(request, pk):
+    submission = get_object_or_404(Submission.objects.select_related("action"), pk=pk)
+    form = ReturnForm(request.POST)
+    if form.is_valid():
+        try:
+            submission_return(submission=submission, by=request.user, reason=form.cleaned_data["reason"])
+        except AlreadyDecidedError as error:
+            messages.error(request, str(error))
+            return redirect("priorities:review-queue")
+        except ValidationError as error:
+            form.add_error("reason", error.messages)
+        else:
+            messages.success(request, f"Returned to {submission.organisation} with your reason.")
+            return redirect("priorities:review-queue")
+    context = _queue_context(request, return_form=form, returning=submission)
+    return render(request, "priorities/review_queue.html", context, status=400)
