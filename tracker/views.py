@@ -37,6 +37,7 @@ ROLE_HOMES = {
 }
 
 
+@require_GET
 @login_required
 def home(request):
     if request.user.role == PARTNER:
@@ -94,6 +95,7 @@ def csrf_failure(request, reason=""):
 # --- organisations and their people -------------------------------------------------------------
 
 
+@require_GET
 @role_required(*STAFF)
 def organisation_list(request):
     organisations = Organisation.objects.annotate(
@@ -103,8 +105,13 @@ def organisation_list(request):
     return render(request, "tracker/organisation_list.html", {"organisations": organisations})
 
 
+@require_GET
 @role_required(*STAFF)
-def organisation_detail(request, slug, invite_form=None, status=200):
+def organisation_detail(request, slug):
+    return _render_organisation(request, slug)
+
+
+def _render_organisation(request, slug, invite_form=None, status=200):
     """An organisation's people, its actions and when each was last reported on."""
     organisation = get_object_or_404(Organisation, slug=slug)
     people = organisation.users.prefetch_related(
@@ -144,7 +151,7 @@ def organisation_invite(request, slug):
         else:
             messages.success(request, f"Invitation sent to {invitation.user.email}. The link works for 7 days.")
             return redirect(organisation)
-    return organisation_detail(request, slug, invite_form=form, status=400)
+    return _render_organisation(request, slug, invite_form=form, status=400)
 
 
 def _organisation_user(slug, user_id):

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
@@ -42,7 +42,7 @@ class ActionRegisterView(SingleTableMixin, FilterView):
         return context
 
 
-action_register = login_required(ActionRegisterView.as_view())
+action_register = require_GET(login_required(ActionRegisterView.as_view()))
 
 
 def _filtered_table(request):
@@ -62,11 +62,13 @@ def _export_filename(extension):
     return f"actions-{timezone.localdate():%Y-%m-%d}.{extension}"
 
 
+@require_GET
 @login_required
 def action_export_csv(request):
     return csv_response(_export_rows(request), _export_filename("csv"))
 
 
+@require_GET
 @login_required
 def action_export_xlsx(request):
     return xlsx_response([("Actions", _export_rows(request))], _export_filename("xlsx"))
@@ -110,6 +112,7 @@ def _render_action(request, action, *, update_form=None, stale=None, status=200)
     return render(request, "priorities/action_detail.html", context, status=status)
 
 
+@require_GET
 @login_required
 def action_detail(request, pk):
     return _render_action(request, _visible_action(request, pk))

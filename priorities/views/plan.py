@@ -1,10 +1,12 @@
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from ..models import Action, Objective, Plan, Priority
 
 
+@require_GET
 @login_required
 def plan_overview(request):
     """The plan as published, with each visible action's current status."""

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from tracker.permissions import SECRETARIAT, STAFF, role_required
 
@@ -26,6 +26,7 @@ def _queue_context(request, **extra):
     return {"pending": pending, "decided": decided, "can_decide": request.user.role == SECRETARIAT, **extra}
 
 
+@require_GET
 @role_required(*STAFF)
 def review_queue(request):
     """Pending submissions, oldest first; the commissioner may read it, only the secretariat decides."""

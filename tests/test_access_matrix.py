@@ -1,0 +1,138 @@
+"""Every URL pattern × every role × GET and POST, against the expected status table.
+
+A URL pattern missing from EXPECTED fails the test, so a new page cannot skip the access rules.
+Django's admin is checked at its index (its own pages check is_staff and model permissions).
+"""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from priorities.models import Status
+from priorities.services import submission_create
+from tests.factories import ActionPartnerFactory, OrganisationFactory, PartnerFactory, SecretariatFactory
+from tracker.models import User
+from tracker.services import invitation_token, partner_invite
+
+ROLES = ("anonymous", "partner_a", "partner_b", "secretariat", "commissioner")
+ALL_405 = (405, 405, 405, 405, 405)
+
+# url name: (GET statuses, POST statuses), each in the order of ROLES.
+EXPECTED = {
+    "home": ((302, 200, 200, 302, 302), ALL_405),
+    "healthz": ((200, 200, 200, 200, 200), ALL_405),
+    "login": ((200, 302, 302, 302, 302), (200, 302, 302, 302, 302)),
+    "logout": (ALL_405, (302, 302, 302, 302, 302)),
+    "accept-invitation": ((200, 200, 200, 200, 200), (400, 400, 400, 400, 400)),
+    "organisation-list": ((302, 403, 403, 200, 200), ALL_405),
+    "organisation-detail": ((302, 403, 403, 200, 200), ALL_405),
+    "organisation-invite": (ALL_405, (302, 403, 403, 400, 403)),
+    "user-resend-invitation": (ALL_405, (302, 403, 403, 302, 403)),
+    "user-deactivate": (ALL_405, (302, 403, 403, 302, 403)),
+    "admin:index": ((302, 302, 302, 200, 302), (302, 302, 302, 200, 302)),
+    "priorities:plan": ((302, 200, 200, 200, 200), ALL_405),
+    "priorities:action-list": ((302, 200, 200, 200, 200), ALL_405),
+    "priorities:action-export-csv": ((302, 200, 200, 200, 200), ALL_405),
+    "priorities:action-export-xlsx": ((302, 200, 200, 200, 200), ALL_405),
+    "priorities:action-detail": ((302, 200, 404, 200, 200), ALL_405),
+    "priorities:action-record-update": (ALL_405, (302, 403, 403, 400, 403)),
+    "priorities:action-edit": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "priorities:submission-create": (ALL_405, (302, 400, 404, 403, 403)),
+    "priorities:review-queue": ((302, 403, 403, 200, 200), ALL_405),
+    "priorities:submission-accept": (ALL_405, (302, 403, 403, 302, 403)),
+    "priorities:submission-return": (ALL_405, (302, 403, 403, 400, 403)),
+}
+
+
+def url_names(patterns=None, namespace=""):
+    """Every named URL pattern of the project, with its namespace."""
+    names = set()
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            if entry.namespace == "admin":
+                names.add("admin:index")
+                continue
+            names |= url_names(entry.url_patterns, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(f"{namespace}{entry.name}")
+    return names
+
+
+def test_every_url_pattern_is_in_the_table():
+    missing = url_names() - set(EXPECTED)
+    assert not missing, f"Add these URL patterns to EXPECTED with their access rules: {sorted(missing)}"
+    assert not set(EXPECTED) - url_names(), "EXPECTED names URL patterns that no longer exist"
+
+
+@pytest.fixture
+def world(db):
+    """Two organisations; an action only A partners, with a submission from A; an invited user at A."""
+    org_a = OrganisationFactory(slug="org-a")
+    org_b = OrganisationFactory(slug="org-b")
+    users = {
+        "partner_a": PartnerFactory(organisation=org_a),
+        "partner_b": PartnerFactory(organisation=org_b),
+        "secretariat": SecretariatFactory(is_staff=True, is_superuser=True),
+        "commissioner": User.objects.create(username="comm", role=User.Role.COMMISSIONER),
+    }
+    action = ActionPartnerFactory(organisation=org_a).action
+    submission = submission_create(action=action, by=users["partner_a"], status=Status.ON_TRACK, note="n")
+    invitation = partner_invite(
+        email="new@example.org", organisation=org_a, first_name="N", last_name="U", by=users["secretariat"]
+    )
+    kwargs = {
+        "accept-invitation": {"token": invitation_token(invitation)},
+        "organisation-detail": {"slug": org_a.slug},
+        "organisation-invite": {"slug": org_a.slug},
+        "user-resend-invitation": {"slug": org_a.slug, "user_id": invitation.user_id},
+        "user-deactivate": {"slug": org_a.slug, "user_id": invitation.user_id},
+        "priorities:action-detail": {"pk": action.pk},
+        "priorities:action-record-update": {"pk": action.pk},
+        "priorities:action-edit": {"pk": action.pk},
+        "priorities:submission-create": {"pk": action.pk},
+        "priorities:submission-accept": {"pk": submission.pk},
+        "priorities:submission-return": {"pk": submission.pk},
+    }
+    return users, kwargs
+
+
+def _url(name, kwargs):
+    from django.urls import reverse
+
+    return reverse(name, kwargs=kwargs.get(name, {}))
+
+
+CASES = [
+    (name, method, index, role)
+    for name in sorted(EXPECTED)
+    for method in ("GET", "POST")
+    for index, role in enumerate(ROLES)
+]
+
+
+@pytest.mark.parametrize(("name", "method", "index", "role"), CASES)
+def test_access(world, name, method, index, role):
+    users, kwargs = world
+    client = Client()
+    if role != "anonymous":
+        client.force_login(users[role])
+    url = _url(name, kwargs)
+    response = client.get(url) if method == "GET" else client.post(url, {})
+    expected = EXPECTED[name][0 if method == "GET" else 1][index]
+    assert response.status_code == expected, f"{method} {url} as {role}"
+
+
+STATE_CHANGING = [name for name, (_, post) in EXPECTED.items() if any(code != 405 for code in post)]
+
+
+@pytest.mark.parametrize("name", STATE_CHANGING)
+def test_state_changing_urls_refuse_a_post_without_a_csrf_token(world, name):
+    users, kwargs = world
+    allowed = [role for role, code in zip(ROLES, EXPECTED[name][1], strict=True) if code not in (403, 404, 405)]
+    for role in allowed:
+        client = Client(enforce_csrf_checks=True)
+        if role != "anonymous":
+            client.force_login(users[role])
+        response = client.post(_url(name, kwargs), {})
+        assert response.status_code == 403, f"POST {name} as {role} without a CSRF token"
