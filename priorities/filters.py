@@ -53,12 +53,23 @@ class ActionFilter(django_filters.FilterSet):
         label="Partner organisation",
         empty_label="All partners",
     )
+    reporting = django_filters.ChoiceFilter(
+        choices=[
+            ("current", "Reported within the update cycle"),
+            ("late", "Reported, but not within the cycle"),
+            ("never", "Never reported"),
+        ],
+        method="filter_reporting",
+        label="The partner's reporting",
+        empty_label="Any",
+        help_text="With a partner organisation chosen",
+    )
     owner = django_filters.ModelChoiceFilter(queryset=_owners, label="Owner", empty_label="Any owner")
     overdue = django_filters.BooleanFilter(method="filter_overdue", widget=forms.CheckboxInput, label="Overdue only")
 
     class Meta:
         model = Action
-        fields = ["q", "priority", "objective", "status", "partner", "owner", "overdue"]
+        fields = ["q", "priority", "objective", "status", "partner", "reporting", "owner", "overdue"]
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
@@ -71,6 +82,12 @@ class ActionFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(code__icontains=value) | Q(title__icontains=value) | Q(description__icontains=value))
+
+    def filter_reporting(self, queryset, name, value):
+        partner = self.form.cleaned_data.get("partner")
+        if not value or partner is None:
+            return queryset
+        return queryset.partner_reporting(partner.pk, value)
 
     def filter_overdue(self, queryset, name, value):
         return queryset.overdue() if value else queryset

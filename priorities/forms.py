@@ -53,8 +53,16 @@ class ActionDetailsForm(forms.Form):
         label="Owner",
         empty_label="Not assigned",
     )
-    start_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Start date")
-    target_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Target date")
+    start_date = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input--width-10"}),
+        label="Start date",
+    )
+    target_date = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input--width-10"}),
+        label="Target date",
+    )
     update_frequency = forms.TypedChoiceField(
         choices=[("", "Not set"), *UpdateFrequency.choices],
         coerce=int,

@@ -110,6 +110,20 @@ class ActionQuerySet(models.QuerySet):
             )
         return self.none()
 
+    def partner_reporting(self, organisation_id, state, today=None):
+        """Actions the organisation partners, by its reporting: "current" (within the cycle), "late", "never"."""
+        actions = self.filter(partnerships__organisation_id=organisation_id).annotate(
+            last_reported=last_report_by(organisation_id, OuterRef("pk"))
+        )
+        in_cycle = reporting_cycle_q("", today)
+        if state == "current":
+            return actions.filter(in_cycle)
+        if state == "late":
+            return actions.filter(last_reported__isnull=False).exclude(in_cycle)
+        if state == "never":
+            return actions.filter(last_reported__isnull=True)
+        return actions
+
     def overdue(self, today=None):
         """Actions whose next update is due before today and that are not completed."""
         today = today or timezone.localdate()
@@ -206,6 +220,54 @@ class Action(models.Model):
         )
 
 
+def reporting_cycle_q(prefix="", today=None):
+    """Q for "the partner reported within the action's update cycle" on a `last_reported` annotation.
+
+    The cycle is the action's update frequency counted back from today; an action without a
+    frequency counts as reported once the partner has reported at all.
+    """
+    from .scheduling import add_months
+
+    today = today or timezone.localdate()
+    q = Q(**{f"{prefix}update_frequency__isnull": True, "last_reported__isnull": False})
+    for months in UpdateFrequency.values:
+        start = add_months(today, -months)
+        cutoff = timezone.make_aware(timezone.datetime(start.year, start.month, start.day))
+        q |= Q(**{f"{prefix}update_frequency": months, "last_reported__gte": cutoff})
+    return q
+
+
+def last_report_by(organisation_ref, action_ref):
+    """Subquery: when the organisation last reported on the action (a submission or an update it made)."""
+    from django.db.models.functions import Coalesce, Greatest
+
+    submitted = Submission.objects.filter(action=action_ref, organisation=organisation_ref).order_by("-submitted_at")
+    updated = ProgressUpdate.objects.filter(action=action_ref, organisation=organisation_ref).order_by("-created_at")
+    last_submission = Subquery(submitted.values("submitted_at")[:1])
+    last_update = Subquery(updated.values("created_at")[:1])
+    # Greatest() is NULL on SQLite when either side is: coalesce each with the other first.
+    return Greatest(Coalesce(last_submission, last_update), Coalesce(last_update, last_submission))
+
+
+class ActionPartnerQuerySet(models.QuerySet):
+    def with_last_report(self):
+        """Annotate `last_reported`: when this partner last reported on this action."""
+        return self.annotate(last_reported=last_report_by(OuterRef("organisation_id"), OuterRef("action_id")))
+
+    def engagement(self, today=None):
+        """Per organisation: actions partnered, reported within their cycle, and reported at all."""
+        return (
+            self.with_last_report()
+            .values("organisation_id", "organisation__name", "organisation__slug")
+            .annotate(
+                partnered=models.Count("pk"),
+                current=models.Count("pk", filter=reporting_cycle_q("action__", today)),
+                ever=models.Count("pk", filter=Q(last_reported__isnull=False)),
+            )
+            .order_by("organisation__name")
+        )
+
+
 class ActionPartner(models.Model):
     class Role(models.TextChoices):
         LEAD = "lead", "Lead"
@@ -214,6 +276,8 @@ class ActionPartner(models.Model):
     action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="partnerships")
     organisation = models.ForeignKey("tracker.Organisation", on_delete=models.CASCADE, related_name="partnerships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.SUPPORTING)
+
+    objects = ActionPartnerQuerySet.as_manager()
 
     class Meta:
         ordering = ["action", "role", "organisation__name"]

@@ -1,11 +1,14 @@
 from django.urls import path
 
-from .views import actions, partners, plan, reviews
+from .views import actions, dashboard, partners, plan, reports, reviews
 
 app_name = "priorities"
 
 urlpatterns = [
     path("plan/", plan.plan_overview, name="plan"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("reports/progress/", reports.progress_report, name="progress-report"),
+    path("reports/progress.xlsx", reports.progress_report_xlsx, name="progress-report-xlsx"),
     path("actions/", actions.action_register, name="action-list"),
     path("actions/export.csv", actions.action_export_csv, name="action-export-csv"),
     path("actions/export.xlsx", actions.action_export_xlsx, name="action-export-xlsx"),

@@ -11,10 +11,10 @@ def _items_for(user):
         entries = [("home", "Our actions"), ("priorities:plan", "The plan")]
     elif user.role == user.Role.COMMISSIONER:
         entries = [
-            ("dashboard", "Dashboard"),
+            ("priorities:dashboard", "Dashboard"),
             ("priorities:action-list", "Actions"),
             ("indicators:indicator-list", "Indicators"),
-            ("reports:progress", "Report"),
+            ("priorities:progress-report", "Progress report"),
             ("organisation-list", "Organisations"),
             ("priorities:plan", "The plan"),
         ]
@@ -24,7 +24,7 @@ def _items_for(user):
             ("priorities:action-list", "Actions"),
             ("priorities:review-queue", f"Reviews ({pending})" if pending else "Reviews"),
             ("indicators:indicator-list", "Indicators"),
-            ("dashboard", "Dashboard"),
+            ("priorities:dashboard", "Dashboard"),
             ("organisation-list", "Organisations"),
             ("priorities:plan", "The plan"),
             ("admin:index", "Admin"),

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 # Where staff land after signing in; the first page that exists wins. Partners' home is "/" itself.
 ROLE_HOMES = {
     "secretariat": ["priorities:action-list"],
-    "commissioner": ["dashboard", "priorities:plan"],
+    "commissioner": ["priorities:dashboard"],
 }
 
 

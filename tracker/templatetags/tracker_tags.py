@@ -18,3 +18,16 @@ def status_tag(status):
         return ""
     status = Status(status)
     return format_html('<strong class="govuk-tag {}">{}</strong>', STATUS_TAG_CLASSES[status], status.label)
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.simple_tag
+def register_link(filters, **more):
+    """The action register filtered by `filters` plus `more` (dashboard numbers link to what they count)."""
+    from priorities.charts import register_url
+
+    return register_url(**{**(filters or {}), **more})

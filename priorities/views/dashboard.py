@@ -1,0 +1,103 @@
+"""The commissioner's dashboard: where the plan stands, what changed, and who has not reported."""
+
+import datetime
+
+from django import forms
+from django.db.models import Count
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from tracker.permissions import STAFF, role_required
+
+from ..charts import STATUS_ORDER, register_url, stacked_status_bars
+from ..models import Action, ActionChange, ActionPartner, Objective, Status
+
+
+class SinceForm(forms.Form):
+    since = forms.DateField(
+        required=False,
+        label="Show changes since",
+        widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input--width-10"}),
+    )
+
+
+def status_counts(actions):
+    """{objective_id: {status: n}} for the given actions, in one query."""
+    counts = {}
+    for row in actions.order_by().values("objective_id", "status").annotate(n=Count("pk")):
+        counts.setdefault(row["objective_id"], {})[row["status"]] = row["n"]
+    return counts
+
+
+@require_GET
+@role_required(*STAFF)
+def dashboard(request):
+    today = timezone.localdate()
+    form = SinceForm(request.GET or None)
+    since = (form.cleaned_data.get("since") if form.is_valid() else None) or today - datetime.timedelta(days=30)
+    actions = Action.objects.visible_to(request.user)
+
+    by_objective = status_counts(actions)
+    objectives = Objective.objects.filter(pk__in=list(by_objective)).select_related("priority__plan")
+    overall = {}
+    for counts in by_objective.values():
+        for status, n in counts.items():
+            overall[status] = overall.get(status, 0) + n
+    rows = [{"label": "All", "title": "All actions", "counts": overall, "filters": {}}]
+    rows += [
+        {
+            "label": objective.code,
+            "title": f"{objective.code} {objective.title}",
+            "counts": by_objective[objective.pk],
+            "filters": {"objective": objective.pk},
+        }
+        for objective in objectives
+    ]
+    chart = stacked_status_bars(rows)
+    headline = [
+        {
+            "status": status,
+            "label": Status(status).label,
+            "count": overall.get(status, 0),
+            "url": register_url(status=status),
+        }
+        for status in STATUS_ORDER
+    ]
+
+    in_trouble = (
+        actions.filter(status__in=[Status.OFF_TRACK, Status.AT_RISK])
+        .select_related("objective", "last_update__author", "last_update__organisation")
+        .order_by("-status", "sort_key")
+    )
+    overdue = actions.overdue(today).select_related("objective", "owner").order_by("next_update_due", "sort_key")
+    since_start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+    status_changes = (
+        ActionChange.objects.filter(action__in=actions, field="status", changed_at__gte=since_start)
+        .select_related("action", "changed_by")
+        .order_by("-changed_at", "-pk")
+    )
+    engagement = list(ActionPartner.objects.filter(action__in=actions).engagement(today))
+    for row in engagement:
+        org = row["organisation_id"]
+        row["partnered_url"] = register_url(partner=org)
+        row["current_url"] = register_url(partner=org, reporting="current")
+        row["never_url"] = register_url(partner=org, reporting="never")
+        row["never"] = row["partnered"] - row["ever"]
+
+    context = {
+        "today": today,
+        "form": form,
+        "since": since,
+        "total": sum(overall.values()),
+        "headline": headline,
+        "chart": chart,
+        "in_trouble": in_trouble,
+        "overdue": overdue,
+        "overdue_url": register_url(overdue="on"),
+        "status_changes": status_changes,
+        "engagement": engagement,
+        "silent": [row for row in engagement if row["ever"] == 0],
+        "at_risk_url": register_url(status=[Status.OFF_TRACK, Status.AT_RISK]),
+    }
+    return render(request, "priorities/dashboard.html", context)

@@ -1,0 +1,186 @@
+"""The commissioner's dashboard and the progress report."""
+
+import datetime
+from urllib.parse import urlparse
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from priorities.models import Action, ActionPartner, Status
+from priorities.services import action_record_update, action_update_details, submission_create
+from tests.factories import ActionFactory, ActionPartnerFactory, ObjectiveFactory, OrganisationFactory, PartnerFactory
+
+DASHBOARD = reverse("priorities:dashboard")
+REPORT = reverse("priorities:progress-report")
+
+
+def register_count(client, url):
+    parsed = urlparse(url)
+    assert parsed.path == reverse("priorities:action-list")
+    response = client.get(f"{parsed.path}?{parsed.query}")
+    return response.context["table"].paginator.count
+
+
+@pytest.fixture
+def busy_plan(plan5, secretariat):
+    """Priority 5 with a few statuses and a partner report."""
+    for code, status in [
+        ("5.22", Status.AT_RISK),
+        ("5.24", Status.OFF_TRACK),
+        ("5.11", Status.ON_TRACK),
+        ("5.33", Status.COMPLETED),
+        ("5.42", Status.AT_RISK),
+    ]:
+        action_record_update(action=Action.objects.get(code=code), status=status, note=f"{code} note", by=secretariat)
+    europol = ActionPartner.objects.filter(organisation__slug="europol").first().organisation
+    partner = PartnerFactory(organisation=europol)
+    submission_create(action=Action.objects.get(code="5.23"), by=partner, status=Status.ON_TRACK, note="Training")
+    return plan5
+
+
+def test_partners_get_403_on_both_pages(client, partner_a):
+    client.force_login(partner_a)
+    assert client.get(DASHBOARD).status_code == 403
+    assert client.get(REPORT).status_code == 403
+    assert client.get(reverse("priorities:progress-report-xlsx")).status_code == 403
+
+
+def test_dashboard_counts_equal_the_register_counts(client, commissioner, busy_plan):
+    client.force_login(commissioner)
+    response = client.get(DASHBOARD)
+    assert response.status_code == 200
+    headline = {item["status"]: item for item in response.context["headline"]}
+    assert headline[Status.AT_RISK]["count"] == 2 and headline[Status.OFF_TRACK]["count"] == 1
+    for item in headline.values():
+        assert register_count(client, item["url"]) == item["count"], item["label"]
+    for bar in response.context["chart"]["bars"]:
+        assert register_count(client, bar["url"]) == bar["total"], bar["title"]
+        for segment in bar["segments"]:
+            assert register_count(client, segment["url"]) == segment["count"], (bar["title"], segment["label"])
+    assert register_count(client, response.context["at_risk_url"]) == len(response.context["in_trouble"]) == 3
+    assert register_count(client, response.context["overdue_url"]) == len(response.context["overdue"])
+
+
+def test_engagement_numbers_link_to_exactly_those_actions(client, commissioner, busy_plan):
+    client.force_login(commissioner)
+    engagement = {row["organisation__slug"]: row for row in client.get(DASHBOARD).context["engagement"]}
+    europol = engagement["europol"]
+    assert (europol["partnered"], europol["ever"], europol["never"]) == (4, 1, 3)
+    for row in engagement.values():
+        assert register_count(client, row["partnered_url"]) == row["partnered"]
+        assert register_count(client, row["current_url"]) == row["current"]
+        assert register_count(client, row["never_url"]) == row["never"]
+    silent = {row["organisation__slug"] for row in client.get(DASHBOARD).context["silent"]}
+    assert "europol" not in silent and "cps" in silent
+
+
+def test_reported_within_the_cycle(client, commissioner, secretariat, plan5):
+    action = Action.objects.get(code="5.23")
+    action_update_details(action=action, by=secretariat, update_frequency=1)
+    europol = ActionPartner.objects.get(action=action, organisation__slug="europol").organisation
+    partner = PartnerFactory(organisation=europol)
+    submission = submission_create(action=action, by=partner, status=Status.ON_TRACK, note="n")
+    client.force_login(commissioner)
+    row = next(r for r in client.get(DASHBOARD).context["engagement"] if r["organisation__slug"] == "europol")
+    assert row["current"] == 1
+    submission.submitted_at = timezone.now() - datetime.timedelta(days=40)
+    submission.save()
+    row = next(r for r in client.get(DASHBOARD).context["engagement"] if r["organisation__slug"] == "europol")
+    assert row["current"] == 0 and row["ever"] == 1
+
+
+def test_what_changed_since_a_date(client, commissioner, secretariat, plan5):
+    action = Action.objects.get(code="5.22")
+    old = timezone.now() - datetime.timedelta(days=60)
+    action_record_update(action=action, status=Status.ON_TRACK, note="old", by=secretariat, at=old)
+    action_record_update(action=action, status=Status.AT_RISK, note="recent", by=secretariat)
+    client.force_login(commissioner)
+    changes = list(client.get(DASHBOARD).context["status_changes"])
+    assert [(c.old_value, c.new_value) for c in changes] == [("On track", "At risk")]
+    since = (timezone.localdate() - datetime.timedelta(days=90)).isoformat()
+    response = client.get(DASHBOARD, {"since": since})
+    assert len(response.context["status_changes"]) == 2
+    assert "Not started" in response.content.decode()
+
+
+def test_report_replays_the_history(client, commissioner, secretariat, plan5):
+    action = Action.objects.get(code="5.22")
+    then = timezone.now() - datetime.timedelta(days=20)
+    action_record_update(action=action, status=Status.ON_TRACK, note="On course then", by=secretariat, at=then)
+    action_record_update(action=action, status=Status.OFF_TRACK, note="Collapsed since", by=secretariat)
+    client.force_login(commissioner)
+    past = (timezone.localdate() - datetime.timedelta(days=10)).isoformat()
+    html = client.get(REPORT, {"as_of": past}).content.decode()
+    row = html.split('id="report-5.22"')[1].split("</tr>")[0]
+    assert "On track" in row and "On course then" in row and "Collapsed since" not in row
+    today_row = client.get(REPORT).content.decode().split('id="report-5.22"')[1].split("</tr>")[0]
+    assert "Off track" in today_row and "Collapsed since" in today_row
+    before = (timezone.localdate() - datetime.timedelta(days=30)).isoformat()
+    early = client.get(REPORT, {"as_of": before}).content.decode().split('id="report-5.22"')[1].split("</tr>")[0]
+    assert "Not started" in early
+
+
+def test_report_refuses_a_future_date(client, commissioner, plan5):
+    client.force_login(commissioner)
+    response = client.get(REPORT, {"as_of": "2999-01-01"})
+    assert response.status_code == 400
+    assert "The date must be today or in the past." in response.content.decode()
+
+
+def test_report_downloads_as_a_workbook_with_one_sheet_per_part(client, commissioner, busy_plan):
+    import io
+
+    from openpyxl import load_workbook
+
+    client.force_login(commissioner)
+    response = client.get(reverse("priorities:progress-report-xlsx"))
+    workbook = load_workbook(io.BytesIO(response.content))
+    assert workbook.sheetnames == ["Summary", "Actions", "Indicators"]
+    actions = list(workbook["Actions"].iter_rows(values_only=True))
+    assert len(actions) == 16
+    assert ("5.22", "Joint Investigation Teams", "At risk", "5.22 note") == (
+        actions[6][3],
+        actions[6][4],
+        actions[6][5],
+        actions[6][6],
+    )
+    assert len(list(workbook["Indicators"].iter_rows(values_only=True))) == 1 + 9
+
+
+def make_plan(count):
+    objectives = [ObjectiveFactory() for _ in range(3)]
+    orgs = [OrganisationFactory() for _ in range(4)]
+    actions = [
+        ActionFactory(objective=objectives[i % 3], next_update_due=datetime.date(2020, 1, 1)) for i in range(count)
+    ]
+    ActionPartner.objects.bulk_create(ActionPartner(action=a, organisation=orgs[i % 4]) for i, a in enumerate(actions))
+    statuses = list(Status.values)
+    Action.objects.bulk_update(
+        [setattr(a, "status", statuses[i % 5]) or a for i, a in enumerate(actions)], ["status"], batch_size=500
+    )
+    return actions
+
+
+@pytest.mark.parametrize("count", [15, 1500])
+def test_dashboard_and_report_run_a_fixed_number_of_queries(commissioner, django_assert_max_num_queries, count):
+    make_plan(count)
+    client = Client()
+    client.force_login(commissioner)
+    with django_assert_max_num_queries(9):
+        assert client.get(DASHBOARD).status_code == 200
+    with django_assert_max_num_queries(10):
+        assert client.get(REPORT).status_code == 200
+
+
+def test_commissioner_lands_on_the_dashboard(client, commissioner):
+    client.force_login(commissioner)
+    assert client.get("/")["Location"] == DASHBOARD
+
+
+def test_dashboard_links_from_the_partner_filter_are_scoped(client, partner_a, org_b):
+    ActionPartnerFactory(organisation=org_b)
+    client.force_login(partner_a)
+    response = client.get(reverse("priorities:action-list"), {"partner": org_b.pk, "reporting": "never"})
+    assert response.context["table"].paginator.count == 0
