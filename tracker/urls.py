@@ -18,4 +18,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("priorities.urls")),
+    path("indicators/", include("indicators.urls")),
 ]
