@@ -8,7 +8,7 @@ same figures sits beside the chart and the SVG carries a text description.
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .progress import format_value, period_label
+from .progress import format_value, period_label, short_period_label
 
 WIDTH = 560
 HEIGHT = 260
@@ -22,6 +22,7 @@ class Point:
     y: float
     value: str
     label: str
+    axis_label: str = ""
     show_label: bool = True
 
 
@@ -143,7 +144,7 @@ def build_trend_chart(*, measure, measurements, width=WIDTH, height=HEIGHT, max_
     while tick <= high:
         chart.ticks.append(Tick(y=y_of(tick), label=format_value(tick, unit)))
         tick += step
-    label_every = max(1, -(-len(drawn) // 8))
+    label_every = max(1, -(-len(drawn) // 6))  # at most about six period labels fit under the axis
     for index, measurement in enumerate(drawn):
         x = left + (right - left) / 2 if len(drawn) == 1 else left + (right - left) * index / (len(drawn) - 1)
         chart.points.append(
@@ -152,6 +153,7 @@ def build_trend_chart(*, measure, measurements, width=WIDTH, height=HEIGHT, max_
                 y=y_of(measurement.value),
                 value=format_value(measurement.value, unit),
                 label=period_label(measurement.period_start, measurement.period_end),
+                axis_label=short_period_label(measurement.period_start, measurement.period_end),
                 show_label=index % label_every == 0 or index == len(drawn) - 1,
             )
         )

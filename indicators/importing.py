@@ -20,6 +20,7 @@ from .progress import format_value, period_label
 REQUIRED_COLUMNS = ("measure", "period start", "period end", "value")
 OPTIONAL_COLUMNS = ("source", "note", "indicator")
 MAX_ROWS = 50_000
+MAX_COLUMNS = 50
 SOURCE_MAX_LENGTH = Measurement._meta.get_field("source").max_length
 NOTE_MAX_LENGTH = 5000
 VALUE_LIMIT = Decimal(10) ** 16  # DecimalField(max_digits=18, decimal_places=2)
@@ -128,7 +129,12 @@ def _read_rows(filename, content):
         try:
             workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
             sheet = workbook.worksheets[0]
-            rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+            rows = []
+            # Stop reading past the row limit: a small .xlsx can unpack to millions of rows.
+            for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
+                rows.append(list(row))
+                if len(rows) > MAX_ROWS + 1:
+                    break
             workbook.close()
             return rows, None
         except Exception:  # any damage to an untrusted file is the same answer to the user
@@ -172,10 +178,11 @@ def _parse_number(cell):
             return None, f"“{text}” is not a number."
     if not number.is_finite():
         return None, f"“{cell}” is not a number."
-    if number.as_tuple().exponent < -2 and number != number.quantize(Decimal("0.01")):
-        return None, f"“{_text(cell)}” has more than 2 decimal places."
+    # Size first: quantizing a very long number would overflow Decimal's precision.
     if abs(number) >= VALUE_LIMIT:
         return None, f"“{_text(cell)}” is too large."
+    if number.as_tuple().exponent < -2 and number != number.quantize(Decimal("0.01")):
+        return None, f"“{_text(cell)}” has more than 2 decimal places."
     return number.quantize(Decimal("0.01")), None
 
 
@@ -213,7 +220,7 @@ def parse_measurements_file(*, filename, content):
         )
         return preview
     if len(table) - 1 > MAX_ROWS:
-        preview.file_errors.append(f"The file has {len(table) - 1:,} rows: import at most {MAX_ROWS:,} at a time.")
+        preview.file_errors.append(f"The file has more than {MAX_ROWS:,} rows: import at most {MAX_ROWS:,} at a time.")
         return preview
 
     by_name, by_code_and_name = _measure_lookup()

@@ -254,7 +254,8 @@ class MeasurementImport(models.Model):
 
     The file's bytes are stored here (not in the session, not re-posted) so the confirmation
     validates and writes exactly the file the user previewed, on whichever server answers;
-    only the user who uploaded it can see or confirm it, and only once.
+    only the user who uploaded it can see or confirm it, and only once. A confirmed file is kept as
+    the record of what was imported; an unconfirmed one is deleted a day later.
     """
 
     token = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

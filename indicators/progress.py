@@ -87,6 +87,16 @@ def period_label(start, end):
     return f"{start:%-d %b %Y} to {end:%-d %b %Y}"
 
 
+def short_period_label(start, end):
+    """A period short enough for a chart's axis: as period_label, or the month the period ends in."""
+    label = period_label(start, end)
+    if " to " in label:
+        return f"to {end:%b %Y}"
+    if label[:1].isalpha() and not label.startswith("Q"):
+        return f"{start:%b %Y}"  # a whole month
+    return label
+
+
 def status_mix(actions):
     """[(Status, count)] for the statuses present among `actions`, in the order of the status list."""
     from priorities.models import Status

@@ -10,7 +10,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import IndicatorChange, Measure, Measurement, MeasurementImport
+from .models import IndicatorChange, Measure, Measurement, MeasurementImport, SuccessIndicator
 from .progress import format_value, period_label
 
 MEASURE_FIELDS = (
@@ -229,11 +229,18 @@ def _actions_display(actions):
 @transaction.atomic
 def indicator_set_actions(*, indicator, actions, by, via="web"):
     """Make `actions` (of the indicator's plan) the ones linked to it, recording old and new links."""
+    from priorities.models import Action
+
+    indicator = SuccessIndicator.objects.select_for_update().get(pk=indicator.pk)
     actions = list(actions)
-    foreign = [a.code for a in actions if a.objective.priority.plan_id != indicator.plan_id]
+    foreign = list(
+        Action.objects.filter(pk__in=[a.pk for a in actions])
+        .exclude(objective__priority__plan_id=indicator.plan_id)
+        .values_list("code", flat=True)
+    )
     if foreign:
-        raise ValidationError({"actions": f"Not an action of this plan: {', '.join(foreign)}."})
-    current = list(indicator.actions.select_related(None).all())
+        raise ValidationError({"actions": f"Not an action of this plan: {', '.join(sorted(foreign))}."})
+    current = list(indicator.actions.all())
     if {a.pk for a in current} == {a.pk for a in actions}:
         return None
     indicator.actions.set(actions)

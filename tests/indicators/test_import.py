@@ -256,3 +256,18 @@ def test_preview_can_show_only_the_rows_with_problems(client, secretariat, measu
     client.force_login(secretariat)
     response = client.get(reverse("indicators:import-preview", kwargs={"token": upload.token}) + "?show=errors")
     assert [row.number for row in response.context["rows"]] == [4]
+
+
+def test_a_very_long_number_is_too_large_not_a_crash(measures):
+    content = csv_bytes([["Joint teams", "2024-01-01", "2024-12-31", "123456789012345678901234567890.123", "", ""]])
+    preview = parse_measurements_file(filename="v.csv", content=content)
+    assert "is too large" in errors_of(preview)[(2, "value")]
+
+
+def test_files_over_the_row_limit_are_refused(measures, monkeypatch):
+    from indicators import importing
+
+    monkeypatch.setattr(importing, "MAX_ROWS", 10)
+    for filename, content in (("v.csv", csv_bytes(yearly_rows(11))), ("v.xlsx", xlsx_bytes(yearly_rows(30)))):
+        preview = parse_measurements_file(filename=filename, content=content)
+        assert preview.file_errors == ["The file has more than 10 rows: import at most 10 at a time."]

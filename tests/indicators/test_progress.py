@@ -75,3 +75,13 @@ def test_status_mix_counts_in_status_order():
     ]
     assert status_mix(actions) == [(Status.ON_TRACK, 1), (Status.AT_RISK, 2)]
     assert status_mix([]) == []
+
+
+def test_short_period_label_fits_an_axis():
+    from indicators.progress import short_period_label
+
+    d = datetime.date
+    assert short_period_label(d(2024, 1, 1), d(2024, 12, 31)) == "2024"
+    assert short_period_label(d(2024, 4, 1), d(2024, 6, 30)) == "Q2 2024"
+    assert short_period_label(d(2024, 2, 1), d(2024, 2, 29)) == "Feb 2024"
+    assert short_period_label(d(2024, 4, 1), d(2025, 3, 31)) == "to Mar 2025"

@@ -211,7 +211,10 @@ def test_record_a_measurement(client, indicator, secretariat):
         ({"period_start": "2024-01-01", "period_end": "2024-12-31", "value": "1"}, "already has a value"),
         ({"period_start": "2025-02-01", "period_end": "2025-01-01", "value": "1"}, "cannot end before it starts"),
         ({"period_start": "2025-01-01", "period_end": "2025-12-31", "value": "lots"}, "Enter a number"),
-        ({"period_start": "not a date", "period_end": "2025-12-31", "value": "1"}, "Enter a valid date"),
+        (
+            {"period_start": "not a date", "period_end": "2025-12-31", "value": "1"},
+            "Enter the period start as a real date",
+        ),
     ],
 )
 def test_bad_measurement_shows_an_error_summary_and_saves_nothing(client, indicator, secretariat, data, message):
@@ -325,3 +328,28 @@ def test_navigation_links_to_the_indicators(client, secretariat):
     client.force_login(secretariat)
     html = client.get(reverse("indicators:indicator-list")).content.decode()
     assert f'href="{reverse("indicators:indicator-list")}" aria-current="page"' in html
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1, "<strong>Worse than the baseline</strong> (2); the target is 10"),
+        (14, "<strong>Target passed</strong>: 150% of the way"),
+    ],
+)
+def test_progress_outside_the_span_is_said_in_words(client, indicator, secretariat, value, text):
+    measure = indicator.measures.get()
+    Measurement.objects.create(
+        measure=measure, period_start=datetime.date(2030, 1, 1), period_end=datetime.date(2030, 12, 31), value=value
+    )
+    client.force_login(secretariat)
+    assert text in client.get(reverse("indicators:indicator-list")).content.decode()
+
+
+def test_missing_fields_say_what_to_enter(client, indicator, secretariat):
+    client.force_login(secretariat)
+    measure = indicator.measures.get()
+    html = client.post(reverse("indicators:measurement-create", kwargs={"pk": measure.pk}), {}).content.decode()
+    assert 'href="#id_period_start">Enter the date the period starts.' in html
+    assert 'href="#id_period_end">Enter the date the period ends.' in html
+    assert 'href="#id_value">Enter the value.' in html
