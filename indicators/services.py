@@ -23,6 +23,7 @@ MEASURE_FIELDS = (
     "target_date",
     "reporting_organisation",
 )
+NOTE_MAX_LENGTH = 5000
 MEASUREMENT_FIELDS = ("period_start", "period_end", "value", "text_value", "source", "note")
 # Unconfirmed uploads older than this are deleted when someone uploads another file.
 IMPORT_KEEP = datetime.timedelta(days=1)
@@ -115,6 +116,8 @@ def validate_measurement(measurement, measure):
             _merge(errors, "value", "Enter the value, as a number.")
         elif measure.unit == Measure.Unit.PERCENTAGE and not 0 <= measurement.value <= 100:
             _merge(errors, "value", "A percentage must be between 0 and 100.")
+    if len(measurement.note or "") > NOTE_MAX_LENGTH:
+        _merge(errors, "note", f"The note must be {NOTE_MAX_LENGTH:,} characters or fewer.")
     if measurement.period_start is None:
         _merge(errors, "period_start", "Enter the date the period starts.")
     if measurement.period_end is None:

@@ -198,3 +198,9 @@ def test_measurement_correct_cannot_move_onto_another_recorded_period(secretaria
     other.refresh_from_db()
     assert other.period_start == datetime.date(2023, 1, 1)
     assert not IndicatorChange.objects.exists()
+
+
+def test_measurement_note_has_a_length_limit(secretariat):
+    with pytest.raises(ValidationError) as refused:
+        services.measurement_record(measure=MeasureFactory(), by=secretariat, value=1, note="x" * 5001, **Y2024)
+    assert "note" in refused.value.error_dict

@@ -353,3 +353,29 @@ def test_missing_fields_say_what_to_enter(client, indicator, secretariat):
     assert 'href="#id_period_start">Enter the date the period starts.' in html
     assert 'href="#id_period_end">Enter the date the period ends.' in html
     assert 'href="#id_value">Enter the value.' in html
+
+
+def test_list_query_count_is_fixed_for_partners_too(client, partner_a, django_assert_max_num_queries):
+    client.force_login(partner_a)
+    url = reverse("indicators:indicator-list")
+    make_indicators(1, measures=1, values=1, actions=1)
+    small = _queries(client, url)
+    make_indicators(8, measures=3, values=4, actions=4)
+    # One more than for staff: the footer names the partner's organisation.
+    with django_assert_max_num_queries(6):
+        client.get(url)
+    assert _queries(client, url) == small
+
+
+def test_trend_chart_tag_renders_for_other_pages(indicator):
+    """The dashboard can draw a measure's chart with one tag (or include the template with a `chart`)."""
+    from django.template import Context, Template
+
+    measure = indicator.measures.get()
+    html = Template("{% load indicator_tags %}{% trend_chart measure measure.measurements.all 'JIT trend' %}").render(
+        Context({"measure": measure})
+    )
+    assert f'<title id="chart-{measure.pk}-title">JIT trend</title>' in html
+    assert html.count("<circle") == 2
+    assert "Baseline 2" in html and "Target 10" in html
+    assert "<caption" in html  # the table beside the chart
