@@ -418,8 +418,9 @@ def measurement_import_confirm(*, upload, by, via="import"):
             recorded_by=by,
             recorded_at=now,
         )
-        # Field rules only: the constraints were checked in bulk above and the database enforces them.
-        measurement.full_clean(exclude=["recorded_by"], validate_unique=False, validate_constraints=False)
+        # Field rules only: the constraints were checked in bulk above and the database enforces them;
+        # the measure came from the database (checking it again would be one query per row).
+        measurement.full_clean(exclude=["measure", "recorded_by"], validate_unique=False, validate_constraints=False)
         measurements.append(measurement)
     try:
         with transaction.atomic():
