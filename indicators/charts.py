@@ -14,6 +14,7 @@ WIDTH = 560
 HEIGHT = 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 96, 20, 40
 MAX_POINTS = 24
+LABEL_GAP = 16  # pixels between the baseline's and the target's words
 
 
 @dataclass
@@ -32,6 +33,11 @@ class Line:
     figure: str
     label: str
     when: str = ""
+    label_y: float | None = None  # where its words sit; moved apart when the two lines are close
+
+    def __post_init__(self):
+        if self.label_y is None:
+            self.label_y = self.y
 
     @property
     def value(self):
@@ -171,4 +177,8 @@ def build_trend_chart(*, measure, measurements, width=WIDTH, height=HEIGHT, max_
             when=target_date,
             label="Target",
         )
+    if chart.baseline and chart.target and abs(chart.baseline.y - chart.target.y) < LABEL_GAP:
+        upper, lower = sorted((chart.baseline, chart.target), key=lambda line: line.y)
+        middle = (upper.y + lower.y) / 2
+        upper.label_y, lower.label_y = middle - LABEL_GAP / 2, middle + LABEL_GAP / 2
     return chart

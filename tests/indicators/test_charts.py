@@ -49,3 +49,10 @@ def test_long_series_draws_the_latest_periods_and_says_so():
     chart = build_trend_chart(measure=measure, measurements=_measurements(measure, range(30)), max_points=24)
     assert len(chart.points) == 24 and len(chart.rows) == 30
     assert "latest 24 periods" in chart.description
+
+
+def test_close_baseline_and_target_words_do_not_overlap():
+    measure = MeasureFactory(unit=Measure.Unit.PERCENTAGE, baseline_value=50, target_value=52)
+    chart = build_trend_chart(measure=measure, measurements=[])
+    assert chart.target.y < chart.baseline.y
+    assert chart.baseline.label_y - chart.target.label_y >= 16
