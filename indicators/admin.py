@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Measure, Measurement, SuccessIndicator
+from .models import IndicatorChange, Measure, Measurement, SuccessIndicator
 
 
 class MeasureInline(admin.TabularInline):
@@ -50,3 +50,23 @@ class MeasurementAdmin(admin.ModelAdmin):
     date_hierarchy = "period_start"
     list_select_related = ["measure", "recorded_by"]
     readonly_fields = ["recorded_at"]
+
+
+@admin.register(IndicatorChange)
+class IndicatorChangeAdmin(admin.ModelAdmin):
+    """Read-only: the change log is written by indicators.services, never edited."""
+
+    list_display = ["changed_at", "indicator", "subject", "field", "old_value", "new_value", "changed_by", "via"]
+    list_filter = ["indicator", "field", "via"]
+    search_fields = ["subject", "old_value", "new_value"]
+    list_select_related = ["indicator", "changed_by"]
+    date_hierarchy = "changed_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

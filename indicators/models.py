@@ -1,8 +1,36 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
+
+from .progress import format_value, period_label, progress_percent
+
+
+class SuccessIndicatorQuerySet(models.QuerySet):
+    def for_overview(self, user):
+        """Indicators with their measures (latest value annotated) and the linked actions `user` may see."""
+        from priorities.models import Action
+
+        return self.select_related("plan").prefetch_related(
+            Prefetch(
+                "measures",
+                queryset=Measure.objects.with_latest().select_related("reporting_organisation"),
+            ),
+            Prefetch(
+                "actions",
+                queryset=Action.objects.visible_to(user).only("pk", "code", "title", "status", "sort_key"),
+                to_attr="visible_actions",
+            ),
+        )
+
+    def for_page(self, user):
+        """As for_overview, plus every measurement (with who recorded it) of every measure."""
+        return self.for_overview(user).prefetch_related(
+            Prefetch("measures__measurements", queryset=Measurement.objects.select_related("recorded_by"))
+        )
 
 
 class SuccessIndicator(models.Model):
@@ -13,6 +41,8 @@ class SuccessIndicator(models.Model):
     statement = models.TextField(help_text="As published, word for word.")
     actions = models.ManyToManyField("priorities.Action", related_name="indicators", blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+
+    objects = SuccessIndicatorQuerySet.as_manager()
 
     class Meta:
         ordering = ["plan", "position", "code"]
@@ -25,6 +55,26 @@ class SuccessIndicator(models.Model):
 
     def get_absolute_url(self):
         return reverse("indicators:indicator-detail", kwargs={"pk": self.pk})
+
+
+class MeasureQuerySet(models.QuerySet):
+    def with_latest(self):
+        """Annotate each measure with its latest measurement (by period end): value, text, period, and a count."""
+        latest = Measurement.objects.filter(measure=OuterRef("pk")).order_by("-period_end", "-period_start", "-pk")
+        count = (
+            Measurement.objects.filter(measure=OuterRef("pk"))
+            .order_by()
+            .values("measure")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
+        return self.annotate(
+            latest_value=Subquery(latest.values("value")[:1]),
+            latest_text_value=Subquery(latest.values("text_value")[:1]),
+            latest_period_start=Subquery(latest.values("period_start")[:1]),
+            latest_period_end=Subquery(latest.values("period_end")[:1]),
+            measurement_count=models.functions.Coalesce(Subquery(count), 0),
+        )
 
 
 class Measure(models.Model):
@@ -57,6 +107,8 @@ class Measure(models.Model):
         help_text="The partner organisation that reports this measure, if any.",
     )
 
+    objects = MeasureQuerySet.as_manager()
+
     class Meta:
         ordering = ["indicator", "pk"]
         constraints = [
@@ -65,6 +117,44 @@ class Measure(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_numeric(self):
+        return self.unit != self.Unit.TEXT
+
+    def progress(self, value=None):
+        """Progress (per cent) of `value`, or of the annotated latest value, from baseline towards target."""
+        if value is None:
+            value = getattr(self, "latest_value", None)
+        if not self.is_numeric:
+            return None
+        return progress_percent(
+            baseline=self.baseline_value, target=self.target_value, value=value, direction=self.direction
+        )
+
+    def format(self, value):
+        return format_value(value, self.unit)
+
+    @property
+    def baseline_display(self):
+        return format_value(self.baseline_value, self.unit)
+
+    @property
+    def target_display(self):
+        return format_value(self.target_value, self.unit)
+
+    @property
+    def latest_display(self):
+        """The annotated latest value, formatted for the unit ('' when nothing is recorded)."""
+        if getattr(self, "latest_period_end", None) is None:
+            return ""
+        return format_value(self.latest_text_value if not self.is_numeric else self.latest_value, self.unit)
+
+    @property
+    def latest_period_label(self):
+        if getattr(self, "latest_period_end", None) is None:
+            return ""
+        return period_label(self.latest_period_start, self.latest_period_end)
 
 
 class Measurement(models.Model):
@@ -105,3 +195,84 @@ class Measurement(models.Model):
     @property
     def display_value(self):
         return self.text_value if self.measure.unit == Measure.Unit.TEXT else self.value
+
+    @property
+    def formatted_value(self):
+        return format_value(self.display_value, self.measure.unit)
+
+    @property
+    def period_label(self):
+        return period_label(self.period_start, self.period_end)
+
+
+class IndicatorChange(models.Model):
+    """One change to an indicator, its measures, links or measurements: who, when, old and new. Services only."""
+
+    indicator = models.ForeignKey(SuccessIndicator, on_delete=models.CASCADE, related_name="changes")
+    measure = models.ForeignKey(Measure, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes")
+    subject = models.CharField(max_length=300, help_text="What changed, e.g. the measure and period.")
+    field = models.CharField(max_length=50)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="indicator_changes"
+    )
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    via = models.CharField(max_length=20, default="web", help_text="Where the change was made: web, import, admin.")
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.subject} {self.field}: {self.old_value!r} → {self.new_value!r}"
+
+    @property
+    def field_label(self):
+        return INDICATOR_CHANGE_FIELD_LABELS.get(self.field, self.field.replace("_", " ").capitalize())
+
+
+INDICATOR_CHANGE_FIELD_LABELS = {
+    "name": "Name",
+    "unit": "Unit",
+    "direction": "Direction",
+    "baseline_value": "Baseline value",
+    "baseline_date": "Baseline date",
+    "target_value": "Target value",
+    "target_date": "Target date",
+    "reporting_organisation": "Reporting organisation",
+    "actions": "Linked actions",
+    "value": "Value",
+    "text_value": "Value",
+    "period": "Period",
+    "source": "Source",
+    "note": "Note",
+}
+
+
+class MeasurementImport(models.Model):
+    """An uploaded measurements file, kept between its preview and its confirmation.
+
+    The file's bytes are stored here (not in the session, not re-posted) so the confirmation
+    validates and writes exactly the file the user previewed, on whichever server answers;
+    only the user who uploaded it can see or confirm it, and only once. A confirmed file is kept as
+    the record of what was imported; an unconfirmed one is deleted a day later.
+    """
+
+    token = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="measurement_imports"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    rows_written = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self):
+        return f"{self.filename} ({self.uploaded_at:%d %b %Y %H:%M})"
+
+    def get_absolute_url(self):
+        return reverse("indicators:import-preview", kwargs={"token": self.token})

@@ -32,4 +32,5 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("", include("priorities.urls")),
+    path("indicators/", include("indicators.urls")),
 ]

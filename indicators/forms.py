@@ -1,0 +1,148 @@
+from django import forms
+
+from priorities.models import Action
+from tracker.models import Organisation
+
+from .models import Measure
+
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+IMPORT_MAX_BYTES = 10 * 1024 * 1024
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"class": "govuk-input--width-10", **(attrs or {})}, format="%Y-%m-%d")
+
+
+def _date(label, required=False, help_text="", missing=""):
+    return forms.DateField(
+        label=label,
+        required=required,
+        input_formats=DATE_INPUT_FORMATS,
+        widget=DateInput(),
+        help_text=help_text,
+        error_messages={"required": missing, "invalid": f"Enter the {label.lower()} as a real date."},
+    )
+
+
+def _number(label, required=False, help_text="", missing=""):
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        max_digits=18,
+        decimal_places=2,
+        help_text=help_text,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "govuk-input--width-10"}),
+        error_messages={
+            "required": missing,
+            "invalid": "Enter a number, like 12 or 45.5.",
+            "max_decimal_places": "Enter a number with no more than 2 decimal places.",
+            "max_digits": "Enter a number with no more than 16 digits before the decimal point.",
+            "max_whole_digits": "Enter a number with no more than 16 digits before the decimal point.",
+        },
+    )
+
+
+class MeasureForm(forms.Form):
+    name = forms.CharField(
+        max_length=200,
+        help_text="What is counted, e.g. Joint Investigation Teams set up.",
+        error_messages={"required": "Enter the measure's name."},
+    )
+    unit = forms.ChoiceField(
+        choices=Measure.Unit.choices,
+        widget=forms.RadioSelect,
+        initial=Measure.Unit.COUNT,
+        error_messages={"required": "Select the unit."},
+    )
+    direction = forms.ChoiceField(
+        choices=Measure.Direction.choices,
+        widget=forms.RadioSelect,
+        initial=Measure.Direction.HIGHER,
+        error_messages={"required": "Select whether higher or lower is better."},
+    )
+    baseline_value = _number("Baseline value", help_text="The value before the plan started. Leave blank for text.")
+    baseline_date = _date("Baseline date", help_text="The date the baseline value was measured.")
+    target_value = _number("Target value")
+    target_date = _date("Target date")
+    reporting_organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.all(),
+        required=False,
+        empty_label="None: the secretariat reports it",
+        help_text="The partner organisation that reports this measure.",
+    )
+
+
+class MeasurementForm(forms.Form):
+    period_start = _date(
+        "Period start",
+        required=True,
+        help_text="For a whole year, 1 January.",
+        missing="Enter the date the period starts.",
+    )
+    period_end = _date(
+        "Period end",
+        required=True,
+        help_text="For a whole year, 31 December.",
+        missing="Enter the date the period ends.",
+    )
+    source = forms.CharField(max_length=300, required=False, help_text="Where the figure comes from.")
+    note = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, measure, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.measure = measure
+        if measure.is_numeric:
+            hint = {
+                Measure.Unit.PERCENTAGE: "A percentage between 0 and 100, without the % sign.",
+                Measure.Unit.CURRENCY: "In pounds, without the £ sign.",
+            }.get(measure.unit, "A number.")
+            self.fields["value"] = _number("Value", required=True, help_text=hint, missing="Enter the value.")
+        else:
+            self.fields["text_value"] = forms.CharField(
+                label="Value",
+                widget=forms.Textarea(attrs={"rows": 3}),
+                max_length=5000,
+                error_messages={"required": "Enter the value."},
+            )
+        self.order_fields(["period_start", "period_end", "value", "text_value", "source", "note"])
+
+
+class ActionChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.code} {obj.title}"
+
+
+class LinkActionsForm(forms.Form):
+    actions = ActionChoiceField(
+        queryset=Action.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The actions whose progress serves this indicator.",
+    )
+
+    def __init__(self, *args, indicator, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["actions"].queryset = Action.objects.filter(
+            objective__priority__plan=indicator.plan
+        ).select_related("objective__priority")
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="Measurements file",
+        help_text="CSV or Excel (.xlsx), up to 10 MB, with the columns: measure, period start, period end, "
+        "value, source, note.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+        error_messages={"required": "Select a CSV or Excel file.", "empty": "The selected file is empty."},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise forms.ValidationError("The file must be smaller than 10 MB.")
+        if not upload.name.lower().endswith((".csv", ".xlsx")):
+            raise forms.ValidationError("The file must be a CSV (.csv) or Excel (.xlsx) file.")
+        return upload

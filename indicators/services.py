@@ -1,0 +1,461 @@
+"""Every write to indicators, measures and measurements goes through these functions.
+
+Each is keyword-only and atomic, checks the rules before saving, and records who changed what
+(old and new value) in IndicatorChange.
+"""
+
+import datetime
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import IndicatorChange, Measure, Measurement, MeasurementImport, SuccessIndicator
+from .progress import format_value, period_label
+
+MEASURE_FIELDS = (
+    "name",
+    "unit",
+    "direction",
+    "baseline_value",
+    "baseline_date",
+    "target_value",
+    "target_date",
+    "reporting_organisation",
+)
+NOTE_MAX_LENGTH = 5000
+MEASUREMENT_FIELDS = ("period_start", "period_end", "value", "text_value", "source", "note")
+# Unconfirmed uploads older than this are deleted when someone uploads another file.
+IMPORT_KEEP = datetime.timedelta(days=1)
+
+
+class ImportNotValid(Exception):
+    """The file has errors (or the data changed since the preview): nothing was written."""
+
+    def __init__(self, preview):
+        super().__init__("The file has errors; nothing was written.")
+        self.preview = preview
+
+
+class ImportAlreadyConfirmed(Exception):
+    """This upload was confirmed before: its rows are already written."""
+
+
+def _display(field, value, unit=None):
+    if value is None or value == "":
+        return ""
+    if field in ("baseline_value", "target_value", "value"):
+        return format_value(value, unit)
+    if isinstance(value, datetime.date):
+        return value.strftime("%-d %B %Y")
+    if field == "unit":
+        return Measure.Unit(value).label
+    if field == "direction":
+        return Measure.Direction(value).label
+    return str(value)
+
+
+def _merge(errors, key, message):
+    errors.setdefault(key, []).append(message)
+
+
+def validate_measure(measure):
+    """The rules a measure obeys beyond its fields: percentages within 0–100, dates in order, a sensible target."""
+    errors = {}
+    numeric = measure.unit != Measure.Unit.TEXT
+    if not numeric:
+        for name in ("baseline_value", "target_value"):
+            if getattr(measure, name) is not None:
+                _merge(errors, name, "A measure whose unit is text has no numeric baseline or target.")
+    if measure.unit == Measure.Unit.PERCENTAGE:
+        for name in ("baseline_value", "target_value"):
+            value = getattr(measure, name)
+            if value is not None and not 0 <= value <= 100:
+                _merge(errors, name, "A percentage must be between 0 and 100.")
+    if measure.baseline_date and measure.target_date and measure.target_date < measure.baseline_date:
+        _merge(errors, "target_date", "The target date cannot be before the baseline date.")
+    if numeric and measure.baseline_value is not None and measure.target_value is not None:
+        if measure.direction == Measure.Direction.HIGHER and measure.target_value < measure.baseline_value:
+            _merge(errors, "target_value", "Higher is better, so the target cannot be below the baseline.")
+        if measure.direction == Measure.Direction.LOWER and measure.target_value > measure.baseline_value:
+            _merge(errors, "target_value", "Lower is better, so the target cannot be above the baseline.")
+    if not measure.name:
+        _merge(errors, "name", "Enter the measure's name.")
+    elif (
+        Measure.objects.filter(indicator_id=measure.indicator_id, name__iexact=measure.name)
+        .exclude(pk=measure.pk)
+        .exists()
+    ):
+        _merge(errors, "name", "This indicator already has a measure with that name.")
+    if measure.pk:
+        existing = Measurement.objects.filter(measure_id=measure.pk)
+        if existing.exists():
+            stored_unit = Measure.objects.values_list("unit", flat=True).get(pk=measure.pk)
+            if (stored_unit == Measure.Unit.TEXT) != (measure.unit == Measure.Unit.TEXT):
+                _merge(errors, "unit", "This measure has values already: it cannot change between text and numbers.")
+            elif measure.unit == Measure.Unit.PERCENTAGE and existing.filter(value__gt=100).exists():
+                _merge(errors, "unit", "Some recorded values are above 100, so the unit cannot be a percentage.")
+            elif measure.unit == Measure.Unit.PERCENTAGE and existing.filter(value__lt=0).exists():
+                _merge(errors, "unit", "Some recorded values are below 0, so the unit cannot be a percentage.")
+    if errors:
+        raise ValidationError(errors)
+    measure.full_clean()
+
+
+def validate_measurement(measurement, measure):
+    """The rules a measurement obeys: a value of the measure's kind, percentages within 0–100, one per period."""
+    errors = {}
+    if measure.unit == Measure.Unit.TEXT:
+        measurement.value = None
+        measurement.text_value = (measurement.text_value or "").strip()
+        if not measurement.text_value:
+            _merge(errors, "text_value", "Enter the value.")
+    else:
+        measurement.text_value = ""
+        if measurement.value is None:
+            _merge(errors, "value", "Enter the value, as a number.")
+        elif measure.unit == Measure.Unit.PERCENTAGE and not 0 <= measurement.value <= 100:
+            _merge(errors, "value", "A percentage must be between 0 and 100.")
+    if len(measurement.note or "") > NOTE_MAX_LENGTH:
+        _merge(errors, "note", f"The note must be {NOTE_MAX_LENGTH:,} characters or fewer.")
+    if measurement.period_start is None:
+        _merge(errors, "period_start", "Enter the date the period starts.")
+    if measurement.period_end is None:
+        _merge(errors, "period_end", "Enter the date the period ends.")
+    if measurement.period_start and measurement.period_end:
+        if measurement.period_end < measurement.period_start:
+            _merge(errors, "period_end", "The period cannot end before it starts.")
+        elif (
+            Measurement.objects.filter(
+                measure=measure, period_start=measurement.period_start, period_end=measurement.period_end
+            )
+            .exclude(pk=measurement.pk)
+            .exists()
+        ):
+            _merge(errors, "period_start", "This measure already has a value for that period: correct that one.")
+    if errors:
+        raise ValidationError(errors)
+    # Who recorded it is set by the services; older rows (fixtures, demo) may have nobody.
+    measurement.full_clean(exclude=["recorded_by"])
+
+
+def _lock_measure(measure):
+    return Measure.objects.select_for_update(of=("self",)).select_related("indicator").get(pk=measure.pk)
+
+
+def _change(*, indicator, measure, subject, field, old, new, by, at, via):
+    return IndicatorChange(
+        indicator=indicator,
+        measure=measure,
+        subject=subject,
+        field=field,
+        old_value=old,
+        new_value=new,
+        changed_by=by,
+        changed_at=at,
+        via=via,
+    )
+
+
+@transaction.atomic
+def measure_create(
+    *, indicator, by, name, unit=Measure.Unit.COUNT, direction=Measure.Direction.HIGHER, via="web", **fields
+):
+    """Define a new measure on an indicator, recording each value it starts with."""
+    unknown = set(fields) - set(MEASURE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not a measure field: {', '.join(sorted(unknown))}")
+    measure = Measure(indicator=indicator, name=(name or "").strip(), unit=unit, direction=direction, **fields)
+    validate_measure(measure)
+    measure.save()
+    now = timezone.now()
+    IndicatorChange.objects.bulk_create(
+        _change(
+            indicator=indicator,
+            measure=measure,
+            subject=f"Measure: {measure.name}",
+            field=field,
+            old="",
+            new=_display(field, getattr(measure, field), measure.unit),
+            by=by,
+            at=now,
+            via=via,
+        )
+        for field in MEASURE_FIELDS
+        if getattr(measure, field) not in (None, "")
+    )
+    return measure
+
+
+@transaction.atomic
+def measure_update(*, measure, by, via="web", **changes):
+    """Change a measure's definition, recording each changed field with its old and new value."""
+    unknown = set(changes) - set(MEASURE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not a measure field: {', '.join(sorted(unknown))}")
+    locked = _lock_measure(measure)
+    old = {field: getattr(locked, field) for field in MEASURE_FIELDS}
+    old_unit = locked.unit
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    changed = [field for field in changes if old[field] != getattr(locked, field)]
+    if not changed:
+        return []
+    validate_measure(locked)
+    locked.save()
+    now = timezone.now()
+    records = [
+        _change(
+            indicator=locked.indicator,
+            measure=locked,
+            subject=f"Measure: {locked.name}",
+            field=field,
+            old=_display(field, old[field], old_unit),
+            new=_display(field, getattr(locked, field), locked.unit),
+            by=by,
+            at=now,
+            via=via,
+        )
+        for field in changed
+    ]
+    IndicatorChange.objects.bulk_create(records)
+    measure.refresh_from_db()
+    return records
+
+
+def _actions_display(actions):
+    return ", ".join(sorted((a.code for a in actions), key=lambda code: [c.zfill(6) for c in code.split(".")]))
+
+
+@transaction.atomic
+def indicator_set_actions(*, indicator, actions, by, via="web"):
+    """Make `actions` (of the indicator's plan) the ones linked to it, recording old and new links."""
+    from priorities.models import Action
+
+    indicator = SuccessIndicator.objects.select_for_update().get(pk=indicator.pk)
+    actions = list(actions)
+    foreign = list(
+        Action.objects.filter(pk__in=[a.pk for a in actions])
+        .exclude(objective__priority__plan_id=indicator.plan_id)
+        .values_list("code", flat=True)
+    )
+    if foreign:
+        raise ValidationError({"actions": f"Not an action of this plan: {', '.join(sorted(foreign))}."})
+    current = list(indicator.actions.all())
+    if {a.pk for a in current} == {a.pk for a in actions}:
+        return None
+    indicator.actions.set(actions)
+    change = _change(
+        indicator=indicator,
+        measure=None,
+        subject="Indicator",
+        field="actions",
+        old=_actions_display(current),
+        new=_actions_display(actions),
+        by=by,
+        at=timezone.now(),
+        via=via,
+    )
+    change.save()
+    return change
+
+
+@transaction.atomic
+def indicator_unlink_action(*, indicator, action, by, via="web"):
+    """Remove one action from the indicator's linked actions (nothing happens if it was not linked)."""
+    current = list(indicator.actions.all())
+    if action.pk not in {a.pk for a in current}:
+        return None
+    return indicator_set_actions(indicator=indicator, actions=[a for a in current if a.pk != action.pk], by=by, via=via)
+
+
+def _measurement_subject(measure, measurement):
+    return f"Measurement: {measure.name}, {period_label(measurement.period_start, measurement.period_end)}"
+
+
+@transaction.atomic
+def measurement_record(
+    *, measure, by, period_start, period_end, value=None, text_value="", source="", note="", via="web"
+):
+    """Record the value of a measure for one period; refuses a second value for the same period."""
+    locked = _lock_measure(measure)
+    measurement = Measurement(
+        measure=locked,
+        period_start=period_start,
+        period_end=period_end,
+        value=value,
+        text_value=text_value or "",
+        source=(source or "").strip(),
+        note=(note or "").strip(),
+        recorded_by=by,
+        recorded_at=timezone.now(),
+    )
+    validate_measurement(measurement, locked)
+    try:
+        with transaction.atomic():
+            measurement.save()
+    except IntegrityError as error:
+        # Someone recorded the same period between our check and our insert.
+        raise ValidationError({"period_start": "This measure already has a value for that period."}) from error
+    subject = _measurement_subject(locked, measurement)
+    IndicatorChange.objects.bulk_create(
+        _change(
+            indicator=locked.indicator,
+            measure=locked,
+            subject=subject,
+            field=field,
+            old="",
+            new=_display(field, getattr(measurement, field), locked.unit),
+            by=by,
+            at=measurement.recorded_at,
+            via=via,
+        )
+        for field in ("value" if locked.is_numeric else "text_value", "source", "note")
+        if getattr(measurement, field) not in (None, "")
+    )
+    return measurement
+
+
+@transaction.atomic
+def measurement_correct(*, measurement, by, via="web", **changes):
+    """Correct a recorded measurement (period, value, source or note), recording old and new values."""
+    unknown = set(changes) - set(MEASUREMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"Not a measurement field: {', '.join(sorted(unknown))}")
+    measure = _lock_measure(measurement.measure)
+    locked = Measurement.objects.select_for_update().get(pk=measurement.pk)
+    old = {field: getattr(locked, field) for field in MEASUREMENT_FIELDS}
+    old_subject = _measurement_subject(measure, locked)
+    for field in ("source", "note", "text_value"):
+        if field in changes:
+            changes[field] = (changes[field] or "").strip()
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    validate_measurement(locked, measure)
+    changed = [field for field in MEASUREMENT_FIELDS if old[field] != getattr(locked, field)]
+    if not changed:
+        return []
+    try:
+        with transaction.atomic():
+            locked.save()
+    except IntegrityError as error:
+        raise ValidationError({"period_start": "This measure already has a value for that period."}) from error
+    now = timezone.now()
+    records = []
+    if "period_start" in changed or "period_end" in changed:
+        records.append(
+            _change(
+                indicator=measure.indicator,
+                measure=measure,
+                subject=old_subject,
+                field="period",
+                old=period_label(old["period_start"], old["period_end"]),
+                new=period_label(locked.period_start, locked.period_end),
+                by=by,
+                at=now,
+                via=via,
+            )
+        )
+    for field in ("value", "text_value", "source", "note"):
+        if field in changed:
+            records.append(
+                _change(
+                    indicator=measure.indicator,
+                    measure=measure,
+                    subject=_measurement_subject(measure, locked),
+                    field=field,
+                    old=_display(field, old[field], measure.unit),
+                    new=_display(field, getattr(locked, field), measure.unit),
+                    by=by,
+                    at=now,
+                    via=via,
+                )
+            )
+    IndicatorChange.objects.bulk_create(records)
+    measurement.refresh_from_db()
+    return records
+
+
+@transaction.atomic
+def measurement_import_store(*, filename, content, by):
+    """Keep an uploaded file until its preview is confirmed; forget unconfirmed uploads older than a day."""
+    MeasurementImport.objects.filter(confirmed_at__isnull=True, uploaded_at__lt=timezone.now() - IMPORT_KEEP).delete()
+    upload = MeasurementImport(filename=filename[:255], content=content, uploaded_by=by)
+    upload.full_clean(exclude=["content"])
+    upload.save()
+    return upload
+
+
+@transaction.atomic
+def measurement_import_confirm(*, upload, by, via="import"):
+    """Validate the stored file again and write all its rows, or none of them; returns the rows written.
+
+    The rows are checked by indicators.importing with the same rules as measurement_record (in bulk:
+    a few queries for the whole file, not one per row), then written with bulk_create; the database's
+    own constraints still refuse a period recorded by someone else meanwhile, which undoes everything.
+    """
+    from .importing import parse_measurements_file
+
+    locked = MeasurementImport.objects.select_for_update().get(pk=upload.pk)
+    if locked.confirmed_at is not None:
+        raise ImportAlreadyConfirmed(f"{locked.filename} was imported already.")
+    preview = parse_measurements_file(filename=locked.filename, content=bytes(locked.content))
+    if not preview.is_valid:
+        raise ImportNotValid(preview)
+    now = timezone.now()
+    measurements = []
+    for row in preview.rows:
+        measurement = Measurement(
+            measure=row.measure,
+            period_start=row.period_start,
+            period_end=row.period_end,
+            value=row.value,
+            text_value=row.text_value,
+            source=row.source,
+            note=row.note,
+            recorded_by=by,
+            recorded_at=now,
+        )
+        # Field rules only: the constraints were checked in bulk above and the database enforces them;
+        # the measure came from the database (checking it again would be one query per row).
+        measurement.full_clean(exclude=["measure", "recorded_by"], validate_unique=False, validate_constraints=False)
+        measurements.append(measurement)
+    try:
+        with transaction.atomic():
+            Measurement.objects.bulk_create(measurements, batch_size=500)
+    except IntegrityError as error:
+        preview.file_errors.append(
+            "Someone recorded a value for one of these periods while you were checking the file. "
+            "Nothing was imported: upload the file again to see which rows."
+        )
+        raise ImportNotValid(preview) from error
+    IndicatorChange.objects.bulk_create(
+        (
+            _change(
+                indicator=m.measure.indicator,
+                measure=m.measure,
+                subject=_measurement_subject(m.measure, m),
+                field="value" if m.measure.is_numeric else "text_value",
+                old="",
+                new=_display("value", m.value, m.measure.unit) if m.measure.is_numeric else m.text_value,
+                by=by,
+                at=now,
+                via=via,
+            )
+            for m in measurements
+        ),
+        batch_size=500,
+    )
+    locked.confirmed_at = now
+    locked.rows_written = len(measurements)
+    locked.save(update_fields=["confirmed_at", "rows_written"])
+    return len(measurements)
+
+
+def errors_by_field(error):
+    """A ValidationError as {field: [messages]}, with non-field messages under NON_FIELD_ERRORS."""
+    if hasattr(error, "error_dict"):
+        return {field: [m for e in errors for m in e.messages] for field, errors in error.error_dict.items()}
+    return {NON_FIELD_ERRORS: error.messages}

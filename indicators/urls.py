@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import views
+
+app_name = "indicators"
+
+urlpatterns = [
+    path("", views.IndicatorListView.as_view(), name="indicator-list"),
+    path("<int:pk>/", views.IndicatorDetailView.as_view(), name="indicator-detail"),
+    path("<int:pk>/measures/add/", views.MeasureCreateView.as_view(), name="measure-create"),
+    path("<int:pk>/actions/", views.IndicatorActionsView.as_view(), name="indicator-actions"),
+    path("<int:pk>/actions/<int:action_pk>/unlink/", views.indicator_unlink_action, name="indicator-action-unlink"),
+    path("<int:pk>/export.<str:fmt>", views.export_measurements, name="indicator-export"),
+    path("measures/<int:pk>/edit/", views.MeasureUpdateView.as_view(), name="measure-update"),
+    path("measures/<int:pk>/measurements/add/", views.MeasurementCreateView.as_view(), name="measurement-create"),
+    path("measurements/<int:pk>/edit/", views.MeasurementUpdateView.as_view(), name="measurement-update"),
+    path("export.<str:fmt>", views.export_measurements, name="export"),
+    path("import/", views.ImportUploadView.as_view(), name="import-upload"),
+    path("import/<uuid:token>/", views.import_preview, name="import-preview"),
+    path("import/<uuid:token>/confirm/", views.import_confirm, name="import-confirm"),
+]

@@ -1,0 +1,297 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django.views.generic import DetailView, FormView, ListView
+
+from tracker.permissions import COMMISSIONER, PARTNER, SECRETARIAT, RoleRequiredMixin, role_required
+
+from . import exporting, services
+from .charts import build_trend_chart
+from .forms import ImportForm, LinkActionsForm, MeasureForm, MeasurementForm
+from .importing import parse_measurements_file
+from .models import Measure, Measurement, MeasurementImport, SuccessIndicator
+
+READERS = (SECRETARIAT, COMMISSIONER, PARTNER)
+CHANGES_SHOWN = 50
+
+
+def apply_errors(form, error):
+    """Show a service's ValidationError on the form: on its field when the form has it, else at the top."""
+    for field, messages_ in services.errors_by_field(error).items():
+        for message in messages_:
+            form.add_error(field if field in form.fields else None, message)
+
+
+class IndicatorListView(RoleRequiredMixin, ListView):
+    """Every indicator with its measures' latest values and progress, and the mix of linked actions' statuses."""
+
+    allowed_roles = READERS
+    template_name = "indicators/indicator_list.html"
+    context_object_name = "indicators"
+
+    def get_queryset(self):
+        return SuccessIndicator.objects.for_overview(self.request.user)
+
+
+class IndicatorDetailView(RoleRequiredMixin, DetailView):
+    allowed_roles = READERS
+    template_name = "indicators/indicator_detail.html"
+    context_object_name = "indicator"
+
+    def get_queryset(self):
+        return SuccessIndicator.objects.for_page(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        indicator = self.object
+        measures = list(indicator.measures.all())
+        context["measures"] = [
+            (measure, build_trend_chart(measure=measure, measurements=measure.measurements.all()))
+            for measure in measures
+        ]
+        changes = list(indicator.changes.select_related("changed_by")[: CHANGES_SHOWN + 1])
+        context["changes"] = changes[:CHANGES_SHOWN]
+        context["more_changes"] = len(changes) > CHANGES_SHOWN
+        context["can_edit"] = self.request.user.is_secretariat
+        return context
+
+
+class SecretariatFormView(RoleRequiredMixin, FormView):
+    """A secretariat form whose valid data goes to a service; the service's refusals show on the form."""
+
+    allowed_roles = (SECRETARIAT,)
+
+    def load(self):
+        """Fetch the objects the page is about (404 if missing); runs after the role check."""
+
+    def get(self, request, *args, **kwargs):
+        self.load()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.load()
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            self.save(form)
+        except ValidationError as error:
+            apply_errors(form, error)
+            return self.form_invalid(form)
+        return redirect(self.get_success_url())
+
+
+class MeasureCreateView(SecretariatFormView):
+    template_name = "indicators/measure_form.html"
+    form_class = MeasureForm
+
+    def load(self):
+        self.indicator = get_object_or_404(SuccessIndicator, pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(indicator=self.indicator, measure=None, **kwargs)
+
+    def save(self, form):
+        self.measure = services.measure_create(indicator=self.indicator, by=self.request.user, **form.cleaned_data)
+        messages.success(self.request, f"Measure “{self.measure.name}” added.")
+
+    def get_success_url(self):
+        return f"{self.indicator.get_absolute_url()}#measure-{self.measure.pk}"
+
+
+class MeasureUpdateView(SecretariatFormView):
+    template_name = "indicators/measure_form.html"
+    form_class = MeasureForm
+
+    def load(self):
+        self.measure = get_object_or_404(Measure.objects.select_related("indicator"), pk=self.kwargs["pk"])
+        self.indicator = self.measure.indicator
+
+    def get_initial(self):
+        return {field: getattr(self.measure, field) for field in services.MEASURE_FIELDS}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(indicator=self.indicator, measure=self.measure, **kwargs)
+
+    def save(self, form):
+        changes = services.measure_update(measure=self.measure, by=self.request.user, **form.cleaned_data)
+        messages.success(self.request, "Measure saved." if changes else "Nothing was changed.")
+
+    def get_success_url(self):
+        return f"{self.indicator.get_absolute_url()}#measure-{self.measure.pk}"
+
+
+class MeasurementCreateView(SecretariatFormView):
+    template_name = "indicators/measurement_form.html"
+    form_class = MeasurementForm
+
+    def load(self):
+        self.measure = get_object_or_404(Measure.objects.select_related("indicator"), pk=self.kwargs["pk"])
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "measure": self.measure}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(measure=self.measure, measurement=None, **kwargs)
+
+    def save(self, form):
+        measurement = services.measurement_record(measure=self.measure, by=self.request.user, **form.cleaned_data)
+        messages.success(self.request, f"Value recorded for {measurement.period_label}.")
+
+    def get_success_url(self):
+        return f"{self.measure.indicator.get_absolute_url()}#measure-{self.measure.pk}"
+
+
+class MeasurementUpdateView(SecretariatFormView):
+    template_name = "indicators/measurement_form.html"
+    form_class = MeasurementForm
+
+    def load(self):
+        self.measurement = get_object_or_404(
+            Measurement.objects.select_related("measure__indicator"), pk=self.kwargs["pk"]
+        )
+        self.measure = self.measurement.measure
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "measure": self.measure}
+
+    def get_initial(self):
+        return {field: getattr(self.measurement, field) for field in services.MEASUREMENT_FIELDS}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(measure=self.measure, measurement=self.measurement, **kwargs)
+
+    def save(self, form):
+        changes = services.measurement_correct(measurement=self.measurement, by=self.request.user, **form.cleaned_data)
+        messages.success(self.request, "Measurement corrected." if changes else "Nothing was changed.")
+
+    def get_success_url(self):
+        return f"{self.measure.indicator.get_absolute_url()}#measure-{self.measure.pk}"
+
+
+class IndicatorActionsView(SecretariatFormView):
+    template_name = "indicators/indicator_actions_form.html"
+    form_class = LinkActionsForm
+
+    def load(self):
+        self.indicator = get_object_or_404(SuccessIndicator.objects.select_related("plan"), pk=self.kwargs["pk"])
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "indicator": self.indicator}
+
+    def get_initial(self):
+        return {"actions": list(self.indicator.actions.values_list("pk", flat=True))}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(indicator=self.indicator, **kwargs)
+
+    def save(self, form):
+        change = services.indicator_set_actions(
+            indicator=self.indicator, actions=form.cleaned_data["actions"], by=self.request.user
+        )
+        messages.success(self.request, "Linked actions saved." if change else "Nothing was changed.")
+
+    def get_success_url(self):
+        return f"{self.indicator.get_absolute_url()}#linked-actions"
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def indicator_unlink_action(request, pk, action_pk):
+    indicator = get_object_or_404(SuccessIndicator, pk=pk)
+    action = get_object_or_404(indicator.actions.all(), pk=action_pk)
+    services.indicator_unlink_action(indicator=indicator, action=action, by=request.user)
+    messages.success(request, f"Action {action.code} is no longer linked to {indicator.code}.")
+    return redirect(f"{indicator.get_absolute_url()}#linked-actions")
+
+
+class ImportUploadView(SecretariatFormView):
+    """Upload a file; it is stored (see MeasurementImport) and the preview shows every row's errors."""
+
+    template_name = "indicators/import_upload.html"
+    form_class = ImportForm
+
+    def save(self, form):
+        upload = form.cleaned_data["file"]
+        self.upload = services.measurement_import_store(
+            filename=upload.name, content=upload.read(), by=self.request.user
+        )
+
+    def get_success_url(self):
+        return self.upload.get_absolute_url()
+
+
+def _own_import(request, token):
+    # Only the person who uploaded a file sees it; anyone else gets the same 404 as for no file at all.
+    return get_object_or_404(MeasurementImport, pk=token, uploaded_by=request.user)
+
+
+def _render_preview(request, upload, preview, status=200):
+    only_errors = request.GET.get("show") == "errors"
+    rows = preview.error_rows if only_errors else preview.rows
+    return render(
+        request,
+        "indicators/import_preview.html",
+        {"upload": upload, "preview": preview, "rows": rows, "only_errors": only_errors},
+        status=status,
+    )
+
+
+@require_GET
+@role_required(SECRETARIAT)
+def import_preview(request, token):
+    upload = _own_import(request, token)
+    if upload.confirmed_at:
+        return render(request, "indicators/import_done.html", {"upload": upload})
+    preview = parse_measurements_file(filename=upload.filename, content=bytes(upload.content))
+    return _render_preview(request, upload, preview)
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def import_confirm(request, token):
+    upload = _own_import(request, token)
+    try:
+        written = services.measurement_import_confirm(upload=upload, by=request.user)
+    except services.ImportAlreadyConfirmed:
+        messages.info(request, f"{upload.filename} was imported already: nothing more was written.")
+        return redirect(upload.get_absolute_url())
+    except services.ImportNotValid as refused:
+        return _render_preview(request, upload, refused.preview, status=400)
+    messages.success(request, f"{written:,} measurements imported from {upload.filename}.")
+    return redirect(upload.get_absolute_url())
+
+
+@require_GET
+@role_required(*READERS)
+def export_measurements(request, fmt, pk=None):
+    """All measurements, or one indicator's, as CSV or Excel."""
+    measurements = Measurement.objects.select_related("measure__indicator", "recorded_by").order_by(
+        "measure__indicator__plan",
+        "measure__indicator__position",
+        "measure__indicator__code",
+        "measure",
+        "period_start",
+    )
+    if pk is not None:
+        indicator = get_object_or_404(SuccessIndicator, pk=pk)
+        measurements = measurements.filter(measure__indicator=indicator)
+        name = f"measurements-{indicator.code}"
+    else:
+        name = "measurements-all"
+    name = f"{name}-{timezone.localdate():%Y-%m-%d}"
+    if fmt == "csv":
+        response = HttpResponse(exporting.as_csv(measurements.iterator()), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    elif fmt == "xlsx":
+        response = HttpResponse(
+            exporting.as_xlsx(measurements.iterator()),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    else:
+        raise Http404("Export as csv or xlsx.")
+    return response
