@@ -83,6 +83,10 @@ class SecretariatFormView(RoleRequiredMixin, FormView):
             return self.form_invalid(form)
         return redirect(self.get_success_url())
 
+    def form_invalid(self, form):
+        # 400, like every other form in the app, so scripts and tests can tell a refusal from a page.
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
 
 class MeasureCreateView(SecretariatFormView):
     template_name = "indicators/measure_form.html"

@@ -8,9 +8,16 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from indicators.services import measurement_import_store
 from priorities.models import Status
 from priorities.services import submission_create
-from tests.factories import ActionPartnerFactory, OrganisationFactory, PartnerFactory, SecretariatFactory
+from tests.factories import (
+    ActionPartnerFactory,
+    MeasurementFactory,
+    OrganisationFactory,
+    PartnerFactory,
+    SecretariatFactory,
+)
 from tracker.models import User
 from tracker.services import invitation_token, partner_invite
 
@@ -44,6 +51,20 @@ EXPECTED = {
     "priorities:review-queue": ((302, 403, 403, 200, 200), ALL_405),
     "priorities:submission-accept": (ALL_405, (302, 403, 403, 302, 403)),
     "priorities:submission-return": (ALL_405, (302, 403, 403, 400, 403)),
+    "indicators:indicator-list": ((302, 200, 200, 200, 200), (302, 405, 405, 405, 405)),
+    "indicators:indicator-detail": ((302, 200, 200, 200, 200), (302, 405, 405, 405, 405)),
+    "indicators:indicator-export": ((302, 200, 200, 200, 200), ALL_405),
+    "indicators:export": ((302, 200, 200, 200, 200), ALL_405),
+    # An empty POST is valid here: it links no actions.
+    "indicators:indicator-actions": ((302, 403, 403, 200, 403), (302, 403, 403, 302, 403)),
+    "indicators:indicator-action-unlink": (ALL_405, (302, 403, 403, 302, 403)),
+    "indicators:measure-create": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "indicators:measure-update": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "indicators:measurement-create": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "indicators:measurement-update": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "indicators:import-upload": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "indicators:import-preview": ((302, 403, 403, 200, 403), ALL_405),
+    "indicators:import-confirm": (ALL_405, (302, 403, 403, 302, 403)),
 }
 
 
@@ -81,6 +102,16 @@ def world(db):
     }
     action = ActionPartnerFactory(organisation=org_a).action
     submission = submission_create(action=action, by=users["partner_a"], status=Status.ON_TRACK, note="n")
+    measurement = MeasurementFactory(measure__indicator__code="SI9")
+    indicator = measurement.measure.indicator
+    indicator.actions.add(action)
+    upload = measurement_import_store(
+        filename="m.csv",
+        content=(
+            f"measure,period start,period end,value,source,note\n{measurement.measure.name},2030-01-01,2030-12-31,5,,\n"
+        ).encode(),
+        by=users["secretariat"],
+    )
     invitation = partner_invite(
         email="new@example.org", organisation=org_a, first_name="N", last_name="U", by=users["secretariat"]
     )
@@ -96,6 +127,17 @@ def world(db):
         "priorities:submission-create": {"pk": action.pk},
         "priorities:submission-accept": {"pk": submission.pk},
         "priorities:submission-return": {"pk": submission.pk},
+        "indicators:indicator-detail": {"pk": indicator.pk},
+        "indicators:indicator-export": {"pk": indicator.pk, "fmt": "csv"},
+        "indicators:export": {"fmt": "xlsx"},
+        "indicators:indicator-actions": {"pk": indicator.pk},
+        "indicators:indicator-action-unlink": {"pk": indicator.pk, "action_pk": action.pk},
+        "indicators:measure-create": {"pk": indicator.pk},
+        "indicators:measure-update": {"pk": measurement.measure.pk},
+        "indicators:measurement-create": {"pk": measurement.measure.pk},
+        "indicators:measurement-update": {"pk": measurement.pk},
+        "indicators:import-preview": {"token": upload.pk},
+        "indicators:import-confirm": {"token": upload.pk},
     }
     return users, kwargs
 

@@ -8,7 +8,11 @@ def _items_for(user):
     if not user.is_authenticated:
         return []
     if user.role == user.Role.PARTNER:
-        entries = [("home", "Our actions"), ("priorities:plan", "The plan")]
+        entries = [
+            ("home", "Our actions"),
+            ("indicators:indicator-list", "Indicators"),
+            ("priorities:plan", "The plan"),
+        ]
     elif user.role == user.Role.COMMISSIONER:
         entries = [
             ("priorities:dashboard", "Dashboard"),

@@ -243,7 +243,7 @@ def test_import_pages_send_anonymous_users_to_sign_in(client, secretariat, measu
 def test_upload_refuses_other_file_types_with_an_error_summary(client, secretariat):
     client.force_login(secretariat)
     response = client.post(reverse("indicators:import-upload"), {"file": SimpleUploadedFile("v.pdf", b"%PDF")})
-    assert response.status_code == 200
+    assert response.status_code == 400
     html = response.content.decode()
     assert "There is a problem" in html and "CSV (.csv) or Excel (.xlsx)" in html
     assert not MeasurementImport.objects.exists()
