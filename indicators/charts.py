@@ -182,3 +182,50 @@ def build_trend_chart(*, measure, measurements, width=WIDTH, height=HEIGHT, max_
         middle = (upper.y + lower.y) / 2
         upper.label_y, lower.label_y = middle - LABEL_GAP / 2, middle + LABEL_GAP / 2
     return chart
+
+
+@dataclass
+class Sparkline:
+    width: int
+    height: int
+    points: list = field(default_factory=list)
+    baseline_y: float | None = None
+    target_y: float | None = None
+
+    @property
+    def polyline(self):
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in self.points)
+
+    @property
+    def last(self):
+        return self.points[-1] if self.points else None
+
+
+def build_sparkline(*, measure, measurements, width=160, height=40, pad=4):
+    """A small trend line for the dashboard: values in period order, with baseline and target as lines."""
+    line = Sparkline(width=width, height=height)
+    if measure.unit == "text":
+        return line
+    values = [
+        Decimal(m.value)
+        for m in sorted(measurements, key=lambda m: (m.period_end, m.period_start))
+        if m.value is not None
+    ]
+    references = [Decimal(v) for v in (measure.baseline_value, measure.target_value) if v is not None]
+    if not values:
+        return line
+    low, high = min(values + references), max(values + references)
+    if high == low:
+        high = low + 1
+
+    def y_of(value):
+        return float(height - pad - (Decimal(value) - low) / (high - low) * (height - 2 * pad))
+
+    for index, value in enumerate(values):
+        x = width / 2 if len(values) == 1 else pad + (width - 2 * pad) * index / (len(values) - 1)
+        line.points.append((float(x), y_of(value)))
+    if measure.baseline_value is not None:
+        line.baseline_y = y_of(measure.baseline_value)
+    if measure.target_value is not None:
+        line.target_y = y_of(measure.target_value)
+    return line

@@ -15,6 +15,12 @@ def _objectives(request):
     return Objective.objects.select_related("priority") if request is not None else Objective.objects.none()
 
 
+def _indicators(request):
+    from indicators.models import SuccessIndicator
+
+    return SuccessIndicator.objects.all() if request is not None else SuccessIndicator.objects.none()
+
+
 def _partner_organisations(request):
     """Partners choose only their own organisation; staff choose any organisation that partners an action."""
     if request is None or not request.user.is_authenticated:
@@ -44,6 +50,9 @@ class ActionFilter(django_filters.FilterSet):
         field_name="objective__priority", queryset=_priorities, label="Priority", empty_label="All priorities"
     )
     objective = django_filters.ModelChoiceFilter(queryset=_objectives, label="Objective", empty_label="All objectives")
+    indicator = django_filters.ModelChoiceFilter(
+        field_name="indicators", queryset=_indicators, label="Success indicator", empty_label="Any indicator"
+    )
     status = django_filters.MultipleChoiceFilter(
         choices=Status.choices, widget=forms.CheckboxSelectMultiple, label="Status"
     )
@@ -69,7 +78,7 @@ class ActionFilter(django_filters.FilterSet):
 
     class Meta:
         model = Action
-        fields = ["q", "priority", "objective", "status", "partner", "reporting", "owner", "overdue"]
+        fields = ["q", "priority", "objective", "indicator", "status", "partner", "reporting", "owner", "overdue"]
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)

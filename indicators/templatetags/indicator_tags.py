@@ -23,3 +23,11 @@ def measure_progress(measure):
 def actions_status_mix(actions):
     """[(Status, count)] for a list of actions: {% actions_status_mix indicator.visible_actions as mix %}."""
     return status_mix(actions)
+
+
+@register.inclusion_tag("indicators/includes/sparkline.html")
+def sparkline(measure, measurements):
+    """A small trend line (dashboard): {% sparkline measure measure.measurements.all %}."""
+    from ..charts import build_sparkline
+
+    return {"line": build_sparkline(measure=measure, measurements=measurements), "measure": measure}

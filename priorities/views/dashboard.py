@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from indicators.models import SuccessIndicator
 from tracker.permissions import STAFF, role_required
 
 from ..charts import STATUS_ORDER, register_url, stacked_status_bars
@@ -85,7 +86,9 @@ def dashboard(request):
         row["never_url"] = register_url(partner=org, reporting="never")
         row["never"] = row["partnered"] - row["ever"]
 
+    indicators = SuccessIndicator.objects.for_page(request.user)
     context = {
+        "indicators": indicators,
         "today": today,
         "form": form,
         "since": since,

@@ -44,6 +44,14 @@ def test_secretariat_records_a_jit_measurement_and_sees_it_on_the_indicator_page
     expect(row).to_contain_text("9")
     expect(row).to_contain_text("2025")
 
+    # The dashboard's indicator panel shows it too, with its trend line.
+    page.goto(f"{live_server.url}/dashboard/")
+    panel_row = page.locator("#indicator-panel ~ section").get_by_role("row", name=re.compile(re.escape(JIT)))
+    expect(panel_row).to_contain_text("9")
+    expect(panel_row).to_contain_text("2025")
+    expect(panel_row.locator("svg.app-sparkline circle")).to_have_count(1)
+    expect(panel_row.locator("svg.app-sparkline polyline")).to_have_attribute("points", re.compile(r"(\S+ ){2}\S+"))
+
 
 def test_a_bad_measurement_gets_an_error_summary(demo, sign_in, live_server):
     page = sign_in("secretariat")

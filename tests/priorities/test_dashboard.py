@@ -10,7 +10,16 @@ from django.utils import timezone
 
 from priorities.models import Action, ActionPartner, Status
 from priorities.services import action_record_update, action_update_details, submission_create
-from tests.factories import ActionFactory, ActionPartnerFactory, ObjectiveFactory, OrganisationFactory, PartnerFactory
+from tests.factories import (
+    ActionFactory,
+    ActionPartnerFactory,
+    MeasureFactory,
+    MeasurementFactory,
+    ObjectiveFactory,
+    OrganisationFactory,
+    PartnerFactory,
+    SuccessIndicatorFactory,
+)
 
 DASHBOARD = reverse("priorities:dashboard")
 REPORT = reverse("priorities:progress-report")
@@ -61,6 +70,17 @@ def test_dashboard_counts_equal_the_register_counts(client, commissioner, busy_p
             assert register_count(client, segment["url"]) == segment["count"], (bar["title"], segment["label"])
     assert register_count(client, response.context["at_risk_url"]) == len(response.context["in_trouble"]) == 3
     assert register_count(client, response.context["overdue_url"]) == len(response.context["overdue"])
+
+
+def test_indicator_panel_numbers_link_to_exactly_those_actions(client, commissioner, busy_plan):
+    import re
+
+    client.force_login(commissioner)
+    html = client.get(DASHBOARD).content.decode().split('id="indicator-panel"')[1]
+    links = re.findall(r'<a class="govuk-link" href="(/actions/\?[^"]*indicator=[^"]*)">(\d+)</a>', html)
+    assert links
+    for url, number in links:
+        assert register_count(client, url.replace("&amp;", "&")) == int(number)
 
 
 def test_engagement_numbers_link_to_exactly_those_actions(client, commissioner, busy_plan):
@@ -160,6 +180,18 @@ def make_plan(count):
     Action.objects.bulk_update(
         [setattr(a, "status", statuses[i % 5]) or a for i, a in enumerate(actions)], ["status"], batch_size=500
     )
+    # Indicators grow with the plan too: one per 15 actions, each with measures and a few years of values.
+    for n in range(max(1, count // 150)):
+        indicator = SuccessIndicatorFactory(plan=objectives[0].priority.plan)
+        indicator.actions.add(*actions[n::50])
+        for measure in MeasureFactory.create_batch(2, indicator=indicator, baseline_value=1, target_value=10):
+            for year in range(2019, 2025):
+                MeasurementFactory(
+                    measure=measure,
+                    period_start=datetime.date(year, 1, 1),
+                    period_end=datetime.date(year, 12, 31),
+                    value=year - 2018,
+                )
     return actions
 
 
@@ -168,8 +200,12 @@ def test_dashboard_and_report_run_a_fixed_number_of_queries(commissioner, django
     make_plan(count)
     client = Client()
     client.force_login(commissioner)
-    with django_assert_max_num_queries(9):
-        assert client.get(DASHBOARD).status_code == 200
+    # session, user, counts, objectives, at risk, overdue, changes, engagement,
+    # indicators (+ measures, linked actions, measurements)
+    with django_assert_max_num_queries(12):
+        response = client.get(DASHBOARD)
+        assert response.status_code == 200
+    assert "No values yet" not in response.content.decode().split('id="indicator-panel"')[1]
     with django_assert_max_num_queries(10):
         assert client.get(REPORT).status_code == 200
 
