@@ -262,7 +262,7 @@ def reminders_run_daily(*, today, dry_run=False, send_now=False):
     owed = reminders_owed(today=today)
     if dry_run:
         new = [item for item in owed if item.key not in _existing_keys(owed)]
-        return RunSummary(today=today, dry_run=True, recipients=_summarise(new), written=0, queued_ids=[])
+        return RunSummary(today=today, dry_run=True, recipients=_summarise(new), written=len(new), queued_ids=[])
     with transaction.atomic():
         reminders_release_stale_claims()
         new = reminders_record(owed=owed)
@@ -455,3 +455,12 @@ def reminders_send_batch(*, reminder_ids, claim_token, connection=None, today=No
         except (smtplib.SMTPException, OSError):
             pass
     return outcome
+
+
+@transaction.atomic
+def reminders_retry_failed(*, reminder_ids):
+    """Put failed rows back to pending with fresh attempts and queue them; sent rows are never touched."""
+    ids = list(Reminder.objects.filter(pk__in=reminder_ids, state=Reminder.State.FAILED).values_list("pk", flat=True))
+    Reminder.objects.filter(pk__in=ids).update(state=Reminder.State.PENDING, attempts=0, claim_token="")
+    reminders_enqueue(reminder_ids=ids)
+    return len(ids)

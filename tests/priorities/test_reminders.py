@@ -348,3 +348,59 @@ def test_the_unique_constraint_refuses_a_second_row():
     Reminder.objects.create(recipient_email="x@example.org", action=action, kind=Kind.DUE_SOON, cycle=TODAY)
     with pytest.raises(IntegrityError), transaction.atomic():
         Reminder.objects.create(recipient_email="x@example.org", action=action, kind=Kind.DUE_SOON, cycle=TODAY)
+
+
+def test_send_reminders_command_dry_run_prints_who_and_writes_nothing(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("send_reminders", "--dry-run", "--date", TODAY.isoformat(), stdout=out)
+    text = out.getvalue()
+    assert "Wednesday 11 June 2025 (dry run)" in text
+    assert "ann@example.org: 2 actions (9.1, 9.2); Due soon, Overdue" in text
+    assert "owner@example.org: 1 action (9.3); Escalated to owner" in text
+    assert "Would write 7 reminder(s) for 4 recipient(s)." in text
+    assert not Reminder.objects.exists() and mail.outbox == []
+
+
+def test_send_reminders_command_sends_without_a_worker(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("send_reminders", "--date", TODAY.isoformat(), stdout=out)
+    assert "Wrote 7 reminder(s) for 4 recipient(s)." in out.getvalue()
+    assert "Sent 4 email(s) covering 7 reminder(s); 0 failed" in out.getvalue()
+    assert len(mail.outbox) == 4
+    out = StringIO()
+    call_command("send_reminders", "--date", TODAY.isoformat(), stdout=out)
+    assert "Wrote 0 reminder(s) for 0 recipient(s)." in out.getvalue() and len(mail.outbox) == 4
+
+
+@pytest.mark.django_db
+def test_send_reminders_command_refuses_a_bad_date():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("send_reminders", "--date", "11/06/2025")
+
+
+@pytest.mark.django_db
+def test_the_daily_schedule_is_stored_for_beat_at_eight_london_time():
+    import importlib
+
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    # What the data migration does, run again on an emptied table (a transactional test may have flushed it).
+    migration = importlib.import_module("priorities.migrations.0004_reminder_schedule")
+    PeriodicTask.objects.filter(name=migration.TASK_NAME).delete()
+    migration.create_schedule(apps, None)
+    migration.create_schedule(apps, None)
+    assert PeriodicTask.objects.filter(name=migration.TASK_NAME).count() == 1
+    task = PeriodicTask.objects.select_related("crontab").get(task="priorities.tasks.send_daily_reminders")
+    assert task.enabled
+    assert (task.crontab.minute, task.crontab.hour, str(task.crontab.timezone)) == ("0", "8", "Europe/London")
