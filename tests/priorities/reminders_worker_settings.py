@@ -1,0 +1,10 @@
+"""Settings for the reminder integration tests' Celery worker: the project's, plus a test queue and short backoff."""
+
+import os
+
+from tracker.settings import *  # noqa: F403
+
+# Our own queue on the test broker, so other test runs' workers never take our tasks.
+CELERY_TASK_DEFAULT_QUEUE = os.environ["REMINDERS_TEST_QUEUE"]
+# Seconds, doubled on each retry: 1, 2, 4, 8 keeps the mail-server outage test short.
+REMINDER_RETRY_BACKOFF_SECONDS = 1
