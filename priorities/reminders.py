@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import logging
 import smtplib
+import time
 import uuid
 from collections import defaultdict
 from email.utils import parseaddr
@@ -18,8 +19,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import models, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -38,6 +39,8 @@ MAX_SEND_ATTEMPTS = 5
 BATCH_ROWS = 500
 # A row still "sending" this long after its claim lost its task for good: it goes back to pending.
 STALE_CLAIM = datetime.timedelta(hours=2)
+# Seconds between commits marking accepted emails sent (see SentMarks).
+MARK_SENT_EVERY = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -306,6 +309,25 @@ def digest_message_id(*, recipient_email, reminder_ids):
     return f"<reminder-{ids[0]}.{digest}@{_site_domain()}>"
 
 
+class DigestEmail(EmailMultiAlternatives):
+    """The digest, with its MIME boundary derived from its Message-ID."""
+
+    def _create_alternatives(self, msg):
+        msg = super()._create_alternatives(msg)
+        # The generator otherwise draws a random boundary and compiles a regex per email to check it.
+        msg.set_boundary("=_" + hashlib.sha256(self.extra_headers["Message-ID"].encode()).hexdigest()[:32])
+        return msg
+
+
+def _action_url(action, cache):
+    # Many digests in a batch link to the same actions: reverse() each once per batch.
+    if cache is None:
+        return settings.SITE_URL + action.get_absolute_url()
+    if action.pk not in cache:
+        cache[action.pk] = settings.SITE_URL + action.get_absolute_url()
+    return cache[action.pk]
+
+
 CYCLE_IS_DUE_DATE = {Reminder.Kind.DUE_SOON, Reminder.Kind.OVERDUE, Reminder.Kind.ESCALATION}
 SECTIONS = [
     (Reminder.Kind.ESCALATION, "Escalated to you: more than 14 days overdue"),
@@ -316,7 +338,7 @@ SECTIONS = [
 ]
 
 
-def build_digest(*, recipient_email, reminders, today=None, connection=None):
+def build_digest(*, recipient_email, reminders, today=None, connection=None, action_urls=None):
     """The digest email for one recipient's rows: plain text and HTML, each action with its due date and link."""
     today = today or timezone.localdate()
     sections = []
@@ -332,7 +354,7 @@ def build_digest(*, recipient_email, reminders, today=None, connection=None):
                     "title": row.action.title,
                     "due": due,
                     "days_overdue": max(0, (today - due).days) if due else 0,
-                    "url": settings.SITE_URL + row.action.get_absolute_url(),
+                    "url": _action_url(row.action, action_urls),
                 }
             )
         if items:
@@ -356,7 +378,7 @@ def build_digest(*, recipient_email, reminders, today=None, connection=None):
         "subject": subject,
         "site_url": settings.SITE_URL,
     }
-    message = EmailMultiAlternatives(
+    message = DigestEmail(
         subject=subject,
         body=render_to_string("emails/reminder_digest.txt", context),
         to=[recipient_email],
@@ -384,6 +406,37 @@ def _mark_sent(*, ids, claim_token, message_id):
         attempts=F("attempts") + 1,
         last_error="",
     )
+
+
+class SentMarks:
+    """Rows accepted by the mail server, marked sent in one commit at most every MARK_SENT_EVERY seconds.
+
+    One commit per email would cost more than the email itself; grouping them bounds what a killed
+    worker can send twice to the emails of the last few milliseconds, each with the same Message-ID.
+    """
+
+    def __init__(self, *, claim_token):
+        self.claim_token = claim_token
+        self.waiting = []
+        self.flushed_at = time.monotonic()
+
+    def add(self, *, ids, message_id):
+        self.waiting.append((ids, message_id))
+        if time.monotonic() - self.flushed_at >= MARK_SENT_EVERY:
+            self.flush()
+
+    def flush(self):
+        if self.waiting:
+            # One UPDATE for them all: each row gets its own digest's Message-ID.
+            message_ids = Case(
+                *[When(pk__in=ids, then=Value(message_id)) for ids, message_id in self.waiting],
+                output_field=models.CharField(),
+            )
+            _mark_sent(
+                ids=[pk for ids, _ in self.waiting for pk in ids], claim_token=self.claim_token, message_id=message_ids
+            )
+            self.waiting = []
+        self.flushed_at = time.monotonic()
 
 
 def _mark_failed(*, ids, claim_token, error):
@@ -427,12 +480,16 @@ def reminders_send_batch(*, reminder_ids, claim_token, connection=None, today=No
         outcome.retry_ids = _release(ids=[row.pk for row in rows], claim_token=claim_token, error=repr(exc))
         return outcome
     today = today or timezone.localdate()
+    marks = SentMarks(claim_token=claim_token)
+    action_urls = {}
     try:
         recipients = list(groups)
         for position, email in enumerate(recipients):
             group = groups[email]
             ids = [row.pk for row in group]
-            message = build_digest(recipient_email=email, reminders=group, today=today, connection=connection)
+            message = build_digest(
+                recipient_email=email, reminders=group, today=today, connection=connection, action_urls=action_urls
+            )
             try:
                 message.send()
             except (smtplib.SMTPException, OSError) as exc:
@@ -441,15 +498,17 @@ def reminders_send_batch(*, reminder_ids, claim_token, connection=None, today=No
                     _mark_failed(ids=ids, claim_token=claim_token, error=repr(exc))
                     outcome.failed_ids += ids
                     continue
+                marks.flush()
                 rest = [row.pk for later in recipients[position:] for row in groups[later]]
                 logger.warning("Reminders: sending stopped (%s); %d rows back to pending", exc, len(rest))
                 outcome.retry_ids = _release(ids=rest, claim_token=claim_token, error=repr(exc))
                 outcome.failed_ids += sorted(set(rest) - set(outcome.retry_ids))
                 break
-            _mark_sent(ids=ids, claim_token=claim_token, message_id=message.extra_headers["Message-ID"])
+            marks.add(ids=ids, message_id=message.extra_headers["Message-ID"])
             outcome.sent_ids += ids
             outcome.messages += 1
     finally:
+        marks.flush()
         try:
             connection.close()
         except (smtplib.SMTPException, OSError):
