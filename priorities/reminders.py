@@ -294,6 +294,13 @@ def reminders_send_for_action(*, action, by, today=None):
             for row in Reminder.objects.filter(action=action, recipient_email__in={o.recipient_email for o in owed})
             if (row.recipient_email, row.action_id, row.cycle, row.kind, row.sequence) in keys
         ]
+        # Asking again after a failure is the way to try again: failed rows go back to pending.
+        failed = [row for row in rows if row.state == Reminder.State.FAILED]
+        Reminder.objects.filter(pk__in=[row.pk for row in failed], state=Reminder.State.FAILED).update(
+            state=Reminder.State.PENDING, attempts=0, claim_token="", requested_by=by
+        )
+        for row in failed:
+            row.state, row.attempts = Reminder.State.PENDING, 0
         reminders_enqueue(reminder_ids=[row.pk for row in rows if row.state == Reminder.State.PENDING])
     return rows
 

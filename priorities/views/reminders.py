@@ -21,6 +21,6 @@ def action_send_reminder(request, pk):
         sent_on = max(row.sent_at for row in rows)
         messages.info(request, f"Already reminded: the partners were sent this reminder on {sent_on:%-d %B %Y}.")
     else:
-        recipients = len({row.recipient_email for row in rows if row.state != Reminder.State.SENT})
+        recipients = len({row.recipient_email for row in rows if row.state == Reminder.State.PENDING})
         messages.success(request, f"Reminder queued for {recipients} contact{'s' if recipients != 1 else ''}.")
     return redirect(action)

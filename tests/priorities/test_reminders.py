@@ -404,3 +404,34 @@ def test_the_daily_schedule_is_stored_for_beat_at_eight_london_time():
     task = PeriodicTask.objects.select_related("crontab").get(task="priorities.tasks.send_daily_reminders")
     assert task.enabled
     assert (task.crontab.minute, task.crontab.hour, str(task.crontab.timezone)) == ("0", "8", "Europe/London")
+
+
+def test_a_secretariat_reminder_after_a_failure_tries_the_failed_rows_again(world, django_capture_on_commit_callbacks):
+    secretary = SecretariatFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        rows = reminders_send_for_action(action=world["overdue"], by=secretary, today=TODAY)
+    Reminder.objects.filter(pk__in=[r.pk for r in rows]).update(
+        state=State.FAILED, attempts=5, last_error="SMTPServerDisconnected"
+    )
+    with mock.patch("priorities.tasks.send_reminder_batch.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            again = reminders_send_for_action(action=world["overdue"], by=secretary, today=TODAY)
+    assert {(r.state, r.attempts) for r in again} == {(State.PENDING, 0)}
+    assert set(Reminder.objects.filter(action=world["overdue"]).values_list("state", flat=True)) == {State.PENDING}
+    assert sorted(delay.call_args.kwargs["reminder_ids"]) == sorted(r.pk for r in rows)
+
+
+def test_retrying_failed_reminders_leaves_sent_ones_alone(world, django_capture_on_commit_callbacks):
+    from priorities.reminders import reminders_record, reminders_retry_failed
+
+    reminders_record(owed=reminders_owed(today=TODAY))
+    failed, sent = Reminder.objects.order_by("pk")[:2]
+    Reminder.objects.filter(pk=failed.pk).update(state=State.FAILED, attempts=5)
+    Reminder.objects.filter(pk=sent.pk).update(state=State.SENT, sent_at=datetime.datetime.now(datetime.UTC))
+    with mock.patch("priorities.tasks.send_reminder_batch.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert reminders_retry_failed(reminder_ids=[failed.pk, sent.pk]) == 1
+    delay.assert_called_once_with(reminder_ids=[failed.pk])
+    failed.refresh_from_db()
+    sent.refresh_from_db()
+    assert (failed.state, failed.attempts, sent.state) == (State.PENDING, 0, State.SENT)
