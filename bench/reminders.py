@@ -1,6 +1,9 @@
 """Benchmark: send 10,000 reminders through the real sending service, next to raw smtplib, in the same run.
 
-    .venv/bin/python bench/reminders.py [--count 10000] [--database-url URL]
+    .venv/bin/python bench/reminders.py [--count 10000] [--rounds 3] [--database-url URL]
+
+(On PostgreSQL: `createdb -h 127.0.0.1 -U postgres wt_reminders`, then
+`--database-url postgres://postgres@127.0.0.1:5432/wt_reminders`; the script only adds rows.)
 
 What is measured, against one local aiosmtpd sink (a separate process, so it does not share our GIL):
 - service: `reminders_send_batch` over one SMTP connection: claim the rows, render each digest (text and
@@ -8,6 +11,8 @@ What is measured, against one local aiosmtpd sink (a separate process, so it doe
 - raw: `smtplib.SMTP.sendmail` of the very same message bytes over one connection, nothing else.
 Each reminder goes to its own recipient, so 10,000 reminders are 10,000 emails (the worst case for the
 service: no two reminders share a digest). The target is a rate at least 0.3 of the raw rate.
+The service builds each MIME message and records each send; raw only pushes ready-made bytes, so the
+ratio also falls when other processes take the CPU: read it next to the machine's load average.
 """
 
 import argparse
@@ -152,6 +157,7 @@ def main():
     parser.add_argument("--database-url", help="A scratch database (default: a new SQLite file in a temp folder).")
     args = parser.parse_args()
 
+    load = os.getloadavg()[0]
     scratch = tempfile.mkdtemp(prefix="bench-reminders-")
     port = free_port()
     setup_django(args.database_url or f"sqlite:///{scratch}/bench.sqlite3", port)
@@ -180,7 +186,8 @@ def main():
     ratio = service_rate / raw_rate
     print(
         f"Reminders: {args.count:,} per round, one email each, {args.rounds} round(s), medians; "
-        f"database: {connection.vendor}; sink: aiosmtpd on 127.0.0.1 in its own process; {os.cpu_count()} cores"
+        f"database: {connection.vendor}; sink: aiosmtpd on 127.0.0.1 in its own process; {os.cpu_count()} cores; "
+        f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     )
     print(f"service (reminders_send_batch): {service_seconds:7.2f} s  {service_rate:8.0f} emails/s")
     print(f"raw smtplib, one connection:    {raw_seconds:7.2f} s  {raw_rate:8.0f} emails/s")
