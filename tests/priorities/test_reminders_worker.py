@@ -173,7 +173,9 @@ def reminders_worker(request, shared_database_url, smtp_sink, tmp_path, monkeypa
         except subprocess.TimeoutExpired:
             process.kill()
         process.log_file.close()
-    redis.Redis.from_url(REDIS_URL).delete(queue, f"{queue}\x06\x163", f"{queue}\x06\x166", f"{queue}\x06\x169")
+    broker = redis.Redis.from_url(REDIS_URL)
+    for key in broker.scan_iter(match=f"*{queue}*"):
+        broker.delete(key)
 
 
 def run_daily_job(worker, today=TODAY):
@@ -185,6 +187,8 @@ def run_daily_job(worker, today=TODAY):
     except Exception:
         print(worker.log_path.read_text())
         raise
+    finally:
+        result.forget()
 
 
 def wait_until_settled(worker, timeout=60):
