@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from .models import Action, ActionChange, ActionPartner, Objective, Plan, Priority, ProgressUpdate
+from .models import Action, ActionChange, ActionPartner, Objective, Plan, Priority, ProgressUpdate, Reminder
+from .reminders import reminders_retry_failed
 from .services import DETAIL_FIELDS, action_create, action_update_details
 
 
@@ -150,3 +151,24 @@ class ActionChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    """Reminders are written and sent by the job: the admin shows them, and failed ones can be put back to pending."""
+
+    list_display = ["recipient_email", "action", "kind", "sequence", "cycle", "state", "attempts", "sent_at"]
+    list_filter = ["state", "kind", "organisation"]
+    search_fields = ["recipient_email", "action__code", "action__title"]
+    date_hierarchy = "created_at"
+    list_select_related = ["action"]
+    readonly_fields = [field.name for field in Reminder._meta.fields]
+    actions = ["retry_failed"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Send the selected failed reminders again")
+    def retry_failed(self, request, queryset):
+        count = reminders_retry_failed(reminder_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} failed reminder(s) queued to be sent again.")

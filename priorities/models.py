@@ -455,3 +455,83 @@ class Submission(models.Model):
 
     def __str__(self):
         return f"{self.action.code} from {self.organisation}: {self.get_status_display()} ({self.get_state_display()})"
+
+
+class ReminderQuerySet(models.QuerySet):
+    def for_action_page(self):
+        """An action's reminders for its page, newest first (call it on `action.reminders`)."""
+        return self.select_related("organisation").order_by("-created_at", "-pk")
+
+    def for_organisation(self, organisation):
+        """The reminders sent, pending or failed to an organisation's contacts, newest first."""
+        return self.filter(organisation=organisation).select_related("action").order_by("-created_at", "-pk")
+
+    def pending(self):
+        """Rows written but not yet sent (nor being sent)."""
+        return self.filter(state=Reminder.State.PENDING)
+
+
+class Reminder(models.Model):
+    """One reminder owed to one recipient about one action's update cycle: written once, sent once.
+
+    The unique constraint is what makes a reminder exactly-once: the daily job, a second run of it and
+    a secretariat's "send now" all write the same row, and only a row's first send is made.
+    """
+
+    class Kind(models.TextChoices):
+        DUE_SOON = "due_soon", "Due soon"
+        OVERDUE = "overdue", "Overdue"
+        ESCALATION = "escalation", "Escalated to owner"
+        WEEKLY_SUMMARY = "weekly_summary", "Weekly summary"
+        MANUAL = "manual", "Sent by the secretariat"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    recipient_email = models.EmailField()
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="reminders"
+    )
+    organisation = models.ForeignKey(
+        "tracker.Organisation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reminders",
+        help_text="The partner organisation the recipient reports for; blank for staff.",
+    )
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    cycle = models.DateField(help_text="The due date the reminder is about (the Monday for a weekly summary).")
+    sequence = models.PositiveSmallIntegerField(default=0, help_text="Which weekly overdue reminder: 1 to 4.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claim_token = models.CharField(max_length=64, blank=True, help_text="The task sending the row.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReminderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient_email", "action", "cycle", "kind", "sequence"], name="unique_reminder_per_cycle"
+            ),
+            models.CheckConstraint(
+                name="reminder_sent_has_sent_at",
+                condition=~Q(state="sent") | Q(sent_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.recipient_email} about {self.action.code} ({self.cycle})"

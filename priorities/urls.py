@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, dashboard, partners, plan, reports, reviews
+from .views import actions, dashboard, partners, plan, reminders, reports, reviews
 
 app_name = "priorities"
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("reviews/", reviews.review_queue, name="review-queue"),
     path("reviews/<int:pk>/accept/", reviews.submission_accept_view, name="submission-accept"),
     path("reviews/<int:pk>/return/", reviews.submission_return_view, name="submission-return"),
+    path("actions/<int:pk>/remind/", reminders.action_send_reminder, name="action-send-reminder"),
 ]

@@ -1,0 +1,29 @@
+"""Celery tasks for the plan: thin wrappers that take ids or dates and call the services."""
+
+import datetime
+import uuid
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from .reminders import MAX_SEND_ATTEMPTS, reminders_run_daily, reminders_send_batch
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def send_daily_reminders(today=None):
+    """Beat's daily job: write the reminders owed today and queue their sending."""
+    day = datetime.date.fromisoformat(today) if today else timezone.localdate()
+    summary = reminders_run_daily(today=day)
+    return {"written": summary.written, "queued": len(summary.queued_ids)}
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_SEND_ATTEMPTS)
+def send_reminder_batch(self, reminder_ids):
+    """Send these reminder rows; after a mail-server failure retry the rest with exponential backoff."""
+    # The task id survives redelivery and retries, so a re-run takes back the rows it had claimed.
+    outcome = reminders_send_batch(reminder_ids=reminder_ids, claim_token=self.request.id or f"direct-{uuid.uuid4()}")
+    if outcome.retry_ids:
+        base = getattr(settings, "REMINDER_RETRY_BACKOFF_SECONDS", 60)
+        raise self.retry(kwargs={"reminder_ids": outcome.retry_ids}, countdown=base * 2**self.request.retries)
+    return {"sent": len(outcome.sent_ids), "failed": len(outcome.failed_ids)}

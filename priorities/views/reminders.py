@@ -1,0 +1,26 @@
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from tracker.permissions import SECRETARIAT, role_required
+
+from ..models import Action, Reminder
+from ..reminders import reminders_send_for_action
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def action_send_reminder(request, pk):
+    """The secretariat reminds an action's partner contacts now (once a day at most, shared with the daily job)."""
+    action = get_object_or_404(Action.objects.visible_to(request.user), pk=pk)
+    rows = reminders_send_for_action(action=action, by=request.user, today=timezone.localdate())
+    if not rows:
+        messages.warning(request, "No reminder sent: no partner of this action has an active user or contact email.")
+    elif all(row.state == Reminder.State.SENT for row in rows):
+        sent_on = max(row.sent_at for row in rows)
+        messages.info(request, f"Already reminded: the partners were sent this reminder on {sent_on:%-d %B %Y}.")
+    else:
+        recipients = len({row.recipient_email for row in rows if row.state == Reminder.State.PENDING})
+        messages.success(request, f"Reminder queued for {recipients} contact{'s' if recipients != 1 else ''}.")
+    return redirect(action)

@@ -1,0 +1,437 @@
+"""Reminder rules, rows and sending: each owed reminder written once and sent once."""
+
+import datetime
+import smtplib
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+
+from priorities.models import Reminder, Status, UpdateFrequency
+from priorities.reminders import (
+    build_digest,
+    digest_message_id,
+    partner_contacts,
+    partner_reminder_due,
+    reminders_owed,
+    reminders_run_daily,
+    reminders_send_batch,
+    reminders_send_for_action,
+)
+from tests.factories import (
+    ActionFactory,
+    ActionPartnerFactory,
+    CommissionerFactory,
+    OrganisationFactory,
+    PartnerFactory,
+    SecretariatFactory,
+)
+
+d = datetime.date
+TODAY = d(2025, 6, 11)  # a Wednesday
+MONDAY = d(2025, 6, 16)
+
+Kind = Reminder.Kind
+State = Reminder.State
+
+
+@pytest.fixture(autouse=True)
+def _locmem_email(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SITE_URL = "https://tracker.example.org"
+
+
+def make_action(*, due, owner=None, partners=(), status=Status.ON_TRACK, code=None):
+    extra = {"code": code} if code else {}
+    action = ActionFactory(update_frequency=UpdateFrequency.MONTHLY, owner=owner, status=status, **extra)
+    # next_update_due is kept by the services; set it directly to pin the scenario.
+    type(action).objects.filter(pk=action.pk).update(next_update_due=due)
+    action.refresh_from_db()
+    for organisation in partners:
+        ActionPartnerFactory(action=action, organisation=organisation)
+    return action
+
+
+@pytest.mark.parametrize(
+    ("days_left", "expected"),
+    [
+        (8, None),
+        (7, (Kind.DUE_SOON, 0)),
+        (1, (Kind.DUE_SOON, 0)),
+        (0, (Kind.DUE_SOON, 0)),  # due today is not yet overdue
+        (-1, (Kind.OVERDUE, 1)),
+        (-7, (Kind.OVERDUE, 1)),
+        (-8, (Kind.OVERDUE, 2)),
+        (-15, (Kind.OVERDUE, 3)),
+        (-22, (Kind.OVERDUE, 4)),
+        (-28, (Kind.OVERDUE, 4)),
+        (-29, None),  # at most four overdue reminders
+        (-200, None),
+    ],
+)
+def test_partner_reminder_rule(days_left, expected):
+    assert partner_reminder_due(due=TODAY + datetime.timedelta(days=days_left), today=TODAY) == expected
+
+
+@pytest.mark.django_db
+def test_contacts_are_active_partner_users_else_the_contact_email():
+    with_users = OrganisationFactory(contact_email="office@a.example")
+    PartnerFactory(organisation=with_users, email="Ann@A.example")
+    PartnerFactory(organisation=with_users, email="bob@a.example")
+    PartnerFactory(organisation=with_users, email="gone@a.example", is_active=False)
+    inactive_only = OrganisationFactory(contact_email="info@b.example")
+    PartnerFactory(organisation=inactive_only, email="left@b.example", is_active=False)
+    nobody = OrganisationFactory(contact_email="")
+    contacts = partner_contacts(organisation_ids={with_users.pk, inactive_only.pk, nobody.pk})
+    assert [c.email for c in contacts[with_users.pk]] == ["ann@a.example", "bob@a.example"]
+    assert [(c.email, c.user_id) for c in contacts[inactive_only.pk]] == [("info@b.example", None)]
+    assert nobody.pk not in contacts
+
+
+@pytest.fixture
+def world(db):
+    """Two organisations: A has two users, B only a contact email; four actions at different stages."""
+    org_a = OrganisationFactory(name="Org A", slug="org-a", contact_email="a-office@example.org")
+    org_b = OrganisationFactory(name="Org B", slug="org-b", contact_email="b-office@example.org")
+    ann = PartnerFactory(username="ann", email="ann@example.org", organisation=org_a)
+    bob = PartnerFactory(username="bob", email="bob@example.org", organisation=org_a)
+    owner = SecretariatFactory(username="owner", email="owner@example.org")
+    commissioner = CommissionerFactory(username="commissioner", email="comm@example.org")
+    due_soon = make_action(due=TODAY + datetime.timedelta(days=3), owner=owner, partners=[org_a, org_b], code="9.1")
+    overdue = make_action(due=TODAY - datetime.timedelta(days=2), owner=owner, partners=[org_a], code="9.2")
+    escalate = make_action(due=TODAY - datetime.timedelta(days=14), owner=owner, partners=[org_b], code="9.3")
+    later = make_action(due=TODAY + datetime.timedelta(days=30), owner=owner, partners=[org_a, org_b], code="9.4")
+    done = make_action(
+        due=TODAY - datetime.timedelta(days=3), owner=owner, partners=[org_a], status=Status.COMPLETED, code="9.5"
+    )
+    return locals()
+
+
+def digests_by_recipient():
+    return {message.to[0]: message for message in mail.outbox}
+
+
+def test_one_digest_per_contact_with_the_right_actions(world):
+    summary = reminders_run_daily(today=TODAY, send_now=True)
+    digests = digests_by_recipient()
+    assert sorted(digests) == ["ann@example.org", "b-office@example.org", "bob@example.org", "owner@example.org"]
+    assert len(mail.outbox) == 4
+    for email in ("ann@example.org", "bob@example.org"):
+        body = digests[email].body
+        assert "9.1 " in body and "9.2 " in body
+        assert "9.3 " not in body and "9.4 " not in body and "9.5 " not in body
+    b_body = digests["b-office@example.org"].body
+    assert "9.1 " in b_body and "9.3 " in b_body and "9.2 " not in b_body
+    # 9.3 is 14 days overdue: escalated to its owner as well.
+    owner_body = digests["owner@example.org"].body
+    assert "9.3 " in owner_body and "9.1 " not in owner_body
+    assert summary.written == 7 and len(summary.outcome.sent_ids) == 7
+    assert set(summary.recipients["ann@example.org"]["kinds"]) == {"Due soon", "Overdue"}
+    # Each action with its due date and a link straight to it, in both parts.
+    html = digests["ann@example.org"].alternatives[0][0]
+    url = "https://tracker.example.org" + world["overdue"].get_absolute_url()
+    assert url in digests["ann@example.org"].body and f'href="{url}"' in html
+    assert "9 June 2025" in digests["ann@example.org"].body and "2 days overdue" in html
+    assert 'name="viewport"' in html
+    assert Reminder.objects.filter(state=State.SENT).count() == 7
+
+
+def test_running_the_job_again_sends_nothing_more(world):
+    reminders_run_daily(today=TODAY, send_now=True)
+    sent = len(mail.outbox)
+    again = reminders_run_daily(today=TODAY, send_now=True)
+    assert again.written == 0 and again.outcome.sent_ids == []
+    assert len(mail.outbox) == sent
+    # The next day owes only what moved into a new week: 9.3 becomes 15 days overdue, its third week.
+    mail.outbox.clear()
+    next_day = reminders_run_daily(today=TODAY + datetime.timedelta(days=1), send_now=True)
+    assert [m.to for m in mail.outbox] == [["b-office@example.org"]]
+    assert "9.3 " in mail.outbox[0].body and "9.1 " not in mail.outbox[0].body
+    assert next_day.written == 1
+    assert Reminder.objects.get(action=world["escalate"], sequence=3).kind == Kind.OVERDUE
+
+
+def test_overdue_reminders_weekly_at_most_four_and_one_before(world):
+    action = world["overdue"]
+    type(action).objects.filter(pk=action.pk).update(next_update_due=TODAY)
+    for offset in range(-10, 45):
+        reminders_run_daily(today=TODAY + datetime.timedelta(days=offset), send_now=True)
+    rows = Reminder.objects.filter(action=action, recipient_email="ann@example.org").order_by("created_at", "pk")
+    assert [(r.kind, r.sequence) for r in rows] == [
+        (Kind.DUE_SOON, 0),
+        (Kind.OVERDUE, 1),
+        (Kind.OVERDUE, 2),
+        (Kind.OVERDUE, 3),
+        (Kind.OVERDUE, 4),
+    ]
+    assert Reminder.objects.filter(action=action, kind=Kind.ESCALATION).count() == 1
+    assert all(r.state == State.SENT for r in rows)
+
+
+def test_weekly_summary_goes_to_the_commissioner_on_mondays_only(world):
+    reminders_run_daily(today=TODAY, send_now=True)
+    assert "comm@example.org" not in digests_by_recipient()
+    mail.outbox.clear()
+    reminders_run_daily(today=MONDAY, send_now=True)
+    summary = digests_by_recipient()["comm@example.org"]
+    assert summary.subject.startswith("Weekly summary")
+    for code in ("9.1 ", "9.2 ", "9.3 "):
+        assert code in summary.body
+    assert "9.5 " not in summary.body
+    mail.outbox.clear()
+    reminders_run_daily(today=MONDAY, send_now=True)
+    assert "comm@example.org" not in digests_by_recipient()
+
+
+def test_dry_run_writes_and_sends_nothing(world):
+    summary = reminders_run_daily(today=TODAY, dry_run=True)
+    assert summary.dry_run and set(summary.recipients) >= {"ann@example.org", "owner@example.org"}
+    assert not Reminder.objects.exists() and mail.outbox == []
+
+
+def test_the_daily_job_queues_sending_only_after_commit(world, django_capture_on_commit_callbacks):
+    with mock.patch("priorities.tasks.send_reminder_batch.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            reminders_run_daily(today=TODAY)
+        delay.assert_not_called()
+        for callback in callbacks:
+            callback()
+    queued = sorted(pk for call in delay.call_args_list for pk in call.kwargs["reminder_ids"])
+    assert queued == sorted(Reminder.objects.values_list("pk", flat=True))
+    assert mail.outbox == []
+
+
+def test_the_task_sends_the_rows(world, settings, django_capture_on_commit_callbacks):
+    from priorities.tasks import send_daily_reminders
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from tracker.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            send_daily_reminders.delay(today=TODAY.isoformat())
+    finally:
+        app.conf.task_always_eager = False
+    assert len(mail.outbox) == 4
+    assert Reminder.objects.exclude(state=State.SENT).count() == 0
+
+
+def test_message_id_is_stable_and_derived_from_the_rows(world):
+    reminders_run_daily(today=TODAY, send_now=True)
+    message = digests_by_recipient()["ann@example.org"]
+    rows = Reminder.objects.filter(recipient_email="ann@example.org")
+    expected = digest_message_id(recipient_email="ann@example.org", reminder_ids=[r.pk for r in rows])
+    assert message.extra_headers["Message-ID"] == expected
+    assert message.message()["Message-ID"] == expected
+    assert {r.message_id for r in rows} == {expected}
+    rebuilt = build_digest(recipient_email="ann@example.org", reminders=list(rows), today=TODAY)
+    assert rebuilt.extra_headers["Message-ID"] == expected
+
+
+class BrokenConnection(LocmemBackend):
+    """A mail server that accepts `accept` messages, then fails as a stopped server does."""
+
+    accept = 0
+
+    def send_messages(self, messages):
+        if BrokenConnection.accept <= 0:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        BrokenConnection.accept -= 1
+        return super().send_messages(messages)
+
+
+def test_an_smtp_failure_mid_batch_puts_the_rest_back_and_a_retry_sends_each_once(world):
+    from priorities.reminders import reminders_record
+
+    reminders_record(owed=reminders_owed(today=TODAY))
+    ids = list(Reminder.objects.values_list("pk", flat=True))
+    BrokenConnection.accept = 1
+    outcome = reminders_send_batch(reminder_ids=ids, claim_token="task-1", connection=BrokenConnection())
+    assert outcome.messages == 1 and outcome.retry_ids
+    assert Reminder.objects.filter(state=State.PENDING, attempts=1).count() == len(outcome.retry_ids)
+    assert "SMTPServerDisconnected" in Reminder.objects.filter(state=State.PENDING).first().last_error
+    BrokenConnection.accept = 100
+    again = reminders_send_batch(reminder_ids=ids, claim_token="task-1", connection=BrokenConnection())
+    assert sorted(again.sent_ids) == sorted(outcome.retry_ids)
+    assert len(mail.outbox) == 4
+    recipients = set(Reminder.objects.values_list("recipient_email", flat=True))
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(recipients)
+
+
+def test_five_failed_attempts_mark_the_rows_failed(world):
+    from priorities.reminders import reminders_record
+
+    reminders_record(owed=reminders_owed(today=TODAY))
+    ids = list(Reminder.objects.values_list("pk", flat=True))
+    BrokenConnection.accept = 0
+    for attempt in range(1, 6):
+        outcome = reminders_send_batch(reminder_ids=ids, claim_token="task-2", connection=BrokenConnection())
+        if attempt < 5:
+            assert sorted(outcome.retry_ids) == sorted(ids)
+    assert outcome.retry_ids == []
+    assert set(Reminder.objects.values_list("state", "attempts")) == {(State.FAILED, 5)}
+    assert mail.outbox == []
+
+
+def test_a_refused_recipient_fails_at_once_and_the_others_still_go(world):
+    from priorities.reminders import reminders_record
+
+    reminders_record(owed=reminders_owed(today=TODAY))
+    ids = list(Reminder.objects.values_list("pk", flat=True))
+
+    class Refusing(LocmemBackend):
+        def send_messages(self, messages):
+            if messages[0].to == ["bob@example.org"]:
+                raise smtplib.SMTPRecipientsRefused({"bob@example.org": (550, b"No such user")})
+            return super().send_messages(messages)
+
+    outcome = reminders_send_batch(reminder_ids=ids, claim_token="task-3", connection=Refusing())
+    assert set(Reminder.objects.filter(state=State.FAILED).values_list("recipient_email", flat=True)) == {
+        "bob@example.org"
+    }
+    assert outcome.retry_ids == [] and len(mail.outbox) == 3
+
+
+def test_rows_claimed_by_another_task_are_not_sent_twice_but_a_redelivered_task_takes_its_own_back(world):
+    from priorities.reminders import reminders_record
+
+    reminders_record(owed=reminders_owed(today=TODAY))
+    ids = list(Reminder.objects.values_list("pk", flat=True))
+    # Task A claimed the rows and its worker was killed before sending.
+    Reminder.objects.update(state=State.SENDING, claim_token="task-A")
+    other = reminders_send_batch(reminder_ids=ids, claim_token="task-B")
+    assert other.sent_ids == [] and mail.outbox == []
+    redelivered = reminders_send_batch(reminder_ids=ids, claim_token="task-A")
+    assert sorted(redelivered.sent_ids) == sorted(ids) and len(mail.outbox) == 4
+
+
+def test_a_secretariat_reminder_uses_the_daily_rows_so_the_day_is_not_doubled(
+    world, django_capture_on_commit_callbacks
+):
+    secretary = SecretariatFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        rows = reminders_send_for_action(action=world["overdue"], by=secretary, today=TODAY)
+    assert {(r.recipient_email, r.kind, r.sequence) for r in rows} == {
+        ("ann@example.org", Kind.OVERDUE, 1),
+        ("bob@example.org", Kind.OVERDUE, 1),
+    }
+    assert all(r.requested_by == secretary for r in rows)
+    reminders_send_batch(reminder_ids=[r.pk for r in rows], claim_token="manual")
+    assert len(mail.outbox) == 2
+    mail.outbox.clear()
+    reminders_run_daily(today=TODAY, send_now=True)
+    ann = digests_by_recipient()["ann@example.org"]
+    assert "9.1 " in ann.body and "9.2 " not in ann.body
+    # Pressing again the same day writes nothing new.
+    with django_capture_on_commit_callbacks(execute=False):
+        again = reminders_send_for_action(action=world["overdue"], by=secretary, today=TODAY)
+    assert {r.state for r in again} == {State.SENT}
+    assert Reminder.objects.filter(action=world["overdue"]).count() == 2
+
+
+def test_outside_the_schedule_a_secretariat_reminder_is_its_own_kind_once_a_day(world):
+    secretary = SecretariatFactory()
+    rows = reminders_send_for_action(action=world["later"], by=secretary, today=TODAY)
+    assert {(r.kind, r.cycle) for r in rows} == {(Kind.MANUAL, TODAY)}
+    assert len(rows) == 3  # ann, bob and org B's contact email
+    assert len(reminders_send_for_action(action=world["later"], by=secretary, today=TODAY)) == 3
+    assert Reminder.objects.filter(action=world["later"]).count() == 3
+
+
+@pytest.mark.django_db
+def test_the_unique_constraint_refuses_a_second_row():
+    from django.db import IntegrityError, transaction
+
+    action = make_action(due=TODAY)
+    Reminder.objects.create(recipient_email="x@example.org", action=action, kind=Kind.DUE_SOON, cycle=TODAY)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Reminder.objects.create(recipient_email="x@example.org", action=action, kind=Kind.DUE_SOON, cycle=TODAY)
+
+
+def test_send_reminders_command_dry_run_prints_who_and_writes_nothing(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("send_reminders", "--dry-run", "--date", TODAY.isoformat(), stdout=out)
+    text = out.getvalue()
+    assert "Wednesday 11 June 2025 (dry run)" in text
+    assert "ann@example.org: 2 actions (9.1, 9.2); Due soon, Overdue" in text
+    assert "owner@example.org: 1 action (9.3); Escalated to owner" in text
+    assert "Would write 7 reminder(s) for 4 recipient(s)." in text
+    assert not Reminder.objects.exists() and mail.outbox == []
+
+
+def test_send_reminders_command_sends_without_a_worker(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("send_reminders", "--date", TODAY.isoformat(), stdout=out)
+    assert "Wrote 7 reminder(s) for 4 recipient(s)." in out.getvalue()
+    assert "Sent 4 email(s) covering 7 reminder(s); 0 failed" in out.getvalue()
+    assert len(mail.outbox) == 4
+    out = StringIO()
+    call_command("send_reminders", "--date", TODAY.isoformat(), stdout=out)
+    assert "Wrote 0 reminder(s) for 0 recipient(s)." in out.getvalue() and len(mail.outbox) == 4
+
+
+@pytest.mark.django_db
+def test_send_reminders_command_refuses_a_bad_date():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("send_reminders", "--date", "11/06/2025")
+
+
+@pytest.mark.django_db
+def test_the_daily_schedule_is_stored_for_beat_at_eight_london_time():
+    import importlib
+
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    # What the data migration does, run again on an emptied table (a transactional test may have flushed it).
+    migration = importlib.import_module("priorities.migrations.0006_reminder_schedule")
+    PeriodicTask.objects.filter(name=migration.TASK_NAME).delete()
+    migration.create_schedule(apps, None)
+    migration.create_schedule(apps, None)
+    assert PeriodicTask.objects.filter(name=migration.TASK_NAME).count() == 1
+    task = PeriodicTask.objects.select_related("crontab").get(task="priorities.tasks.send_daily_reminders")
+    assert task.enabled
+    assert (task.crontab.minute, task.crontab.hour, str(task.crontab.timezone)) == ("0", "8", "Europe/London")
+
+
+def test_a_secretariat_reminder_after_a_failure_tries_the_failed_rows_again(world, django_capture_on_commit_callbacks):
+    secretary = SecretariatFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        rows = reminders_send_for_action(action=world["overdue"], by=secretary, today=TODAY)
+    Reminder.objects.filter(pk__in=[r.pk for r in rows]).update(
+        state=State.FAILED, attempts=5, last_error="SMTPServerDisconnected"
+    )
+    with mock.patch("priorities.tasks.send_reminder_batch.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            again = reminders_send_for_action(action=world["overdue"], by=secretary, today=TODAY)
+    assert {(r.state, r.attempts) for r in again} == {(State.PENDING, 0)}
+    assert set(Reminder.objects.filter(action=world["overdue"]).values_list("state", flat=True)) == {State.PENDING}
+    assert sorted(delay.call_args.kwargs["reminder_ids"]) == sorted(r.pk for r in rows)
+
+
+def test_retrying_failed_reminders_leaves_sent_ones_alone(world, django_capture_on_commit_callbacks):
+    from priorities.reminders import reminders_record, reminders_retry_failed
+
+    reminders_record(owed=reminders_owed(today=TODAY))
+    failed, sent = Reminder.objects.order_by("pk")[:2]
+    Reminder.objects.filter(pk=failed.pk).update(state=State.FAILED, attempts=5)
+    Reminder.objects.filter(pk=sent.pk).update(state=State.SENT, sent_at=datetime.datetime.now(datetime.UTC))
+    with mock.patch("priorities.tasks.send_reminder_batch.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert reminders_retry_failed(reminder_ids=[failed.pk, sent.pk]) == 1
+    delay.assert_called_once_with(reminder_ids=[failed.pk])
+    failed.refresh_from_db()
+    sent.refresh_from_db()
+    assert (failed.state, failed.attempts, sent.state) == (State.PENDING, 0, State.SENT)
