@@ -24,6 +24,6 @@ def send_reminder_batch(self, reminder_ids):
     # The task id survives redelivery and retries, so a re-run takes back the rows it had claimed.
     outcome = reminders_send_batch(reminder_ids=reminder_ids, claim_token=self.request.id or f"direct-{uuid.uuid4()}")
     if outcome.retry_ids:
-        base = getattr(settings, "REMINDER_RETRY_BACKOFF_SECONDS", 60)
+        base = settings.REMINDER_RETRY_BACKOFF_SECONDS
         raise self.retry(kwargs={"reminder_ids": outcome.retry_ids}, countdown=base * 2**self.request.retries)
     return {"sent": len(outcome.sent_ids), "failed": len(outcome.failed_ids)}

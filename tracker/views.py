@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from priorities.models import ActionPartner
+from priorities.models import ActionPartner, Reminder
 
 from .forms import InviteForm
 from .models import Invitation, Organisation, User
@@ -129,6 +129,7 @@ def _render_organisation(request, slug, invite_form=None, status=200):
     )
     context = {
         "organisation": organisation,
+        "organisation_reminders": Reminder.objects.for_organisation(organisation)[:50],
         "people": people,
         "partnerships": partnerships,
         "invite_form": invite_form or InviteForm(),

@@ -186,3 +186,14 @@ def test_only_the_secretariat_manages_people(client, commissioner, partner_a, or
     client.force_login(partner_a)
     assert client.get(org_a.get_absolute_url()).status_code == 403
     assert User.objects.get(pk=partner_a.pk).is_active
+
+
+def test_the_organisation_page_shows_its_reminders(client, secretariat, partner_a, org_a):
+    from priorities.reminders import reminders_send_for_action
+
+    action = ActionPartnerFactory(organisation=org_a).action
+    reminders_send_for_action(action=action, by=secretariat, today=timezone.localdate())
+    client.force_login(secretariat)
+    html = client.get(org_a.get_absolute_url()).content.decode()
+    section = html.split('id="organisation-reminders-heading"')[1]
+    assert partner_a.email in section and action.code in section
