@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from tracker.spreadsheets import FORMULA_PREFIXES
+
 from .models import Measure, Measurement
 from .progress import format_value, period_label
 
@@ -26,7 +28,6 @@ NOTE_MAX_LENGTH = 5000
 VALUE_LIMIT = Decimal(10) ** 16  # DecimalField(max_digits=18, decimal_places=2)
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d %B %Y", "%d %b %Y")
 THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
-FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 
 @dataclass

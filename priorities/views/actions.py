@@ -9,8 +9,8 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from tracker.permissions import PARTNER, SECRETARIAT, role_required
+from tracker.spreadsheets import csv_response, xlsx_response
 
-from ..exports import csv_response, xlsx_response
 from ..filters import ActionFilter
 from ..forms import ActionDetailsForm, ProgressUpdateForm, SubmissionForm
 from ..models import Action, ActionChange, ActionPartner, ProgressUpdate, Submission

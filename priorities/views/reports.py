@@ -10,9 +10,9 @@ from django.views.decorators.http import require_GET
 
 from indicators.models import Measure, Measurement, SuccessIndicator
 from tracker.permissions import STAFF, role_required
+from tracker.spreadsheets import xlsx_response
 
 from ..charts import STATUS_ORDER
-from ..exports import xlsx_response
 from ..models import Action, Objective, Plan, Priority, ProgressUpdate, Status
 
 

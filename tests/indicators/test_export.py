@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from indicators.exporting import neutralise
 from tests.factories import MeasureFactory, MeasurementFactory, SuccessIndicatorFactory
+from tracker.spreadsheets import neutralise
 
 pytestmark = pytest.mark.django_db
 
