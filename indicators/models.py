@@ -29,7 +29,10 @@ class SuccessIndicatorQuerySet(models.QuerySet):
     def for_page(self, user):
         """As for_overview, plus every measurement (with who recorded it) of every measure."""
         return self.for_overview(user).prefetch_related(
-            Prefetch("measures__measurements", queryset=Measurement.objects.select_related("recorded_by"))
+            Prefetch(
+                "measures__measurements",
+                queryset=Measurement.objects.select_related("recorded_by", "submission__decided_by"),
+            )
         )
 
 
@@ -276,3 +279,78 @@ class MeasurementImport(models.Model):
 
     def get_absolute_url(self):
         return reverse("indicators:import-preview", kwargs={"token": self.token})
+
+
+class MeasurementSubmissionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Staff see every submitted measurement; a partner only their own organisation's."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.role in (user.Role.SECRETARIAT, user.Role.COMMISSIONER):
+            return self
+        if user.role == user.Role.PARTNER and user.organisation_id:
+            return self.filter(organisation_id=user.organisation_id)
+        return self.none()
+
+    def pending(self):
+        return self.filter(state=MeasurementSubmission.State.SUBMITTED)
+
+
+class MeasurementSubmission(models.Model):
+    """A value a partner reports for a measure its organisation reports: official once the secretariat accepts it."""
+
+    class State(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        ACCEPTED = "accepted", "Accepted"
+        RETURNED = "returned", "Returned"
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="submissions")
+    organisation = models.ForeignKey(
+        "tracker.Organisation", on_delete=models.PROTECT, related_name="measurement_submissions"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="measurement_submissions"
+    )
+    submitted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    value = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    text_value = models.TextField(blank=True)
+    source = models.CharField(max_length=300, blank=True)
+    note = models.TextField(max_length=5000, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.SUBMITTED, db_index=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    return_reason = models.TextField(max_length=5000, blank=True)
+    measurement = models.OneToOneField(
+        Measurement, on_delete=models.SET_NULL, null=True, blank=True, related_name="submission"
+    )
+
+    objects = MeasurementSubmissionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-submitted_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="measurement_submission_period_in_order",
+                condition=Q(period_end__gte=F("period_start")),
+            ),
+            models.CheckConstraint(
+                name="measurement_submission_decision_is_complete",
+                condition=Q(state="submitted", decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(state="submitted") & Q(decided_by__isnull=False, decided_at__isnull=False)),
+            ),
+            models.CheckConstraint(
+                name="returned_measurement_submission_has_reason",
+                condition=~Q(state="returned") | ~Q(return_reason=""),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.measure} from {self.organisation}, {self.period_start} to {self.period_end}"
+
+    @property
+    def display_value(self):
+        return self.text_value if self.measure.unit == Measure.Unit.TEXT else self.value

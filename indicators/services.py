@@ -10,7 +10,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import IndicatorChange, Measure, Measurement, MeasurementImport, SuccessIndicator
+from .models import IndicatorChange, Measure, Measurement, MeasurementImport, MeasurementSubmission, SuccessIndicator
 from .progress import format_value, period_label
 
 MEASURE_FIELDS = (
@@ -459,3 +459,96 @@ def errors_by_field(error):
     if hasattr(error, "error_dict"):
         return {field: [m for e in errors for m in e.messages] for field, errors in error.error_dict.items()}
     return {NON_FIELD_ERRORS: error.messages}
+
+
+@transaction.atomic
+def measurement_submission_create(
+    *, measure, by, period_start, period_end, value=None, text_value="", source="", note=""
+):
+    """A partner reports a value for a measure their organisation reports; it waits for the secretariat."""
+    if (
+        by.role != by.Role.PARTNER
+        or not measure.reporting_organisation_id
+        or (measure.reporting_organisation_id != by.organisation_id)
+    ):
+        raise PermissionError("Only the organisation that reports this measure can submit values for it.")
+    # The same rules as a value the secretariat records, checked on a measurement that is not saved.
+    validate_measurement(
+        Measurement(
+            measure=measure,
+            period_start=period_start,
+            period_end=period_end,
+            value=value,
+            text_value=text_value or "",
+            source=(source or "").strip(),
+            note=(note or "").strip(),
+        ),
+        measure,
+    )
+    submission = MeasurementSubmission(
+        measure=measure,
+        organisation_id=by.organisation_id,
+        submitted_by=by,
+        period_start=period_start,
+        period_end=period_end,
+        value=value if measure.is_numeric else None,
+        text_value="" if measure.is_numeric else (text_value or "").strip(),
+        source=(source or "").strip(),
+        note=(note or "").strip(),
+    )
+    submission.full_clean()
+    submission.save()
+    return submission
+
+
+def _lock_pending_measurement(submission):
+    from priorities.services import AlreadyDecidedError
+
+    locked = (
+        MeasurementSubmission.objects.select_for_update(of=("self",))
+        .select_related("decided_by", "measure")
+        .get(pk=submission.pk)
+    )
+    if locked.state != MeasurementSubmission.State.SUBMITTED:
+        raise AlreadyDecidedError(locked)
+    return locked
+
+
+@transaction.atomic
+def measurement_submission_accept(*, submission, by):
+    """Accept a partner's value: it becomes the measure's measurement for that period, recorded as theirs."""
+    locked = _lock_pending_measurement(submission)
+    measurement = measurement_record(
+        measure=locked.measure,
+        by=locked.submitted_by,
+        period_start=locked.period_start,
+        period_end=locked.period_end,
+        value=locked.value,
+        text_value=locked.text_value,
+        source=locked.source,
+        note=locked.note,
+        via="review",
+    )
+    locked.state = MeasurementSubmission.State.ACCEPTED
+    locked.decided_by = by
+    locked.decided_at = timezone.now()
+    locked.measurement = measurement
+    locked.save(update_fields=["state", "decided_by", "decided_at", "measurement"])
+    submission.refresh_from_db()
+    return measurement
+
+
+@transaction.atomic
+def measurement_submission_return(*, submission, by, reason):
+    """Send a reported value back to the partner with a reason they can answer."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the value is returned, so the partner can answer it."})
+    locked = _lock_pending_measurement(submission)
+    locked.state = MeasurementSubmission.State.RETURNED
+    locked.decided_by = by
+    locked.decided_at = timezone.now()
+    locked.return_reason = reason[:NOTE_MAX_LENGTH]
+    locked.save(update_fields=["state", "decided_by", "decided_at", "return_reason"])
+    submission.refresh_from_db()
+    return locked

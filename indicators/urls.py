@@ -14,6 +14,17 @@ urlpatterns = [
     path("measures/<int:pk>/edit/", views.MeasureUpdateView.as_view(), name="measure-update"),
     path("measures/<int:pk>/measurements/add/", views.MeasurementCreateView.as_view(), name="measurement-create"),
     path("measurements/<int:pk>/edit/", views.MeasurementUpdateView.as_view(), name="measurement-update"),
+    path("measures/<int:pk>/report/", views.MeasurementSubmitView.as_view(), name="measurement-submit"),
+    path(
+        "submissions/<int:pk>/accept/",
+        views.measurement_submission_accept_view,
+        name="measurement-submission-accept",
+    ),
+    path(
+        "submissions/<int:pk>/return/",
+        views.measurement_submission_return_view,
+        name="measurement-submission-return",
+    ),
     path("export.<str:fmt>", views.export_measurements, name="export"),
     path("import/", views.ImportUploadView.as_view(), name="import-upload"),
     path("import/<uuid:token>/", views.import_preview, name="import-preview"),

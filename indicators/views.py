@@ -12,7 +12,7 @@ from . import exporting, services
 from .charts import build_trend_chart
 from .forms import ImportForm, LinkActionsForm, MeasureForm, MeasurementForm
 from .importing import parse_measurements_file
-from .models import Measure, Measurement, MeasurementImport, SuccessIndicator
+from .models import Measure, Measurement, MeasurementImport, MeasurementSubmission, SuccessIndicator
 
 READERS = (SECRETARIAT, COMMISSIONER, PARTNER)
 CHANGES_SHOWN = 50
@@ -299,3 +299,87 @@ def export_measurements(request, fmt, pk=None):
     else:
         raise Http404("Export as csv or xlsx.")
     return response
+
+
+# --- partners report values; the secretariat reviews them in the shared queue -------------------
+
+
+class MeasurementSubmitView(RoleRequiredMixin, FormView):
+    """A partner reports a value for a measure their organisation reports (404 for any other measure)."""
+
+    allowed_roles = (PARTNER,)
+    template_name = "indicators/measurement_submit.html"
+    form_class = MeasurementForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.user.role == PARTNER:
+            self.measure = get_object_or_404(
+                Measure.objects.select_related("indicator"),
+                pk=kwargs["pk"],
+                reporting_organisation_id=request.user.organisation_id,
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "measure": self.measure}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(measure=self.measure, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            services.measurement_submission_create(measure=self.measure, by=self.request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            f"Value for {self.measure.name} submitted. The secretariat will review it before it is official.",
+        )
+        return redirect(f"{self.measure.indicator.get_absolute_url()}#measure-{self.measure.pk}")
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def measurement_submission_accept_view(request, pk):
+    from priorities.services import AlreadyDecidedError
+
+    submission = get_object_or_404(MeasurementSubmission.objects.select_related("measure"), pk=pk)
+    try:
+        measurement = services.measurement_submission_accept(submission=submission, by=request.user)
+    except AlreadyDecidedError as error:
+        messages.error(request, str(error))
+    except ValidationError as error:
+        messages.error(
+            request,
+            f"This value cannot be accepted as it stands ({' '.join(error.messages)}). "
+            "Return it to the partner with a reason instead.",
+        )
+    else:
+        messages.success(
+            request,
+            f"Accepted: {submission.measure.name} is {measurement.display_value} for {measurement.period_label}.",
+        )
+    return redirect("priorities:review-queue")
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def measurement_submission_return_view(request, pk):
+    from priorities.services import AlreadyDecidedError
+
+    submission = get_object_or_404(MeasurementSubmission.objects.select_related("measure", "organisation"), pk=pk)
+    try:
+        services.measurement_submission_return(
+            submission=submission, by=request.user, reason=request.POST.get("reason")
+        )
+    except AlreadyDecidedError as error:
+        messages.error(request, str(error))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Returned to {submission.organisation} with your reason.")
+    return redirect("priorities:review-queue")

@@ -4,11 +4,13 @@ A URL pattern missing from EXPECTED fails the test, so a new page cannot skip th
 Django's admin is checked at its index (its own pages check is_staff and model permissions).
 """
 
+import datetime
+
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from indicators.services import measurement_import_store
+from indicators.services import measurement_import_store, measurement_submission_create
 from priorities.models import Status
 from priorities.services import submission_create
 from tests.factories import (
@@ -66,6 +68,10 @@ EXPECTED = {
     "indicators:import-upload": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
     "indicators:import-preview": ((302, 403, 403, 200, 403), ALL_405),
     "indicators:import-confirm": (ALL_405, (302, 403, 403, 302, 403)),
+    # Only organisation A reports the measure: B gets 404, staff 403.
+    "indicators:measurement-submit": ((302, 200, 404, 403, 403), (302, 400, 404, 403, 403)),
+    "indicators:measurement-submission-accept": (ALL_405, (302, 403, 403, 302, 403)),
+    "indicators:measurement-submission-return": (ALL_405, (302, 403, 403, 302, 403)),
 }
 
 
@@ -103,7 +109,7 @@ def world(db):
     }
     action = ActionPartnerFactory(organisation=org_a).action
     submission = submission_create(action=action, by=users["partner_a"], status=Status.ON_TRACK, note="n")
-    measurement = MeasurementFactory(measure__indicator__code="SI9")
+    measurement = MeasurementFactory(measure__indicator__code="SI9", measure__reporting_organisation=org_a)
     indicator = measurement.measure.indicator
     indicator.actions.add(action)
     upload = measurement_import_store(
@@ -112,6 +118,13 @@ def world(db):
             f"measure,period start,period end,value,source,note\n{measurement.measure.name},2030-01-01,2030-12-31,5,,\n"
         ).encode(),
         by=users["secretariat"],
+    )
+    value_submission = measurement_submission_create(
+        measure=measurement.measure,
+        by=users["partner_a"],
+        period_start=datetime.date(2031, 1, 1),
+        period_end=datetime.date(2031, 12, 31),
+        value=3,
     )
     invitation = partner_invite(
         email="new@example.org", organisation=org_a, first_name="N", last_name="U", by=users["secretariat"]
@@ -140,6 +153,9 @@ def world(db):
         "indicators:measurement-update": {"pk": measurement.pk},
         "indicators:import-preview": {"token": upload.pk},
         "indicators:import-confirm": {"token": upload.pk},
+        "indicators:measurement-submit": {"pk": measurement.measure.pk},
+        "indicators:measurement-submission-accept": {"pk": value_submission.pk},
+        "indicators:measurement-submission-return": {"pk": value_submission.pk},
     }
     return users, kwargs
 

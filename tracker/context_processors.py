@@ -1,5 +1,6 @@
 from django.urls import NoReverseMatch, reverse
 
+from indicators.models import MeasurementSubmission
 from priorities.models import Submission
 
 
@@ -23,7 +24,14 @@ def _items_for(user):
             ("priorities:plan", "The plan"),
         ]
     else:
-        pending = Submission.objects.pending().count()
+        # Progress and indicator values waiting for review, counted in one query.
+        pending = (
+            Submission.objects.pending()
+            .order_by()
+            .values("pk")
+            .union(MeasurementSubmission.objects.pending().order_by().values("pk"), all=True)
+            .count()
+        )
         entries = [
             ("priorities:action-list", "Actions"),
             ("priorities:review-queue", f"Reviews ({pending})" if pending else "Reviews"),

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from indicators.models import Measure, MeasurementSubmission
 from tracker.permissions import PARTNER, role_required
 
 from ..forms import SubmissionForm
@@ -39,6 +40,12 @@ def partner_home(request):
             and a.status != "completed"
         ],
         "submissions": submissions,
+        "reported_measures": Measure.objects.filter(reporting_organisation_id=request.user.organisation_id)
+        .select_related("indicator")
+        .order_by("indicator__position", "pk"),
+        "value_submissions": MeasurementSubmission.objects.visible_to(request.user).select_related(
+            "measure", "submitted_by", "decided_by"
+        )[:20],
     }
     return render(request, "priorities/partner_home.html", context)
 

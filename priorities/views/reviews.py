@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from indicators.models import MeasurementSubmission
 from tracker.permissions import SECRETARIAT, STAFF, role_required
 
 from ..forms import ReturnForm
@@ -23,7 +24,18 @@ def _queue_context(request, **extra):
         .select_related("action", "organisation", "submitted_by", "decided_by")
         .order_by("-decided_at")[:20]
     )
-    return {"pending": pending, "decided": decided, "can_decide": request.user.role == SECRETARIAT, **extra}
+    pending_values = (
+        MeasurementSubmission.objects.pending()
+        .select_related("measure__indicator", "organisation", "submitted_by")
+        .order_by("submitted_at", "pk")
+    )
+    return {
+        "pending": pending,
+        "pending_values": pending_values,
+        "decided": decided,
+        "can_decide": request.user.role == SECRETARIAT,
+        **extra,
+    }
 
 
 @require_GET
