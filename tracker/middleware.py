@@ -2,7 +2,7 @@
 
 import logging
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
@@ -20,12 +20,19 @@ class DatabaseUnavailableMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        # Django wraps driver errors in its own classes, but not everywhere (closing a cursor after the
+        # server went away raises psycopg2's own OperationalError): catch the drivers' classes too.
+        errors = {OperationalError, InterfaceError}
+        for alias in connections:
+            driver = connections[alias].Database
+            errors.update({driver.OperationalError, driver.InterfaceError})
+        self.outage_errors = tuple(errors)
 
     def __call__(self, request):
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, OperationalError | InterfaceError):
+        if not isinstance(exception, self.outage_errors):
             return None
         logger.error("Database unavailable for %s %s: %s", request.method, request.path, exception)
         # Rendered without the request: context processors would query the database again.

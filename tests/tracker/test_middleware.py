@@ -28,6 +28,15 @@ def test_a_database_error_in_a_view_is_a_503(signed_in, error):
 
 
 @pytest.mark.django_db
+def test_the_drivers_own_errors_are_a_503_too(signed_in):
+    # Django leaves some driver errors unwrapped, e.g. closing a cursor after the server went away.
+    error = connection.Database.OperationalError("server closed the connection unexpectedly")
+    with mock.patch("priorities.views.dashboard.status_counts", side_effect=error):
+        response = signed_in.get(reverse("priorities:dashboard"))
+    assert_unavailable(response)
+
+
+@pytest.mark.django_db
 def test_a_refused_connection_is_a_503_and_the_next_request_recovers(signed_in):
     refused = OperationalError("could not connect to server: Connection refused")
     with mock.patch.object(connection, "ensure_connection", side_effect=refused):
