@@ -72,7 +72,30 @@ def query_counts():
     return {"actions": who["actions"], "counts": counts}
 
 
-COMMANDS = {"sessions": sessions, "facts": facts, "query_counts": query_counts}
+def action_state(pks):
+    """{pk: [version, status, number of updates]} for the drills' checks."""
+    from django.db.models import Count
+
+    from priorities.models import Action
+
+    rows = Action.objects.filter(pk__in=pks).annotate(n=Count("updates")).values_list("pk", "version", "status", "n")
+    return {str(pk): [version, status, n] for pk, version, status, n in rows}
+
+
+def staff():
+    """Two secretariat users, for two people saving the same action."""
+    from tracker.models import User
+
+    return list(User.objects.filter(role=User.Role.SECRETARIAT).order_by("pk").values_list("username", flat=True)[:2])
+
+
+COMMANDS = {
+    "sessions": sessions,
+    "facts": facts,
+    "query_counts": query_counts,
+    "action_state": action_state,
+    "staff": staff,
+}
 
 if __name__ == "__main__":
     django.setup()
