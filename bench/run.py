@@ -71,6 +71,7 @@ def dashboard_figure(ctx):
     for _ in range(2):  # warm both workers' caches and connections
         ctx.get(django_path, "commissioner")
         ctx.get(raw_path, "commissioner")
+    sizes = [len(request(ctx.server.port, p, cookie=ctx.cookies["commissioner"])[1]) for p in (django_path, raw_path)]
     first = ctx.get(django_path, "commissioner") + ctx.get(raw_path, "commissioner")
     # A fixed budget per run, so a slow page means fewer samples rather than an endless bench.
     budget = 20 if ctx.quick else 60
@@ -90,7 +91,9 @@ def dashboard_figure(ctx):
         say(f"  dashboard run {run + 1}: p95 {_ms(p95)}, raw SQL p95 {_ms(raw_p95)}, ratio {p95 / raw_p95:.2f}x")
     ctx.notes.append(
         f"Dashboard: {ctx.runs} runs of {pairs} alternating request pairs (Django page, raw-SQL page), one "
-        f"at a time; p95 per run by nearest rank, then the median over runs. Per run: p95 "
+        f"at a time; p95 per run by nearest rank, then the median over runs. The page lists every action at "
+        f"risk, off track or overdue: {sizes[0] / 1e6:.2f} MB of HTML (raw SQL page {sizes[1] / 1e6:.2f} MB, same "
+        f"rows, no GOV.UK markup). Per run: p95 "
         f"{', '.join(_ms(v) for v in p95s)}; raw SQL {', '.join(_ms(v) for v in raw_p95s)}."
     )
     p95, ratio = median(p95s), median(ratios)
