@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint check-prereqs css clean
+.PHONY: install run test test-fast lint check-prereqs css clean bench drills
 
 check-prereqs:
 	@test -n "$(PYTHON)" || { echo "Plan Tracker needs Python 3.11 or newer: none of python3, python3.11, python3.12, python3.13 is (set PYTHON=/path/to/python3.11)."; exit 1; }
@@ -38,6 +38,14 @@ run: install
 
 test: install
 	@bin/run-tests
+
+# Figures against the local PostgreSQL (127.0.0.1:5432) and gunicorn: prints a table, writes bench/RESULTS.md.
+bench: install
+	@$(PY) -m bench.run
+
+# Fault drills against the local PostgreSQL and gunicorn; each prints what it proved.
+drills: install
+	@$(PY) -m bench.drills
 
 lint: install
 	$(VENV)/bin/ruff check .

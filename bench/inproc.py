@@ -1,0 +1,103 @@
+"""The bench's in-process helpers (run as `python -m bench.inproc COMMAND JSON` with DJANGO_SETTINGS_MODULE set)."""
+
+import json
+import sys
+
+import django
+
+
+def sessions(usernames):
+    from django.test import Client
+
+    from tracker.models import User
+
+    cookies = {}
+    for username in usernames:
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+        cookies[username] = f"sessionid={client.cookies['sessionid'].value}"
+    return cookies
+
+
+def facts():
+    """Who and what the benchmarks visit, chosen the same way at every scale."""
+    from django.db.models import Count
+
+    from priorities.models import Action
+    from tracker.models import Organisation, User
+
+    busiest = Organisation.objects.annotate(n=Count("partnerships")).order_by("-n", "pk").first()
+    partner = User.objects.filter(role=User.Role.PARTNER, organisation=busiest).order_by("pk").first()
+    secretariat = User.objects.filter(role=User.Role.SECRETARIAT).order_by("pk").first()
+    # The admin change list needs a superuser: the first generated secretariat user becomes one.
+    User.objects.filter(pk=secretariat.pk).update(is_staff=True, is_superuser=True)
+    return {
+        "secretariat": secretariat.username,
+        "commissioner": User.objects.filter(role=User.Role.COMMISSIONER).order_by("pk").first().username,
+        "partner": partner.username,
+        "organisation": busiest.slug,
+        "action": Action.objects.order_by("sort_key").values_list("pk", flat=True).first(),
+        "actions": Action.objects.count(),
+    }
+
+
+def query_counts():
+    """SQL queries per page, counted in-process with CaptureQueriesContext."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from tracker.models import User
+
+    who = facts()
+    pages = [
+        ("register", "/actions/", who["secretariat"]),
+        ("dashboard", "/dashboard/", who["commissioner"]),
+        ("progress report", "/reports/progress/", who["commissioner"]),
+        ("action page", f"/actions/{who['action']}/", who["secretariat"]),
+        ("partner home", "/", who["partner"]),
+        ("review queue", "/reviews/", who["secretariat"]),
+        ("organisation page", f"/organisations/{who['organisation']}/", who["secretariat"]),
+    ]
+    counts = {}
+    for name, path, username in pages:
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+        client.get(path)  # warm: the first request loads content types and the like
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} as {username} answered {response.status_code}")
+        counts[name] = len(captured)
+    return {"actions": who["actions"], "counts": counts}
+
+
+def action_state(pks):
+    """{pk: [version, status, number of updates]} for the drills' checks."""
+    from django.db.models import Count
+
+    from priorities.models import Action
+
+    rows = Action.objects.filter(pk__in=pks).annotate(n=Count("updates")).values_list("pk", "version", "status", "n")
+    return {str(pk): [version, status, n] for pk, version, status, n in rows}
+
+
+def staff():
+    """Two secretariat users, for two people saving the same action."""
+    from tracker.models import User
+
+    return list(User.objects.filter(role=User.Role.SECRETARIAT).order_by("pk").values_list("username", flat=True)[:2])
+
+
+COMMANDS = {
+    "sessions": sessions,
+    "facts": facts,
+    "query_counts": query_counts,
+    "action_state": action_state,
+    "staff": staff,
+}
+
+if __name__ == "__main__":
+    django.setup()
+    command, arguments = sys.argv[1], json.loads(sys.argv[2] if len(sys.argv) > 2 else "{}")
+    print(json.dumps(COMMANDS[command](**arguments)))

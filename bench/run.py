@@ -1,0 +1,311 @@
+"""`make bench`: figures for Plan Tracker on PostgreSQL and gunicorn (2 workers), printed and written to RESULTS.md.
+
+Every target is a ratio or a comparison measured in the same run, and every figure is the median of
+alternating runs. Traffic goes to 127.0.0.1 only; every loop and load run is bounded.
+
+Figures are pluggable: a figure is a function `figure(ctx) -> [Row, ...]` (see `Context` and `Row`).
+Add one with `--figure package.module:function`, or by appending it to FIGURES.
+"""
+
+import argparse
+import dataclasses
+import datetime
+import importlib
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import harness
+from bench.harness import median, percentile, request, say
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+EMPTY_DB = "plantracker_bench_empty"
+MAIN_DB = "plantracker_bench"
+SCALE = {"actions": 10_000, "updates": 200_000, "organisations": 300, "users": 1_000}
+QUERY_SCALES = {
+    "1x": {"actions": 1_000, "updates": 20_000, "organisations": 100, "users": 200},
+    "2x": {"actions": 2_000, "updates": 40_000, "organisations": 200, "users": 400},
+}
+
+
+@dataclasses.dataclass
+class Row:
+    figure: str
+    measured: str
+    target: str = ""
+    met: bool | None = None  # None: a figure without a target
+    note: str = ""
+
+
+@dataclasses.dataclass
+class Context:
+    """What a figure may use: the server, signed-in cookies per role, and the run's settings."""
+
+    server: harness.Server
+    cookies: dict  # role -> "sessionid=..."
+    facts: dict  # from bench.inproc.facts: usernames, an action pk, an organisation slug
+    runs: int
+    quick: bool
+    notes: list = dataclasses.field(default_factory=list)  # free text for RESULTS.md
+
+    def get(self, path, role):
+        status, body, seconds, _ = request(self.server.port, path, cookie=self.cookies[role])
+        if status != 200:
+            raise SystemExit(f"GET {path} as {role} answered {status}")
+        return seconds
+
+
+def _ms(seconds):
+    return f"{seconds * 1000:.0f} ms"
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def dashboard_figure(ctx):
+    """The commissioner's dashboard, one user at a time, against the same numbers in raw SQL."""
+    django_path, raw_path = "/dashboard/", "/bench/raw-dashboard/"
+    for _ in range(2):  # warm both workers' caches and connections
+        ctx.get(django_path, "commissioner")
+        ctx.get(raw_path, "commissioner")
+    sizes = [len(request(ctx.server.port, p, cookie=ctx.cookies["commissioner"])[1]) for p in (django_path, raw_path)]
+    first = ctx.get(django_path, "commissioner") + ctx.get(raw_path, "commissioner")
+    # A fixed budget per run, so a slow page means fewer samples rather than an endless bench.
+    budget = 20 if ctx.quick else 60
+    pairs = max(3, min(40, int(budget / first)))
+    p95s, raw_p95s, ratios = [], [], []
+    for run in range(ctx.runs):
+        django_times, raw_times = [], []
+        for i in range(pairs):
+            # Alternate which goes first, so neither always follows the other.
+            order = [(django_path, django_times), (raw_path, raw_times)]
+            for path, times in order if (i + run) % 2 == 0 else reversed(order):
+                times.append(ctx.get(path, "commissioner"))
+        p95, raw_p95 = percentile(django_times, 0.95), percentile(raw_times, 0.95)
+        p95s.append(p95)
+        raw_p95s.append(raw_p95)
+        ratios.append(p95 / raw_p95)
+        say(f"  dashboard run {run + 1}: p95 {_ms(p95)}, raw SQL p95 {_ms(raw_p95)}, ratio {p95 / raw_p95:.2f}x")
+    ctx.notes.append(
+        f"Dashboard: {ctx.runs} runs of {pairs} alternating request pairs (Django page, raw-SQL page), one "
+        f"at a time; p95 per run by nearest rank, then the median over runs. The page lists every action at "
+        f"risk, off track or overdue: {sizes[0] / 1e6:.2f} MB of HTML (raw SQL page {sizes[1] / 1e6:.2f} MB, same "
+        f"rows, no GOV.UK markup). Per run: p95 "
+        f"{', '.join(_ms(v) for v in p95s)}; raw SQL {', '.join(_ms(v) for v in raw_p95s)}."
+    )
+    p95, ratio = median(p95s), median(ratios)
+    return [
+        Row(
+            f"Dashboard p95, one user ({SCALE['actions']:,} actions / {SCALE['updates']:,} updates)",
+            _ms(p95),
+            "<= 50 ms",
+            p95 <= 0.050,
+        ),
+        Row("Dashboard in raw SQL, p95 (same numbers, minimal HTML)", _ms(median(raw_p95s))),
+        Row("Dashboard p95 / raw SQL p95", f"{ratio:.3g}x", "<= 1.2x", ratio <= 1.2),
+    ]
+
+
+def _wrk(ctx, path, role, seconds):
+    out = subprocess.run(
+        [
+            "wrk",
+            "--threads",
+            "2",
+            "--connections",
+            "4",
+            "--duration",
+            f"{seconds}s",
+            "--timeout",
+            "30s",
+            "--header",
+            f"Cookie: {ctx.cookies[role]}",
+            f"http://{harness.HOST}:{ctx.server.port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if bad:
+        raise SystemExit(f"wrk {path}: {bad.group(1)} responses were not 2xx/3xx:\n{out}")
+    return rps
+
+
+def register_figure(ctx):
+    """The register under load (wrk), against a no-database page and the admin's change list."""
+    pages = {
+        "register": ("/actions/", "secretariat"),
+        "no-db": ("/bench/no-db/", "secretariat"),
+        "admin": ("/admin/priorities/action/", "secretariat"),
+    }
+    for path, role in pages.values():
+        ctx.get(path, role)
+    seconds = 4 if ctx.quick else 8
+    results = {name: [] for name in pages}
+    names = list(pages)
+    for run in range(ctx.runs):
+        # Rotate the order each run: no page always runs first or last.
+        for name in names[run % 3 :] + names[: run % 3]:
+            results[name].append(_wrk(ctx, *pages[name], seconds))
+        say(
+            f"  load run {run + 1}: register {results['register'][-1]:.1f} req/s, no-db {results['no-db'][-1]:.1f}, "
+            f"admin {results['admin'][-1]:.1f}"
+        )
+    vs_nodb = median([r / n for r, n in zip(results["register"], results["no-db"], strict=True)])
+    vs_admin = median([r / a for r, a in zip(results["register"], results["admin"], strict=True)])
+    ctx.notes.append(
+        f"Load: wrk, 2 threads, 4 connections, {seconds} s per page, {ctx.runs} runs in rotating order, "
+        f"wrk on the same 2 cores as gunicorn and PostgreSQL. Register (50 a page, as the secretariat) "
+        f"req/s per run: {', '.join(f'{v:.1f}' for v in results['register'])}; no-database page: "
+        f"{', '.join(f'{v:.1f}' for v in results['no-db'])}; admin change list (100 a page, as a "
+        f"superuser): {', '.join(f'{v:.1f}' for v in results['admin'])}. Ratios are per run, then the median."
+    )
+    return [
+        Row("Register under load (wrk)", f"{median(results['register']):.1f} req/s"),
+        Row("No-database page under load", f"{median(results['no-db']):.1f} req/s"),
+        Row("Admin change list of the same actions", f"{median(results['admin']):.1f} req/s"),
+        Row("Register / no-database page", f"{vs_nodb:.3g}x", ">= 0.3x", vs_nodb >= 0.3),
+        Row("Register / admin change list", f"{vs_admin:.3g}x", ">= 10x", vs_admin >= 10),
+    ]
+
+
+def query_count_figure(ctx):
+    """SQL queries per page at 1x and 2x the data, counted in-process (CaptureQueriesContext)."""
+    counts = {}
+    try:
+        for label, scale in QUERY_SCALES.items():
+            name = f"{MAIN_DB}_{label}"
+            harness.prepare(name, template=EMPTY_DB, **scale)
+            counts[label] = harness.inproc(name, "query_counts")
+    finally:
+        for label in QUERY_SCALES:
+            harness.drop_database(f"{MAIN_DB}_{label}")
+    one, two = counts["1x"], counts["2x"]
+    ctx.notes.append(
+        f"Queries: counted in-process with django.test.utils.CaptureQueriesContext (the test client, second "
+        f"request of each page) on two fresh PostgreSQL databases of {one['actions']:,} and "
+        f"{two['actions']:,} actions ({QUERY_SCALES['1x']['updates']:,} and {QUERY_SCALES['2x']['updates']:,} "
+        f"updates): a smaller scale than the 10k run, to keep `make bench` short; a constant count does not "
+        f"depend on the scale."
+    )
+    rows = []
+    for page, n in one["counts"].items():
+        m = two["counts"][page]
+        rows.append(Row(f"SQL queries: {page} (1x / 2x data)", f"{n} / {m}", "equal", n == m))
+    return rows
+
+
+FIGURES = [dashboard_figure, register_figure, query_count_figure]
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def ensure_wrk():
+    if shutil.which("wrk"):
+        return
+    say("wrk is not installed: installing the Debian package")
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+
+
+def load_figure(spec):
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def table(rows):
+    lines = ["| Figure | Measured | Target | Met |", "| --- | --- | --- | --- |"]
+    for row in rows:
+        met = "" if row.met is None else ("yes" if row.met else "**no**")
+        lines.append(f"| {row.figure} | {row.measured} | {row.target} | {met} |")
+    return "\n".join(lines)
+
+
+def write_results(rows, machine, started, notes, generated_seconds, argv):
+    text = [
+        "# Plan Tracker benchmark results",
+        "",
+        f"Measured {started:%Y-%m-%d %H:%M} UTC by `make bench` (`{' '.join(argv)}`).",
+        "",
+        f"- Machine: {machine['cores']} cores, {machine['memory']} memory, {machine['cpu']}",
+        f"- Python {machine['python']}, PostgreSQL {machine['postgresql']}, gunicorn with 2 sync workers on "
+        "127.0.0.1, DEBUG off, the bench URLconf (bench/urls.py) in front of the product's.",
+        f"- Data: `generate_load_data` with {SCALE['actions']:,} actions, {SCALE['updates']:,} updates, "
+        f"{SCALE['organisations']} organisations and {SCALE['users']:,} users, generated in "
+        f"{generated_seconds:.0f} s.",
+        "- The machine was shared with other work while measuring: absolute times are noisy, which is why "
+        "every target is a ratio within one run.",
+        "",
+        table(rows),
+        "",
+        "## How each figure was measured",
+        "",
+        *[f"- {note}" for note in notes],
+        "- The raw-SQL dashboard (bench/views.py) runs the dashboard's counts and lists as five hand-written "
+        "queries and formats minimal HTML with f-strings; unlike /dashboard/ it reads no session or user.",
+        "",
+    ]
+    RESULTS.write_text("\n".join(text))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="Alternating runs per figure (median reported).")
+    parser.add_argument("--quick", action="store_true", help="Shorter runs and smaller data, for development.")
+    parser.add_argument("--figure", action="append", default=[], help="An extra figure, package.module:function.")
+    parser.add_argument("--only", action="append", default=[], help="Only the named figure functions.")
+    args = parser.parse_args(argv)
+    figures = [*FIGURES, *(load_figure(spec) for spec in args.figure)]
+    if args.only:
+        figures = [f for f in figures if f.__name__ in args.only]
+    if args.quick:
+        SCALE.update(actions=1_000, updates=20_000, organisations=100, users=200)
+    started = datetime.datetime.now(datetime.UTC)
+    ensure_wrk()
+    machine = harness.machine()
+    say(f"Machine: {machine['cores']} cores, {machine['memory']}, {machine['cpu']}")
+    rows, notes = [], []
+    try:
+        say(f"Creating {EMPTY_DB} (migrated, empty) ...")
+        harness.create_database(EMPTY_DB)
+        harness.manage(EMPTY_DB, "migrate", "--no-input", "-v0")
+        say(f"Generating {SCALE['actions']:,} actions and {SCALE['updates']:,} updates into {MAIN_DB} ...")
+        generated = harness.prepare(MAIN_DB, template=EMPTY_DB, **SCALE)
+        say(f"  generated in {generated:.0f} s")
+        rows.append(
+            Row(
+                f"generate_load_data, {SCALE['actions']:,} actions / {SCALE['updates']:,} updates",
+                f"{generated:.0f} s",
+                "< 120 s",
+                generated < 120,
+            )
+        )
+        facts = harness.inproc(MAIN_DB, "facts")
+        cookies = harness.sessions(MAIN_DB, [facts["secretariat"], facts["commissioner"]])
+        cookies = {"secretariat": cookies[facts["secretariat"]], "commissioner": cookies[facts["commissioner"]]}
+        with harness.gunicorn(MAIN_DB) as server:
+            ctx = Context(server=server, cookies=cookies, facts=facts, runs=args.runs, quick=args.quick)
+            for figure in figures:
+                say(f"{figure.__name__} ...")
+                rows += figure(ctx)
+            notes = ctx.notes
+    finally:
+        for name in (MAIN_DB, EMPTY_DB):
+            harness.drop_database(name)
+    command = ["python", "-m", "bench.run", *(sys.argv[1:] if argv is None else argv)]
+    write_results(rows, machine, started, notes, generated, command)
+    say()
+    say(table(rows))
+    say(f"\nWritten to {RESULTS.relative_to(harness.ROOT)} ({time.strftime('%H:%M:%S')}).")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+"""The product's URLs plus two comparison views, for the bench only (see bench/settings.py)."""
+
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("bench/no-db/", views.no_database, name="bench-no-db"),
+    path("bench/raw-dashboard/", views.raw_dashboard, name="bench-raw-dashboard"),
+    path("", include("tracker.urls")),
+]

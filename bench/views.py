@@ -1,0 +1,130 @@
+"""Comparison views for the benchmarks: a page with no database at all, and the dashboard in raw SQL."""
+
+import datetime
+from html import escape
+
+from django.db import connection
+from django.http import HttpResponse
+from django.utils import timezone
+
+from priorities.models import Status, UpdateFrequency
+from priorities.scheduling import add_months
+
+STATUS_ORDER = ["off_track", "at_risk", "on_track", "not_started", "completed"]
+LABELS = dict(Status.choices)
+
+
+def no_database(request):
+    """The ceiling: the same middleware and server, no query, a fixed small page."""
+    return HttpResponse(
+        "<!DOCTYPE html><html lang='en-GB'><head><title>No database</title></head>"
+        "<body><h1>No database</h1><p>This page makes no query.</p></body></html>"
+    )
+
+
+def _person(first, last, username):
+    name = f"{first} {last}".strip()
+    return name or username or "Unknown"
+
+
+def _fetch(sql, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def raw_dashboard(request):
+    """The numbers and lists /dashboard/ shows for a commissioner, from raw SQL and string formatting."""
+    today = timezone.localdate()
+    since = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=30), datetime.time.min))
+    counts = _fetch(
+        "SELECT o.id, o.code, o.title, a.status, count(*) FROM priorities_action a "
+        "JOIN priorities_objective o ON o.id = a.objective_id "
+        "JOIN priorities_priority p ON p.id = o.priority_id "
+        "GROUP BY o.id, o.code, o.title, o.sort_key, p.plan_id, p.number, a.status "
+        "ORDER BY p.plan_id, p.number, o.sort_key"
+    )
+    in_trouble = _fetch(
+        "SELECT a.id, a.code, a.title, a.status, u.note, au.first_name, au.last_name, au.username, "
+        "org.short_name, org.name, u.created_at FROM priorities_action a "
+        "LEFT JOIN priorities_progressupdate u ON u.id = a.last_update_id "
+        "LEFT JOIN tracker_user au ON au.id = u.author_id "
+        "LEFT JOIN tracker_organisation org ON org.id = u.organisation_id "
+        "WHERE a.status IN ('off_track', 'at_risk') ORDER BY a.status DESC, a.sort_key"
+    )
+    overdue = _fetch(
+        "SELECT a.id, a.code, a.title, a.next_update_due, ow.first_name, ow.last_name, ow.username "
+        "FROM priorities_action a LEFT JOIN tracker_user ow ON ow.id = a.owner_id "
+        "WHERE a.status <> 'completed' AND a.next_update_due < %s ORDER BY a.next_update_due, a.sort_key",
+        [today],
+    )
+    changes = _fetch(
+        "SELECT c.changed_at, a.id, a.code, a.title, c.old_value, c.new_value, "
+        "u.first_name, u.last_name, u.username FROM priorities_actionchange c "
+        "JOIN priorities_action a ON a.id = c.action_id LEFT JOIN tracker_user u ON u.id = c.changed_by_id "
+        "WHERE c.field = 'status' AND c.changed_at >= %s ORDER BY c.changed_at DESC, c.id DESC",
+        [since],
+    )
+    cycle = " OR ".join(
+        ["(update_frequency IS NULL AND last_reported IS NOT NULL)"]
+        + ["(update_frequency = %s AND last_reported >= %s)"] * len(UpdateFrequency.values)
+    )
+    cycle_params = []
+    for months in UpdateFrequency.values:
+        start = add_months(today, -months)
+        cycle_params += [months, timezone.make_aware(datetime.datetime(start.year, start.month, start.day))]
+    engagement = _fetch(
+        "WITH lr AS MATERIALIZED (SELECT p.organisation_id, a.update_frequency, GREATEST("
+        "(SELECT max(s.submitted_at) FROM priorities_submission s "
+        " WHERE s.action_id = p.action_id AND s.organisation_id = p.organisation_id), "
+        "(SELECT max(u.created_at) FROM priorities_progressupdate u "
+        " WHERE u.action_id = p.action_id AND u.organisation_id = p.organisation_id)) AS last_reported "
+        "FROM priorities_actionpartner p JOIN priorities_action a ON a.id = p.action_id) "
+        f"SELECT o.name, o.slug, count(*), count(*) FILTER (WHERE {cycle}), count(last_reported) "
+        "FROM lr JOIN tracker_organisation o ON o.id = lr.organisation_id GROUP BY o.name, o.slug ORDER BY o.name",
+        cycle_params,
+    )
+
+    by_objective, overall = {}, dict.fromkeys(STATUS_ORDER, 0)
+    for objective_id, code, title, status, n in counts:
+        by_objective.setdefault(objective_id, (code, title, {}))[2][status] = n
+        overall[status] += n
+    out = ["<!DOCTYPE html><html lang='en-GB'><head><title>Dashboard (raw SQL)</title></head><body>"]
+    out.append(f"<h1>Dashboard</h1><p>{sum(overall.values())} actions on {today:%d %B %Y}.</p><ul>")
+    out += [f"<li><a href='/actions/?status={s}'>{overall[s]} {LABELS[s]}</a></li>" for s in STATUS_ORDER]
+    out.append("</ul><table><tr><th>Objective</th>" + "".join(f"<th>{LABELS[s]}</th>" for s in STATUS_ORDER) + "</tr>")
+    for objective_id, (code, title, row) in by_objective.items():
+        cells = "".join(
+            f"<td><a href='/actions/?objective={objective_id}&status={s}'>{row.get(s, 0)}</a></td>"
+            for s in STATUS_ORDER
+        )
+        out.append(f"<tr><th>{escape(code)} {escape(title)}</th>{cells}<td>{sum(row.values())}</td></tr>")
+    out.append(f"</table><h2>At risk or off track ({len(in_trouble)})</h2><ul>")
+    for pk, code, title, status, note, first, last, username, short, org, at in in_trouble:
+        who = _person(first, last, username) + (f", {escape(short or org)}" if org else "")
+        when = f"{timezone.localtime(at):%d %b %Y}" if at else ""
+        out.append(
+            f"<li><a href='/actions/{pk}/'>{escape(code)} {escape(title)}</a> {LABELS[status]}"
+            f"<p>{escape((note or '')[:300])}</p><p>{escape(who)}, {when}</p></li>"
+        )
+    out.append(f"</ul><h2>Updates overdue ({len(overdue)})</h2><table>")
+    for pk, code, title, due, first, last, username in overdue:
+        out.append(
+            f"<tr><td><a href='/actions/{pk}/'>{escape(code)}</a> {escape(title)}</td><td>{due:%d %b %Y}</td>"
+            f"<td>{escape(_person(first, last, username))}</td></tr>"
+        )
+    out.append(f"</table><h2>What changed since {since:%d %B %Y}</h2><table>")
+    for at, pk, code, title, old, new, first, last, username in changes:
+        out.append(
+            f"<tr><td>{timezone.localtime(at):%d %b %Y %H:%M}</td><td><a href='/actions/{pk}/'>{escape(code)}</a> "
+            f"{escape(title)}</td><td>{escape(old)}</td><td>{escape(new)}</td>"
+            f"<td>{escape(_person(first, last, username))}</td></tr>"
+        )
+    out.append("</table><h2>Partner engagement</h2><table>")
+    for name, slug, partnered, current, ever in engagement:
+        out.append(
+            f"<tr><th><a href='/organisations/{slug}/'>{escape(name)}</a></th><td>{partnered}</td>"
+            f"<td>{current}</td><td>{partnered - ever}</td></tr>"
+        )
+    out.append("</table></body></html>")
+    return HttpResponse("".join(out))
