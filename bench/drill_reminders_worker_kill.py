@@ -183,8 +183,14 @@ def server_command(sql):
         connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute(sql)
+            return cursor.fetchone() if cursor.description else None
     finally:
         connection.close()
+
+
+def server_started():
+    """When the PostgreSQL server last started: a change during the drill means someone restarted it."""
+    return server_command("SELECT pg_postmaster_start_time()")[0]
 
 
 def create_database():
@@ -647,6 +653,7 @@ def main():
         broker.flushdb()
         try:
             create_database()
+            server_started_at = server_started()
         except Exception as exc:  # psycopg2 is imported late: any connection error
             raise DrillError(f"cannot create the database {DATABASE_NAME} at {SERVER_URL} ({exc})") from exc
         port = free_port()
@@ -673,7 +680,8 @@ def main():
         try:
             daily = result.get(timeout=DAILY_JOB_TIMEOUT)
         except Exception as exc:
-            raise DrillError(f"the daily job did not finish ({exc!r}):\n{log_tail(first)}") from exc
+            message = " ".join(str(exc).split())
+            raise DrillError(f"the daily job did not finish ({type(exc).__name__}: {message})") from exc
         finally:
             result.forget()
         total = len(owed_codes)
@@ -729,15 +737,29 @@ def main():
             workers=workers,
         )
         status = 1 if failures else 0
+        try:
+            restarted = server_started() != server_started_at
+        except Exception:  # psycopg2 is imported late: any connection error
+            restarted = True
+        if restarted:
+            say(
+                "\nNote: the PostgreSQL server was restarted during the drill (not by it: another user of this "
+                "machine)."
+            )
+            if failures:
+                say("The failures above may be that restart's doing, not a worker's death: run the drill again.")
+                status = 2
         if failures:
             for name, process in workers.items():
                 say(f"\nLast lines of worker {name}'s log ({process.log_path}):\n{log_tail(process)}")
     except DrillError as exc:
         say(f"\nCould not prove anything: {exc}")
         status = 2
-    except Exception:  # a server went away mid-drill, say: report it, then clean up
-        say("\nCould not prove anything: the drill stopped on an error.")
-        traceback.print_exc(file=sys.stdout)
+    except Exception as exc:  # a server went away mid-drill, say: report it, then clean up
+        here = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == __file__]
+        where = f" (line {here[-1].lineno}, in {here[-1].name})" if here else ""
+        message = " ".join(str(exc).split())
+        say(f"\nCould not prove anything: the drill stopped on {type(exc).__name__}{where}: {message}")
         status = 2
     finally:
         for process in workers.values():
