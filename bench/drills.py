@@ -1,9 +1,8 @@
-"""`make drills`: fault drills against the local PostgreSQL and gunicorn, each printing what it proved.
+"""`make drills`: fault drills against the local PostgreSQL, Redis and gunicorn, each printing what it proved."""
 
-The Celery "worker killed mid-batch of reminders" drill lives with the reminders work, not here.
-"""
-
+import subprocess
 import sys
+from pathlib import Path
 
 from bench import drill_concurrent_save, drill_database_restart, harness
 from bench.harness import say
@@ -13,6 +12,10 @@ DB = "plantracker_drills"
 
 def main():
     results = {}
+    say("A Celery worker killed mid-batch of 2,000 reminders ...")
+    worker_kill = subprocess.run([sys.executable, str(Path(__file__).with_name("drill_reminders_worker_kill.py"))])
+    results["worker killed mid-batch"] = worker_kill.returncode == 0
+    say()
     try:
         say(f"Preparing {DB}: 200 actions, 2,000 updates ...")
         harness.prepare(DB, actions=200, updates=2_000, organisations=20, users=400)

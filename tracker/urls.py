@@ -4,6 +4,8 @@ from django.urls import include, path
 
 from . import views
 
+handler500 = "tracker.views.server_error"
+
 admin.site.site_header = "Plan Tracker administration"
 admin.site.site_title = "Plan Tracker admin"
 

@@ -208,3 +208,20 @@ def accept_invitation(request, token):
         {"form": form, "invitation": invitation},
         status=400 if request.method == "POST" else 200,
     )
+
+
+def server_error(request):
+    """The 500 handler; an outage that surfaced in a middleware (loading the session, say) is a 503 too.
+
+    DatabaseUnavailableMiddleware answers for outages in views; errors raised by other middleware never
+    reach its process_exception, but they do reach this handler, with the exception still current.
+    """
+    import sys
+
+    from django.views.defaults import server_error as default_server_error
+
+    from .middleware import outage_errors, unavailable_response
+
+    if isinstance(sys.exc_info()[1], outage_errors()):
+        return unavailable_response()
+    return default_server_error(request)

@@ -3,7 +3,7 @@
 import datetime
 
 from django import forms
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -23,12 +23,20 @@ class SinceForm(forms.Form):
     )
 
 
-def status_counts(actions):
-    """{objective_id: {status: n}} for the given actions, in one query."""
-    counts = {}
-    for row in actions.order_by().values("objective_id", "status").annotate(n=Count("pk")):
+LIST_LIMIT = 25
+
+
+def status_counts(actions, today):
+    """({objective_id: {status: n}}, overdue total) for the given actions, in one query."""
+    counts, overdue = {}, 0
+    overdue_q = Q(next_update_due__lt=today) & ~Q(status=Status.COMPLETED)
+    rows = (
+        actions.order_by().values("objective_id", "status").annotate(n=Count("pk"), late=Count("pk", filter=overdue_q))
+    )
+    for row in rows:
         counts.setdefault(row["objective_id"], {})[row["status"]] = row["n"]
-    return counts
+        overdue += row["late"]
+    return counts, overdue
 
 
 @require_GET
@@ -39,7 +47,7 @@ def dashboard(request):
     since = (form.cleaned_data.get("since") if form.is_valid() else None) or today - datetime.timedelta(days=30)
     actions = Action.objects.visible_to(request.user)
 
-    by_objective = status_counts(actions)
+    by_objective, overdue_total = status_counts(actions, today)
     objectives = Objective.objects.filter(pk__in=list(by_objective)).select_related("priority__plan")
     overall = {}
     for counts in by_objective.values():
@@ -66,19 +74,23 @@ def dashboard(request):
         for status in STATUS_ORDER
     ]
 
+    # The lists show the most urgent; their totals link to the register for the rest.
     in_trouble = (
         actions.filter(status__in=[Status.OFF_TRACK, Status.AT_RISK])
         .select_related("objective", "last_update__author", "last_update__organisation")
-        .order_by("-status", "sort_key")
+        .order_by("-status", "sort_key")[:LIST_LIMIT]
     )
-    overdue = actions.overdue(today).select_related("objective", "owner").order_by("next_update_due", "sort_key")
+    overdue = (
+        actions.overdue(today).select_related("objective", "owner").order_by("next_update_due", "sort_key")[:LIST_LIMIT]
+    )
     since_start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
     status_changes = (
         ActionChange.objects.filter(action__in=actions, field="status", changed_at__gte=since_start)
         .select_related("action", "changed_by")
-        .order_by("-changed_at", "-pk")
+        .order_by("-changed_at", "-pk")[: LIST_LIMIT * 2 + 1]
     )
-    engagement = list(ActionPartner.objects.filter(action__in=actions).engagement(today))
+    engagement = ActionPartner.objects.filter(action__in=actions).engagement(today)
+    status_changes = list(status_changes)
     for row in engagement:
         org = row["organisation_id"]
         row["partnered_url"] = register_url(partner=org)
@@ -96,9 +108,13 @@ def dashboard(request):
         "headline": headline,
         "chart": chart,
         "in_trouble": in_trouble,
+        "in_trouble_total": overall.get(Status.OFF_TRACK, 0) + overall.get(Status.AT_RISK, 0),
         "overdue": overdue,
+        "overdue_total": overdue_total,
+        "list_limit": LIST_LIMIT,
+        "more_changes": len(status_changes) > LIST_LIMIT * 2,
         "overdue_url": register_url(overdue="on"),
-        "status_changes": status_changes,
+        "status_changes": status_changes[: LIST_LIMIT * 2],
         "engagement": engagement,
         "silent": [row for row in engagement if row["ever"] == 0],
         "at_risk_url": register_url(status=[Status.OFF_TRACK, Status.AT_RISK]),

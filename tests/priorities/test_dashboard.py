@@ -111,6 +111,19 @@ def test_reported_within_the_cycle(client, commissioner, secretariat, plan5):
     assert row["current"] == 0 and row["ever"] == 1
 
 
+def test_lists_show_the_most_urgent_and_link_to_the_rest(client, commissioner, db):
+    objective = ObjectiveFactory()
+    for _ in range(30):
+        ActionFactory(objective=objective, status=Status.AT_RISK, next_update_due=datetime.date(2020, 1, 1))
+    client.force_login(commissioner)
+    response = client.get(DASHBOARD)
+    assert len(response.context["in_trouble"]) == 25 and response.context["in_trouble_total"] == 30
+    assert len(response.context["overdue"]) == 25 and response.context["overdue_total"] == 30
+    html = response.content.decode()
+    assert "all 30 in the register" in html
+    assert register_count(client, response.context["overdue_url"]) == 30
+
+
 def test_what_changed_since_a_date(client, commissioner, secretariat, plan5):
     action = Action.objects.get(code="5.22")
     old = timezone.now() - datetime.timedelta(days=60)
@@ -200,9 +213,9 @@ def test_dashboard_and_report_run_a_fixed_number_of_queries(commissioner, django
     make_plan(count)
     client = Client()
     client.force_login(commissioner)
-    # session, user, counts, objectives, at risk, overdue, changes, engagement,
+    # session, user, counts, objectives, at risk, overdue, changes, engagement (3),
     # indicators (+ measures, linked actions, measurements)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):
         response = client.get(DASHBOARD)
         assert response.status_code == 200
     assert "No values yet" not in response.content.decode().split('id="indicator-panel"')[1]

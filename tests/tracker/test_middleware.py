@@ -38,11 +38,22 @@ def test_the_drivers_own_errors_are_a_503_too(signed_in):
 
 @pytest.mark.django_db
 def test_a_refused_connection_is_a_503_and_the_next_request_recovers(signed_in):
+    # The first query of a request is the session's, in a middleware: Django's 500 handler turns the
+    # outage into a 503 there (the client must not re-raise, as a real server would not).
+    signed_in.raise_request_exception = False
     refused = OperationalError("could not connect to server: Connection refused")
     with mock.patch.object(connection, "ensure_connection", side_effect=refused):
         response = signed_in.get(reverse("priorities:action-list"))
     assert_unavailable(response)
     assert signed_in.get(reverse("priorities:action-list")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_other_errors_in_a_middleware_are_still_500s(signed_in):
+    signed_in.raise_request_exception = False
+    with mock.patch("tracker.security.SessionLifetimeMiddleware.__call__", side_effect=ValueError("a bug")):
+        response = signed_in.get(reverse("priorities:action-list"))
+    assert response.status_code == 500
 
 
 @pytest.mark.django_db
