@@ -34,7 +34,11 @@ def _fetch(sql, params=()):
 
 
 def raw_dashboard(request):
-    """The numbers and lists /dashboard/ shows for a commissioner, from raw SQL and string formatting."""
+    """The numbers and lists /dashboard/ shows for a commissioner, from raw SQL and string formatting.
+
+    The same lists as the page: the 25 most urgent at risk or off track, the 25 oldest overdue, the
+    latest 50 status changes, with totals.
+    """
     today = timezone.localdate()
     since = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=30), datetime.time.min))
     counts = _fetch(
@@ -50,19 +54,22 @@ def raw_dashboard(request):
         "LEFT JOIN priorities_progressupdate u ON u.id = a.last_update_id "
         "LEFT JOIN tracker_user au ON au.id = u.author_id "
         "LEFT JOIN tracker_organisation org ON org.id = u.organisation_id "
-        "WHERE a.status IN ('off_track', 'at_risk') ORDER BY a.status DESC, a.sort_key"
+        "WHERE a.status IN ('off_track', 'at_risk') ORDER BY a.status DESC, a.sort_key LIMIT 25"
     )
     overdue = _fetch(
         "SELECT a.id, a.code, a.title, a.next_update_due, ow.first_name, ow.last_name, ow.username "
         "FROM priorities_action a LEFT JOIN tracker_user ow ON ow.id = a.owner_id "
-        "WHERE a.status <> 'completed' AND a.next_update_due < %s ORDER BY a.next_update_due, a.sort_key",
+        "WHERE a.status <> 'completed' AND a.next_update_due < %s ORDER BY a.next_update_due, a.sort_key LIMIT 25",
         [today],
     )
+    overdue_total = _fetch(
+        "SELECT count(*) FROM priorities_action WHERE status <> 'completed' AND next_update_due < %s", [today]
+    )[0][0]
     changes = _fetch(
         "SELECT c.changed_at, a.id, a.code, a.title, c.old_value, c.new_value, "
         "u.first_name, u.last_name, u.username FROM priorities_actionchange c "
         "JOIN priorities_action a ON a.id = c.action_id LEFT JOIN tracker_user u ON u.id = c.changed_by_id "
-        "WHERE c.field = 'status' AND c.changed_at >= %s ORDER BY c.changed_at DESC, c.id DESC",
+        "WHERE c.field = 'status' AND c.changed_at >= %s ORDER BY c.changed_at DESC, c.id DESC LIMIT 50",
         [since],
     )
     cycle = " OR ".join(
@@ -99,7 +106,7 @@ def raw_dashboard(request):
             for s in STATUS_ORDER
         )
         out.append(f"<tr><th>{escape(code)} {escape(title)}</th>{cells}<td>{sum(row.values())}</td></tr>")
-    out.append(f"</table><h2>At risk or off track ({len(in_trouble)})</h2><ul>")
+    out.append(f"</table><h2>At risk or off track ({overall['off_track'] + overall['at_risk']})</h2><ul>")
     for pk, code, title, status, note, first, last, username, short, org, at in in_trouble:
         who = _person(first, last, username) + (f", {escape(short or org)}" if org else "")
         when = f"{timezone.localtime(at):%d %b %Y}" if at else ""
@@ -107,7 +114,7 @@ def raw_dashboard(request):
             f"<li><a href='/actions/{pk}/'>{escape(code)} {escape(title)}</a> {LABELS[status]}"
             f"<p>{escape((note or '')[:300])}</p><p>{escape(who)}, {when}</p></li>"
         )
-    out.append(f"</ul><h2>Updates overdue ({len(overdue)})</h2><table>")
+    out.append(f"</ul><h2>Updates overdue ({overdue_total})</h2><table>")
     for pk, code, title, due, first, last, username in overdue:
         out.append(
             f"<tr><td><a href='/actions/{pk}/'>{escape(code)}</a> {escape(title)}</td><td>{due:%d %b %Y}</td>"
