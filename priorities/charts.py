@@ -1,8 +1,9 @@
 """Charts drawn on the server as SVG: no chart library, readable without colour (every segment is labelled)."""
 
+import functools
 from urllib.parse import urlencode
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from .models import STATUS_TAG_CLASSES, Status
 
@@ -24,10 +25,21 @@ STATUS_TEXT = {
 STATUS_ORDER = [Status.OFF_TRACK, Status.AT_RISK, Status.ON_TRACK, Status.NOT_STARTED, Status.COMPLETED]
 
 
+@functools.lru_cache(maxsize=8)
+def _register_path(script_prefix):
+    return reverse("priorities:action-list")
+
+
 def register_url(**filters):
     """The register filtered to exactly the actions a number counts."""
     query = urlencode({k: v for k, v in filters.items() if v not in (None, "")}, doseq=True)
-    return reverse("priorities:action-list") + (f"?{query}" if query else "")
+    # A dashboard builds hundreds of these: resolve the path once (per script prefix), not each time.
+    return _register_path(get_script_prefix()) + (f"?{query}" if query else "")
+
+
+def _n(value):
+    """A coordinate for SVG: a plain string, so templates do not localise it number by number."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def stacked_status_bars(rows, *, width=640, bar_height=28, gap=10, label_width=70):
@@ -48,11 +60,11 @@ def stacked_status_bars(rows, *, width=640, bar_height=28, gap=10, label_width=7
                     "status": status,
                     "label": Status(status).label,
                     "count": count,
-                    "x": round(x, 2),
-                    "width": round(seg_width, 2),
+                    "x": _n(x),
+                    "width": _n(seg_width),
                     "fill": STATUS_FILLS[status],
                     "text_fill": STATUS_TEXT[status],
-                    "text_x": round(x + seg_width / 2, 2),
+                    "text_x": _n(x + seg_width / 2),
                     "show_text": seg_width >= 18,
                     "url": register_url(**row.get("filters", {}), status=status),
                     "tag_class": STATUS_TAG_CLASSES[status],
@@ -64,10 +76,10 @@ def stacked_status_bars(rows, *, width=640, bar_height=28, gap=10, label_width=7
             {
                 **row,
                 "total": total,
-                "y": y,
-                "text_y": y + bar_height / 2 + 5,
+                "y": _n(y),
+                "text_y": _n(y + bar_height / 2 + 5),
                 "segments": segments,
-                "total_x": label_width + plot_width + 6,
+                "total_x": _n(label_width + plot_width + 6),
                 "url": register_url(**row.get("filters", {})),
             }
         )

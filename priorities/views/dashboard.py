@@ -5,6 +5,7 @@ import datetime
 from django import forms
 from django.db.models import Count, Q
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -91,8 +92,10 @@ def dashboard(request):
     )
     engagement = ActionPartner.objects.filter(action__in=actions).engagement(today)
     status_changes = list(status_changes)
+    organisation_path = reverse("organisation-detail", kwargs={"slug": "-"})
     for row in engagement:
         org = row["organisation_id"]
+        row["organisation_url"] = organisation_path.replace("/-/", f"/{row['organisation__slug']}/")
         row["partnered_url"] = register_url(partner=org)
         row["current_url"] = register_url(partner=org, reporting="current")
         row["never_url"] = register_url(partner=org, reporting="never")
