@@ -2,6 +2,8 @@
 
 from django.urls import include, path
 
+from tracker.urls import handler500  # noqa: F401  (the product's 500 handler: outages in middleware are 503s)
+
 from . import views
 
 urlpatterns = [
