@@ -45,7 +45,9 @@ def test_a_partners_home_is_the_root(client, partner_a):
     client.force_login(partner_a)
     response = client.get("/")
     assert response.status_code == 200
-    assert "Your actions" in response.content.decode()
+    html = response.content.decode()
+    assert "Your actions" in html
+    assert "<title>Organisation A – Plan Tracker</title>" in html
 
 
 @pytest.mark.django_db
