@@ -5,6 +5,7 @@ import uuid
 
 from celery import shared_task
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from .reminders import MAX_SEND_ATTEMPTS, reminders_run_daily, reminders_send_batch
@@ -18,9 +19,19 @@ def send_daily_reminders(today=None):
     return {"written": summary.written, "queued": len(summary.queued_ids)}
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_SEND_ATTEMPTS)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_SEND_ATTEMPTS,
+    # A database outage mid-batch would otherwise end the task (and acknowledge it) with rows still
+    # claimed: retry the same task id, which takes its claimed rows back and skips those marked sent.
+    autoretry_for=(DatabaseError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+)
 def send_reminder_batch(self, reminder_ids):
-    """Send these reminder rows; after a mail-server failure retry the rest with exponential backoff."""
+    """Send these reminder rows; after a mail-server or database failure retry the rest with backoff."""
     # The task id survives redelivery and retries, so a re-run takes back the rows it had claimed.
     outcome = reminders_send_batch(reminder_ids=reminder_ids, claim_token=self.request.id or f"direct-{uuid.uuid4()}")
     if outcome.retry_ids:

@@ -435,3 +435,26 @@ def test_retrying_failed_reminders_leaves_sent_ones_alone(world, django_capture_
     failed.refresh_from_db()
     sent.refresh_from_db()
     assert (failed.state, failed.attempts, sent.state) == (State.PENDING, 0, State.SENT)
+
+
+def test_a_database_failure_mid_batch_retries_the_same_task(settings):
+    """The task is retried under its own id (so it takes back its claimed rows) rather than dropped."""
+    from unittest import mock
+
+    from django.db import OperationalError
+
+    from priorities.reminders import SendOutcome
+    from priorities.tasks import send_reminder_batch
+
+    calls = []
+
+    def flaky(*, reminder_ids, claim_token):
+        calls.append(claim_token)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return SendOutcome()
+
+    with mock.patch("priorities.tasks.reminders_send_batch", side_effect=flaky):
+        result = send_reminder_batch.apply(kwargs={"reminder_ids": [1, 2]}, task_id="batch-1")
+    assert result.successful(), result.traceback
+    assert calls == ["batch-1", "batch-1"]
