@@ -6,7 +6,7 @@ Each is keyword-only and atomic, checks the rules before saving, and records who
 
 import datetime
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -452,13 +452,6 @@ def measurement_import_confirm(*, upload, by, via="import"):
     locked.rows_written = len(measurements)
     locked.save(update_fields=["confirmed_at", "rows_written"])
     return len(measurements)
-
-
-def errors_by_field(error):
-    """A ValidationError as {field: [messages]}, with non-field messages under NON_FIELD_ERRORS."""
-    if hasattr(error, "error_dict"):
-        return {field: [m for e in errors for m in e.messages] for field, errors in error.error_dict.items()}
-    return {NON_FIELD_ERRORS: error.messages}
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, FormView, ListView
 
+from tracker.forms import apply_errors
 from tracker.permissions import COMMISSIONER, PARTNER, SECRETARIAT, RoleRequiredMixin, role_required
 
 from . import exporting, services
@@ -16,13 +17,6 @@ from .models import Measure, Measurement, MeasurementImport, MeasurementSubmissi
 
 READERS = (SECRETARIAT, COMMISSIONER, PARTNER)
 CHANGES_SHOWN = 50
-
-
-def apply_errors(form, error):
-    """Show a service's ValidationError on the form: on its field when the form has it, else at the top."""
-    for field, messages_ in services.errors_by_field(error).items():
-        for message in messages_:
-            form.add_error(field if field in form.fields else None, message)
 
 
 class IndicatorListView(RoleRequiredMixin, ListView):

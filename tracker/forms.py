@@ -49,3 +49,11 @@ class InviteForm(forms.Form):
     first_name = forms.CharField(max_length=150, label="First name")
     last_name = forms.CharField(max_length=150, label="Last name")
     email = forms.EmailField(label="Email address", help_text="The invitation goes to this address.")
+
+
+def apply_errors(form, error):
+    """Show a service's ValidationError on the form: on its field when the form has it, else at the top."""
+    items = error.error_dict.items() if hasattr(error, "error_dict") else [(None, error.error_list)]
+    for field, errors in items:
+        for message in (m for e in errors for m in e.messages):
+            form.add_error(field if field in form.fields else None, message)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from priorities.models import ActionPartner, Reminder
 
-from .forms import InviteForm
+from .forms import InviteForm, apply_errors
 from .models import Invitation, Organisation, User
 from .permissions import PARTNER, SECRETARIAT, STAFF, role_required
 from .services import (
@@ -147,8 +147,7 @@ def organisation_invite(request, slug):
         try:
             invitation = partner_invite(organisation=organisation, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            apply_errors(form, error)
         else:
             messages.success(request, f"Invitation sent to {invitation.user.email}. The link works for 7 days.")
             return redirect(organisation)

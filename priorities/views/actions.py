@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from tracker.forms import apply_errors
 from tracker.permissions import PARTNER, SECRETARIAT, role_required
 from tracker.spreadsheets import csv_response, xlsx_response
 
@@ -140,8 +141,7 @@ def action_record_update_view(request, pk):
             )
             return _render_action(request, stale.action, update_form=form, stale=stale, status=409)
         except ValidationError as error:
-            for field, messages_ in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, messages_)
+            apply_errors(form, error)
         else:
             messages.success(request, f"Update recorded: {action.code} is now {action.get_status_display().lower()}.")
             return redirect(action)
@@ -175,8 +175,7 @@ def action_edit(request, pk):
                     None, "Someone else saved this action after you opened it. Your changes have not been saved."
                 )
             except ValidationError as error:
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                apply_errors(form, error)
             else:
                 if changed:
                     messages.success(

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from indicators.models import Measure, MeasurementSubmission
+from tracker.forms import apply_errors
 from tracker.permissions import PARTNER, role_required
 
 from ..forms import SubmissionForm
@@ -67,8 +68,7 @@ def submission_create_view(request, pk):
                 evidence_url=form.cleaned_data["evidence_url"],
             )
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            apply_errors(form, error)
         else:
             messages.success(
                 request, f"Progress on {action.code} submitted. The secretariat will review it before it is official."
