@@ -115,7 +115,7 @@ class ActionQuerySet(models.QuerySet):
         actions = self.filter(partnerships__organisation_id=organisation_id).annotate(
             last_reported=last_report_by(organisation_id, OuterRef("pk"))
         )
-        in_cycle = reporting_cycle_q("", today)
+        in_cycle = reporting_cycle_q(today)
         if state == "current":
             return actions.filter(in_cycle)
         if state == "late":
@@ -220,20 +220,27 @@ class Action(models.Model):
         )
 
 
-def reporting_cycle_q(prefix="", today=None):
-    """Q for "the partner reported within the action's update cycle" on a `last_reported` annotation.
+def reporting_cycle_starts(today=None):
+    """{update frequency in months: the moment its current cycle began}, counted back from today.
 
-    The cycle is the action's update frequency counted back from today; an action without a
-    frequency counts as reported once the partner has reported at all.
+    A partner has reported "within the cycle" when its last report is at or after that moment; an
+    action without a frequency counts once the partner has reported at all.
     """
     from .scheduling import add_months
 
     today = today or timezone.localdate()
-    q = Q(**{f"{prefix}update_frequency__isnull": True, "last_reported__isnull": False})
+    starts = {}
     for months in UpdateFrequency.values:
         start = add_months(today, -months)
-        cutoff = timezone.make_aware(timezone.datetime(start.year, start.month, start.day))
-        q |= Q(**{f"{prefix}update_frequency": months, "last_reported__gte": cutoff})
+        starts[months] = timezone.make_aware(timezone.datetime(start.year, start.month, start.day))
+    return starts
+
+
+def reporting_cycle_q(today=None):
+    """Q on a `last_reported` annotation of actions: reported within the action's update cycle."""
+    q = Q(update_frequency__isnull=True, last_reported__isnull=False)
+    for months, start in reporting_cycle_starts(today).items():
+        q |= Q(update_frequency=months, last_reported__gte=start)
     return q
 
 
@@ -250,19 +257,13 @@ def last_report_by(organisation_ref, action_ref):
 
 
 class ActionPartnerQuerySet(models.QuerySet):
-    def with_last_report(self):
-        """Annotate `last_reported`: when this partner last reported on this action."""
-        return self.annotate(last_reported=last_report_by(OuterRef("organisation_id"), OuterRef("action_id")))
-
     def engagement(self, today=None):
         """Per organisation: actions partnered, reported within their update cycle, and reported at all.
 
         Three grouped queries and one pass in Python: a correlated subquery per partnership (as
-        `with_last_report` does for one organisation) is far slower across a whole national plan.
+        `Action.objects.partner_reporting` uses for one organisation) is far slower across a whole plan.
+        The cycle is the same rule as the register's (reporting_cycle_starts).
         """
-        from .scheduling import add_months
-
-        today = today or timezone.localdate()
         partnerships = list(
             self.values_list(
                 "organisation_id", "organisation__name", "organisation__slug", "action_id", "action__update_frequency"
@@ -279,10 +280,7 @@ class ActionPartnerQuerySet(models.QuerySet):
                 key = (organisation_id, action_id)
                 if key not in last or at > last[key]:
                     last[key] = at
-        cutoffs = {}
-        for months in UpdateFrequency.values:
-            start = add_months(today, -months)
-            cutoffs[months] = timezone.make_aware(timezone.datetime(start.year, start.month, start.day))
+        cutoffs = reporting_cycle_starts(today)
         rows = {}
         for organisation_id, name, slug, action_id, frequency in partnerships:
             row = rows.setdefault(
