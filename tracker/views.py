@@ -9,7 +9,6 @@ from django.db import connection
 from django.db.models import Count, Max, Prefetch, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
@@ -30,11 +29,8 @@ from .services import (
 
 logger = logging.getLogger(__name__)
 
-# Where staff land after signing in; the first page that exists wins. Partners' home is "/" itself.
-ROLE_HOMES = {
-    "secretariat": ["priorities:action-list"],
-    "commissioner": ["priorities:dashboard"],
-}
+# Where staff land after signing in. Partners' home is "/" itself.
+ROLE_HOMES = {"secretariat": "priorities:action-list", "commissioner": "priorities:dashboard"}
 
 
 @require_GET
@@ -44,12 +40,7 @@ def home(request):
         from priorities.views.partners import partner_home
 
         return partner_home(request)
-    for name in ROLE_HOMES.get(request.user.role, []):
-        try:
-            return redirect(reverse(name))
-        except NoReverseMatch:
-            continue
-    return redirect("priorities:plan")
+    return redirect(ROLE_HOMES.get(request.user.role, "priorities:plan"))
 
 
 def _database_ok():
