@@ -64,6 +64,17 @@ def create_database(name, template=None):
     _admin_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
 
 
+def bump_data_generation(db_name):
+    """Increment the data generation (tracker/caching.py) as a committed change does."""
+    conn = psycopg2.connect(dbname=db_name, **PG)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("UPDATE tracker_datageneration SET value = value + 1 WHERE id = 1")
+    finally:
+        conn.close()
+
+
 def manage(db_name, *args, quiet=False):
     result = subprocess.run(
         [PY, "manage.py", *args], cwd=ROOT, env=django_env(db_name), capture_output=quiet, text=True, check=False

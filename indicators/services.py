@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tracker.caching import data_changed
+
 from .models import IndicatorChange, Measure, Measurement, MeasurementImport, MeasurementSubmission, SuccessIndicator
 from .progress import format_value, period_label
 
@@ -425,6 +427,7 @@ def measurement_import_confirm(*, upload, by, via="import"):
     try:
         with transaction.atomic():
             Measurement.objects.bulk_create(measurements, batch_size=500)
+            data_changed()  # bulk_create sends no signals
     except IntegrityError as error:
         preview.file_errors.append(
             "Someone recorded a value for one of these periods while you were checking the file. "

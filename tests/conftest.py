@@ -18,6 +18,14 @@ def _plain_static_storage(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Each test's database starts afresh (rolled back), so must the cached fragments (tracker/caching.py).
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def secretariat(db):
     return SecretariatFactory(username="sec")

@@ -1,6 +1,11 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 
 class TrackerConfig(AppConfig):
     name = "tracker"
     verbose_name = "Users and organisations"
+
+    def ready(self):
+        from . import caching, security  # noqa: F401  (security: the sign-in log's signal receivers)
+
+        caching.connect(apps)

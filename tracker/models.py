@@ -132,3 +132,18 @@ class Invitation(models.Model):
     @property
     def is_usable(self):
         return self.accepted_at is None and timezone.now() < self.expires_at
+
+
+class DataGeneration(models.Model):
+    """One row counting committed changes to what the plan pages show; rendered fragments are cached per value.
+
+    See tracker/caching.py: every save or delete of a watched model adds one when its transaction commits.
+    """
+
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "data generation"
+
+    def __str__(self):
+        return f"Data generation {self.value}"

@@ -190,6 +190,22 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The address links in emails point at (reminders, invitations).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# The cache holds rendered register and dashboard fragments (tracker/caching.py), keyed by the data they
+# show. Per process by default; CACHE_URL=redis://host:6379/1 shares one cache between web processes.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "plan-tracker",
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        }
+    }
+# A cached fragment is dropped after this long even if nothing changed (a backstop, not the invalidation).
+FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "900"))
+
 # Celery: embedded filesystem transport by default, Redis (or any broker URL) in production.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 CELERY_QUEUE_DIR = VAR_DIR / "celery"

@@ -2,12 +2,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
-from django_filters.views import FilterView
-from django_tables2 import SingleTableMixin
+from django_tables2 import RequestConfig
 
+from tracker.caching import cached_fragment, fragment_key, query_vary
 from tracker.forms import apply_errors
 from tracker.permissions import PARTNER, SECRETARIAT, role_required
 from tracker.spreadsheets import csv_response, xlsx_response
@@ -18,41 +21,56 @@ from ..models import Action, ActionChange, ActionPartner, ProgressUpdate, Submis
 from ..services import StaleActionError, action_record_update, action_update_details
 from ..tables import ActionTable
 
-
-class ActionRegisterView(SingleTableMixin, FilterView):
-    """The action register: filters in the URL, sortable columns, 50 a page, htmx refresh of the table."""
-
-    template_name = "priorities/action_list.html"
-    filterset_class = ActionFilter
-    table_class = ActionTable
-    table_pagination = {"per_page": 50}
-
-    def get_queryset(self):
-        return Action.objects.visible_to(self.request.user).for_register()
-
-    def get_template_names(self):
-        if self.request.htmx:
-            return [f"{self.template_name}#action-table"]
-        return [self.template_name]
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context["export_query"] = query.urlencode()
-        return context
+REGISTER_PAGE_SIZE = 50
 
 
-action_register = require_GET(login_required(ActionRegisterView.as_view()))
+def _filtered_actions(request):
+    """(filterset, the actions it selects) for the request's user; an invalid filter selects nothing, not everything."""
+    actions = Action.objects.visible_to(request.user).for_register()
+    filterset = ActionFilter(request.GET, queryset=actions, request=request)
+    return filterset, (filterset.qs if filterset.is_valid() else actions.none())
 
 
 def _filtered_table(request):
-    actions = Action.objects.visible_to(request.user).for_register()
-    filterset = ActionFilter(request.GET, queryset=actions, request=request)
-    # An invalid filter value exports nothing rather than everything.
-    queryset = filterset.qs if filterset.is_valid() else actions.none()
-    table = ActionTable(queryset, order_by=request.GET.get("sort") or ("code",))
-    return table
+    return ActionTable(_filtered_actions(request)[1], order_by=request.GET.get("sort") or ("code",))
+
+
+def _register_table_html(request):
+    table = ActionTable(_filtered_actions(request)[1])
+    RequestConfig(request, paginate={"per_page": REGISTER_PAGE_SIZE}).configure(table)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"table": table, "export_query": query.urlencode(), "request": request}
+    return render_to_string("priorities/includes/register_table.html", context)
+
+
+def _register_filters_html(request):
+    filterset, _ = _filtered_actions(request)
+    return render_to_string("priorities/includes/register_filters.html", {"filter": filterset, "request": request})
+
+
+@require_GET
+@login_required
+def action_register(request):
+    """The action register: filters in the URL, sortable columns, 50 a page, htmx refresh of the table.
+
+    The filter form and the table are cached fragments (tracker/caching.py), rendered again only when
+    the data, the day, the audience or the query changes.
+    """
+    vary = query_vary(request)
+    table_html = cached_fragment(fragment_key(request, "register-table", vary), lambda: _register_table_html(request))
+    if request.htmx:
+        response = HttpResponse(table_html)
+    else:
+        filters_html = cached_fragment(
+            fragment_key(request, "register-filters", vary), lambda: _register_filters_html(request)
+        )
+        response = render(
+            request, "priorities/action_list.html", {"filters_html": filters_html, "table_html": table_html}
+        )
+    # The same address answers htmx with the table alone: caches must tell the two apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _export_rows(request):

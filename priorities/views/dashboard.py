@@ -5,11 +5,13 @@ import datetime
 from django import forms
 from django.db.models import Count, Q
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from indicators.models import SuccessIndicator
+from tracker.caching import cached_fragment, fragment_key, query_vary
 from tracker.permissions import STAFF, role_required
 
 from ..charts import STATUS_ORDER, register_url, stacked_status_bars
@@ -43,6 +45,13 @@ def status_counts(actions, today):
 @require_GET
 @role_required(*STAFF)
 def dashboard(request):
+    """The page around a cached body: recomputed only when the data, the day or the query changes."""
+    key = fragment_key(request, "dashboard", query_vary(request))
+    body = cached_fragment(key, lambda: _dashboard_body(request))
+    return render(request, "priorities/dashboard.html", {"body_html": body})
+
+
+def _dashboard_body(request):
     today = timezone.localdate()
     form = SinceForm(request.GET or None)
     since = (form.cleaned_data.get("since") if form.is_valid() else None) or today - datetime.timedelta(days=30)
@@ -122,4 +131,4 @@ def dashboard(request):
         "silent": [row for row in engagement if row["ever"] == 0],
         "at_risk_url": register_url(status=[Status.OFF_TRACK, Status.AT_RISK]),
     }
-    return render(request, "priorities/dashboard.html", context)
+    return render_to_string("priorities/includes/dashboard_body.html", context)

@@ -31,6 +31,7 @@ from priorities.models import (
     code_sort_key,
 )
 from priorities.scheduling import add_months, next_due_date
+from tracker.caching import data_changed
 from tracker.models import Organisation, User
 
 PLAN_TITLE = "Load test plan {}"
@@ -106,6 +107,7 @@ class Command(BaseCommand):
             organisations = self._organisations(options["organisations"])
             staff, partners_by_org = self._users(options["users"], organisations, options["password"])
             counts = self._actions_and_history(options, objectives, organisations, staff, partners_by_org)
+            data_changed()  # bulk writes send no signals: cached pages must not outlive them
         if connection.vendor == "postgresql":
             # Fresh statistics, so the planner sees the tables as they now are.
             with connection.cursor() as cursor:

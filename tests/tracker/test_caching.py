@@ -1,0 +1,214 @@
+"""Cached register and dashboard fragments (tracker/caching.py): never stale, never shared beyond their audience."""
+
+import datetime
+import re
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from indicators.services import measurement_import_confirm, measurement_import_store
+from priorities.models import Action, ActionPartner, Status
+from priorities.services import action_record_update
+from tests.factories import (
+    ActionFactory,
+    ActionPartnerFactory,
+    CommissionerFactory,
+    MeasureFactory,
+    PartnerFactory,
+    SecretariatFactory,
+    SuccessIndicatorFactory,
+)
+from tracker import caching
+from tracker.models import Organisation, User
+
+REGISTER = reverse("priorities:action-list")
+DASHBOARD = reverse("priorities:dashboard")
+
+
+def main(response):
+    """The page's main content: what the fragments fill (the header around it is per user)."""
+    assert response.status_code == 200
+    return response.content.decode().split("<main")[1].split("</main>")[0]
+
+
+def register_total(client, **query):
+    return int(re.search(r'role="status">(\d+) action', main(client.get(REGISTER, query))).group(1))
+
+
+def test_a_repeated_request_is_served_from_the_cache(client, secretariat, plan5, django_assert_num_queries):
+    client.force_login(secretariat)
+    first = main(client.get(f"{REGISTER}?sort=code&status=not_started"))
+    # session, user, data generation, review count: no action, partner or filter query
+    with django_assert_num_queries(4):
+        assert main(client.get(f"{REGISTER}?sort=code&status=not_started")) == first
+    # The same filters in another order are the same fragment.
+    with django_assert_num_queries(4):
+        assert main(client.get(f"{REGISTER}?status=not_started&sort=code")) == first
+
+
+def test_recording_an_update_shows_at_once(client, secretariat, plan5):
+    client.force_login(secretariat)
+    assert register_total(client, status="at_risk") == 0
+    action = Action.objects.get(code="5.22")
+    response = client.post(
+        reverse("priorities:action-record-update", args=[action.pk]),
+        {"status": Status.AT_RISK, "note": "Slipping", "version": action.version},
+    )
+    assert response.status_code == 302
+    assert register_total(client, status="at_risk") == 1
+    assert "5.22" in main(client.get(DASHBOARD)).split('id="in-trouble"')[1]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda a: ActionPartner.objects.filter(action=a).delete(), id="partner removed (queryset delete)"),
+        pytest.param(lambda a: ActionPartnerFactory(action=a), id="partner added"),
+        pytest.param(
+            lambda a: setattr(a.objective, "title", "Renamed objective") or a.objective.save(), id="objective"
+        ),
+        pytest.param(lambda a: Action.objects.filter(pk=a.pk).first().delete(), id="action deleted"),
+    ],
+)
+def test_every_kind_of_write_refreshes_the_register(client, secretariat, plan5, change):
+    client.force_login(secretariat)
+    action = Action.objects.get(code="5.22")
+    before = main(client.get(REGISTER))
+    change(action)
+    assert main(client.get(REGISTER)) != before
+
+
+def test_renaming_an_organisation_or_an_owner_refreshes_the_register(client, secretariat, plan5):
+    client.force_login(secretariat)
+    action = Action.objects.get(code="5.22")
+    owner = SecretariatFactory(first_name="Ann", last_name="Owner")
+    action.owner = owner
+    action.save()
+    assert "Ann Owner" in main(client.get(REGISTER))
+    owner.last_name = "Other"
+    owner.save()
+    assert "Ann Other" in main(client.get(REGISTER))
+    organisation = ActionPartner.objects.filter(action=action).first().organisation
+    organisation.short_name = "Renamed Org"
+    organisation.save()
+    assert "Renamed Org" in main(client.get(REGISTER))
+
+
+def test_an_indicator_import_refreshes_the_dashboard(client, commissioner, secretariat, plan5):
+    """The import writes with bulk_create, which sends no signal: it says itself that the data changed."""
+    MeasureFactory(indicator=SuccessIndicatorFactory(plan=plan5), name="Joint investigations")
+    client.force_login(commissioner)
+    before = main(client.get(DASHBOARD))
+    content = b"measure,period start,period end,value,source,note\nJoint investigations,2026-01-01,2026-03-31,17,NCA,\n"
+    upload = measurement_import_store(filename="values.csv", content=content, by=secretariat)
+    generation = caching.generation()
+    measurement_import_confirm(upload=upload, by=secretariat)
+    assert caching.generation() != generation
+    assert main(client.get(DASHBOARD)) != before
+
+
+def test_signing_in_does_not_count_as_a_change(secretariat):
+    generation = caching.generation()
+    secretariat.last_login = timezone.now()
+    secretariat.save(update_fields=["last_login"])
+    assert caching.generation() == generation
+
+
+def shared():
+    return caching.generation()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_shared_generation_goes_up_once_per_committed_transaction(client):
+    secretariat = SecretariatFactory()
+    action = ActionFactory()
+    before = shared()
+    # An update writes the action, a progress update and a change record: one increment, at commit.
+    action_record_update(action=action, status=Status.ON_TRACK, note="Fine", by=secretariat)
+    assert shared() == before + 1
+    with pytest.raises(RuntimeError), transaction.atomic():
+        action_record_update(action=action, status=Status.AT_RISK, note="Oh", by=secretariat)
+        raise RuntimeError("rolled back")
+    assert shared() == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_process_sees_a_change_when_it_commits(client, monkeypatch):
+    """Another web process knows nothing of this one's writes until the shared generation goes up."""
+    secretariat = SecretariatFactory()
+    action = ActionFactory()
+    client.force_login(secretariat)
+    assert register_total(client, status="on_track") == 0
+    with transaction.atomic():
+        local = caching._local_generation
+        action_record_update(action=action, status=Status.ON_TRACK, note="Fine", by=secretariat)
+        # As another process would be before the commit: the same generations, the cached fragment.
+        monkeypatch.setattr(caching, "_local_generation", local)
+        assert register_total(client, status="on_track") == 0
+    assert register_total(client, status="on_track") == 1
+
+
+def test_partners_never_get_another_organisations_fragment(client, plan5):
+    europol = PartnerFactory(organisation=Organisation.objects.get(slug="europol"))
+    cps = PartnerFactory(organisation=Organisation.objects.get(slug="cps"))
+    client.force_login(europol)
+    europol_page = main(client.get(REGISTER))
+    client.force_login(cps)
+    cps_page = main(client.get(REGISTER))
+    assert europol_page != cps_page
+    assert "5.21" in europol_page and "5.21" not in cps_page
+
+
+def test_fragments_hold_nothing_per_user(client, plan5):
+    """Two people of one audience share the fragments; each page still names its own user."""
+    CommissionerFactory(username="comm-ann")
+    CommissionerFactory(username="comm-bob")
+    pages = {}
+    for username in ("comm-ann", "comm-bob"):
+        client.force_login(User.objects.get(username=username))
+        pages[username] = client.get(REGISTER).content.decode()
+        assert f"Signed in as {username}" in pages[username]
+    assert "comm-ann" not in pages["comm-bob"] and "comm-bob" not in pages["comm-ann"]
+    assert main_fragments(pages["comm-ann"]) == main_fragments(pages["comm-bob"])
+    assert "csrfmiddlewaretoken" not in main_fragments(pages["comm-ann"])
+
+
+def main_fragments(page):
+    """The register's two cached fragments, as they appear in the page."""
+    filters = page.split('id="action-filters"')[1].split("</form>")[0]
+    table = page.split('id="action-table"')[1]
+    return filters + table.split("</main>")[0]
+
+
+def test_the_date_is_part_of_the_key(client, commissioner, plan5, monkeypatch):
+    action = Action.objects.get(code="5.22")
+    action.next_update_due = timezone.localdate() + datetime.timedelta(days=1)
+    action.save()
+    client.force_login(commissioner)
+    assert register_total(client, overdue="on") == 0
+    tomorrow = timezone.localdate() + datetime.timedelta(days=2)
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: tomorrow)
+    assert register_total(client, overdue="on") == 1
+
+
+def test_a_cache_outage_costs_speed_not_the_page(client, secretariat, plan5, caplog):
+    unreachable = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    client.force_login(secretariat)
+    with override_settings(CACHES=unreachable):
+        assert register_total(client) == Action.objects.count()
+        assert "Dashboard" in main(client.get(DASHBOARD))
+    assert "fragment cache unavailable" in caplog.text
+
+
+def test_generate_load_data_refreshes_pages(client, secretariat, settings):
+    settings.DEBUG = True
+    client.force_login(secretariat)
+    assert register_total(client) == 0
+    call_command("generate_load_data", actions=20, updates=40, organisations=3, users=4, plans=1, verbosity=0)
+    assert register_total(client) == 20
