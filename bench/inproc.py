@@ -41,12 +41,16 @@ def facts():
     }
 
 
+CACHED_PAGES = {"register", "dashboard"}  # their bodies are cached fragments (tracker/caching.py)
+
+
 def query_counts():
-    """SQL queries per page, counted in-process with CaptureQueriesContext."""
+    """SQL queries per page (after a change, and again unchanged where cached), counted in-process."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from tracker.caching import data_changed
     from tracker.models import User
 
     who = facts()
@@ -64,11 +68,16 @@ def query_counts():
         client = Client()
         client.force_login(User.objects.get(username=username))
         client.get(path)  # warm: the first request loads content types and the like
+        data_changed()  # as after any change: cached fragments are rendered afresh
         with CaptureQueriesContext(connection) as captured:
             response = client.get(path)
         if response.status_code != 200:
             raise SystemExit(f"{path} as {username} answered {response.status_code}")
         counts[name] = len(captured)
+        if name in CACHED_PAGES:
+            with CaptureQueriesContext(connection) as captured:
+                client.get(path)
+            counts[f"{name}, unchanged data (cached)"] = len(captured)
     return {"actions": who["actions"], "counts": counts}
 
 

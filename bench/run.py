@@ -216,8 +216,9 @@ def query_count_figure(ctx):
             harness.drop_database(f"{MAIN_DB}_{label}")
     one, two = counts["1x"], counts["2x"]
     ctx.notes.append(
-        f"Queries: counted in-process with django.test.utils.CaptureQueriesContext (the test client, second "
-        f"request of each page) on two fresh PostgreSQL databases of {one['actions']:,} and "
+        f"Queries: counted in-process with django.test.utils.CaptureQueriesContext (the test client, a "
+        f"request of each page right after a change; for the register and the dashboard, whose bodies are "
+        f"cached, also a repeat with nothing changed) on two fresh PostgreSQL databases of {one['actions']:,} and "
         f"{two['actions']:,} actions ({QUERY_SCALES['1x']['updates']:,} and {QUERY_SCALES['2x']['updates']:,} "
         f"updates): a smaller scale than the 10k run, to keep `make bench` short; a constant count does not "
         f"depend on the scale."
