@@ -336,6 +336,7 @@ def _action_url(action, cache):
     return cache[action.pk]
 
 
+MONTHS = "January February March April May June July August September October November December".split()
 CYCLE_IS_DUE_DATE = {Reminder.Kind.DUE_SOON, Reminder.Kind.OVERDUE, Reminder.Kind.ESCALATION}
 SECTIONS = [
     (Reminder.Kind.ESCALATION, "Escalated to you: more than 14 days overdue"),
@@ -356,12 +357,14 @@ def build_digest(*, recipient_email, reminders, today=None, connection=None, act
             if row.kind != kind:
                 continue
             due = row.cycle if kind in CYCLE_IS_DUE_DATE else row.action.next_update_due
+            days_overdue = max(0, (today - due).days) if due else 0
             items.append(
                 {
                     "code": row.action.code,
                     "title": row.action.title,
-                    "due": due,
-                    "days_overdue": max(0, (today - due).days) if due else 0,
+                    # Formatted here, once for both bodies: the template filters cost more, per email.
+                    "due": f"{due.day} {MONTHS[due.month - 1]} {due.year}" if due else "",
+                    "overdue": f"{days_overdue} day{'' if days_overdue == 1 else 's'} overdue" if days_overdue else "",
                     "url": _action_url(row.action, action_urls),
                 }
             )

@@ -230,6 +230,19 @@ def test_message_id_is_stable_and_derived_from_the_rows(world):
     assert rebuilt.extra_headers["Message-ID"] == expected
 
 
+def test_the_digest_says_one_day_in_the_singular_and_dates_in_full(world):
+    reminders_run_daily(today=TODAY, send_now=True)
+    row = Reminder.objects.filter(kind=Reminder.Kind.OVERDUE).select_related("action").first()
+    due = datetime.date(2025, 12, 31)
+    row.cycle = due
+    digest = build_digest(recipient_email=row.recipient_email, reminders=[row], today=due + datetime.timedelta(days=1))
+    html = digest.alternatives[0][0]
+    assert "Due: 31 December 2025 (1 day overdue)" in digest.body
+    assert "Due 31 December 2025 <strong" in html and "1 day overdue</strong>" in html
+    later = build_digest(recipient_email=row.recipient_email, reminders=[row], today=due + datetime.timedelta(days=3))
+    assert "(3 days overdue)" in later.body
+
+
 class BrokenConnection(LocmemBackend):
     """A mail server that accepts `accept` messages, then fails as a stopped server does."""
 
