@@ -123,7 +123,7 @@ def shared():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_shared_generation_goes_up_once_per_committed_transaction(client):
+def test_the_shared_generation_goes_up_once_per_committed_transaction():
     secretariat = SecretariatFactory()
     action = ActionFactory()
     before = shared()
