@@ -540,11 +540,13 @@ def measurement_submission_return(*, submission, by, reason):
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why the value is returned, so the partner can answer it."})
+    if len(reason) > NOTE_MAX_LENGTH:
+        raise ValidationError({"reason": f"The reason must be {NOTE_MAX_LENGTH:,} characters or fewer."})
     locked = _lock_pending_measurement(submission)
     locked.state = MeasurementSubmission.State.RETURNED
     locked.decided_by = by
     locked.decided_at = timezone.now()
-    locked.return_reason = reason[:NOTE_MAX_LENGTH]
+    locked.return_reason = reason
     locked.save(update_fields=["state", "decided_by", "decided_at", "return_reason"])
     submission.refresh_from_db()
     return locked

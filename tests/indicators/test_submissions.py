@@ -80,6 +80,18 @@ def test_returning_and_deciding_twice(measure, partner_a, secretariat):
     assert not Measurement.objects.exists()
 
 
+def test_an_overlong_return_reason_is_refused_not_cut(client, measure, partner_a, secretariat):
+    submission = measurement_submission_create(measure=measure, by=partner_a, value=7, **YEAR)
+    with pytest.raises(ValidationError, match="5,000 characters or fewer"):
+        measurement_submission_return(submission=submission, by=secretariat, reason="x" * 5001)
+    client.force_login(secretariat)
+    url = reverse("indicators:measurement-submission-return", args=[submission.pk])
+    response = client.post(url, {"reason": "y" * 5001}, follow=True)
+    assert "5,000 characters or fewer" in response.content.decode()
+    submission.refresh_from_db()
+    assert submission.state == MeasurementSubmission.State.SUBMITTED and submission.return_reason == ""
+
+
 def test_the_partner_reports_in_the_browser_and_the_secretariat_accepts(client, measure, partner_a, secretariat):
     client.force_login(partner_a)
     url = reverse("indicators:measurement-submit", args=[measure.pk])
