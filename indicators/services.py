@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from priorities.services import clean_return_reason, lock_pending, record_decision
 from tracker.caching import data_changed
 
 from .models import IndicatorChange, Measure, Measurement, MeasurementImport, MeasurementSubmission, SuccessIndicator
@@ -498,16 +499,7 @@ def measurement_submission_create(
 
 
 def _lock_pending_measurement(submission):
-    from priorities.services import AlreadyDecidedError
-
-    locked = (
-        MeasurementSubmission.objects.select_for_update(of=("self",))
-        .select_related("decided_by", "measure")
-        .get(pk=submission.pk)
-    )
-    if locked.state != MeasurementSubmission.State.SUBMITTED:
-        raise AlreadyDecidedError(locked)
-    return locked
+    return lock_pending(MeasurementSubmission.objects.select_related("measure"), submission)
 
 
 @transaction.atomic
@@ -525,11 +517,7 @@ def measurement_submission_accept(*, submission, by):
         note=locked.note,
         via="review",
     )
-    locked.state = MeasurementSubmission.State.ACCEPTED
-    locked.decided_by = by
-    locked.decided_at = timezone.now()
-    locked.measurement = measurement
-    locked.save(update_fields=["state", "decided_by", "decided_at", "measurement"])
+    record_decision(locked, by=by, state=MeasurementSubmission.State.ACCEPTED, measurement=measurement)
     submission.refresh_from_db()
     return measurement
 
@@ -537,16 +525,8 @@ def measurement_submission_accept(*, submission, by):
 @transaction.atomic
 def measurement_submission_return(*, submission, by, reason):
     """Send a reported value back to the partner with a reason they can answer."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "Say why the value is returned, so the partner can answer it."})
-    if len(reason) > NOTE_MAX_LENGTH:
-        raise ValidationError({"reason": f"The reason must be {NOTE_MAX_LENGTH:,} characters or fewer."})
+    reason = clean_return_reason(reason, "the value")
     locked = _lock_pending_measurement(submission)
-    locked.state = MeasurementSubmission.State.RETURNED
-    locked.decided_by = by
-    locked.decided_at = timezone.now()
-    locked.return_reason = reason
-    locked.save(update_fields=["state", "decided_by", "decided_at", "return_reason"])
+    record_decision(locked, by=by, state=MeasurementSubmission.State.RETURNED, return_reason=reason)
     submission.refresh_from_db()
     return locked

@@ -232,6 +232,38 @@ class AlreadyDecidedError(Exception):
         self.submission = submission
 
 
+# The review steps both kinds of partner report share (progress here, indicator values in
+# indicators.services): lock the report while it still waits, check a return's reason, record the decision.
+
+
+def lock_pending(queryset, submission):
+    """`submission` from `queryset`, locked for a decision; AlreadyDecidedError if someone decided first."""
+    locked = queryset.select_for_update(of=("self",)).select_related("decided_by").get(pk=submission.pk)
+    if locked.state != locked.State.SUBMITTED:
+        raise AlreadyDecidedError(locked)
+    return locked
+
+
+def clean_return_reason(reason, what):
+    """The reason for returning `what` ("the submission", "the value"), stripped; refused if empty or too long."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": f"Say why {what} is returned, so the partner can answer it."})
+    if len(reason) > NOTE_MAX_LENGTH:
+        raise ValidationError({"reason": f"The reason must be {NOTE_MAX_LENGTH:,} characters or fewer."})
+    return reason
+
+
+def record_decision(locked, *, by, state, **fields):
+    """Save the decision on a locked report: its new state, who decided and when, and `fields`."""
+    locked.state = state
+    locked.decided_by = by
+    locked.decided_at = timezone.now()
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.save(update_fields=["state", "decided_by", "decided_at", *fields])
+
+
 @transaction.atomic
 def submission_create(*, action, by, status, note, evidence_url=""):
     """A partner user proposes a progress update on one of their organisation's actions."""
@@ -251,17 +283,10 @@ def submission_create(*, action, by, status, note, evidence_url=""):
     return submission
 
 
-def _lock_pending(submission):
-    locked = Submission.objects.select_for_update(of=("self",)).select_related("decided_by").get(pk=submission.pk)
-    if locked.state != Submission.State.SUBMITTED:
-        raise AlreadyDecidedError(locked)
-    return locked
-
-
 @transaction.atomic
 def submission_accept(*, submission, by):
     """Accept a partner's submission: it becomes an official update, reported by them, accepted by `by`."""
-    locked = _lock_pending(submission)
+    locked = lock_pending(Submission.objects, submission)
     update = action_record_update(
         action=locked.action,
         status=locked.status,
@@ -272,11 +297,7 @@ def submission_accept(*, submission, by):
         accepted_by=by,
         via="review",
     )
-    locked.state = Submission.State.ACCEPTED
-    locked.decided_by = by
-    locked.decided_at = timezone.now()
-    locked.progress_update = update
-    locked.save(update_fields=["state", "decided_by", "decided_at", "progress_update"])
+    record_decision(locked, by=by, state=Submission.State.ACCEPTED, progress_update=update)
     submission.refresh_from_db()
     return update
 
@@ -284,16 +305,8 @@ def submission_accept(*, submission, by):
 @transaction.atomic
 def submission_return(*, submission, by, reason):
     """Send a submission back to the partner with a reason they can answer."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "Say why the submission is returned, so the partner can answer it."})
-    if len(reason) > NOTE_MAX_LENGTH:
-        raise ValidationError({"reason": f"The reason must be {NOTE_MAX_LENGTH:,} characters or fewer."})
-    locked = _lock_pending(submission)
-    locked.state = Submission.State.RETURNED
-    locked.decided_by = by
-    locked.decided_at = timezone.now()
-    locked.return_reason = reason
-    locked.save(update_fields=["state", "decided_by", "decided_at", "return_reason"])
+    reason = clean_return_reason(reason, "the submission")
+    locked = lock_pending(Submission.objects, submission)
+    record_decision(locked, by=by, state=Submission.State.RETURNED, return_reason=reason)
     submission.refresh_from_db()
     return locked
