@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from tracker.admin import ReadOnlyAdmin
+
 from .models import IndicatorChange, Measure, Measurement, SuccessIndicator
 
 
@@ -53,7 +55,7 @@ class MeasurementAdmin(admin.ModelAdmin):
 
 
 @admin.register(IndicatorChange)
-class IndicatorChangeAdmin(admin.ModelAdmin):
+class IndicatorChangeAdmin(ReadOnlyAdmin):
     """Read-only: the change log is written by indicators.services, never edited."""
 
     list_display = ["changed_at", "indicator", "subject", "field", "old_value", "new_value", "changed_by", "via"]
@@ -61,12 +63,3 @@ class IndicatorChangeAdmin(admin.ModelAdmin):
     search_fields = ["subject", "old_value", "new_value"]
     list_select_related = ["indicator", "changed_by"]
     date_hierarchy = "changed_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from tracker.admin import ReadOnlyAdmin
+
 from .models import Action, ActionChange, ActionPartner, Objective, Plan, Priority, ProgressUpdate, Reminder
 from .reminders import reminders_retry_failed
 from .services import DETAIL_FIELDS, action_create, action_update_details
@@ -134,7 +136,7 @@ class ProgressUpdateAdmin(admin.ModelAdmin):
 
 
 @admin.register(ActionChange)
-class ActionChangeAdmin(admin.ModelAdmin):
+class ActionChangeAdmin(ReadOnlyAdmin):
     """The audit trail: read-only."""
 
     list_display = ["action", "field", "old_value", "new_value", "changed_by", "via", "changed_at"]
@@ -142,15 +144,6 @@ class ActionChangeAdmin(admin.ModelAdmin):
     search_fields = ["action__code", "old_value", "new_value"]
     date_hierarchy = "changed_at"
     list_select_related = ["action", "changed_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Reminder)
