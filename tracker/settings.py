@@ -53,7 +53,6 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tables2",
     "django_htmx",
-    "template_partials",
     "django_celery_beat",
     "csp",
     "axes",
