@@ -23,14 +23,26 @@ def widget_class(widget):
     return ""
 
 
+# The only value a browser keeps in an <input type="date">: any other (the locale's dd/mm/yyyy) is
+# dropped, and saving the untouched form would then erase the date.
+ISO_DATE = "%Y-%m-%d"
+
+
 class GovukBoundField(BoundField):
+    def as_widget(self, widget=None, attrs=None, only_initial=False):
+        widget = widget or self.field.widget
+        if isinstance(widget, forms.DateInput) and widget.input_type == "date":
+            widget.format = ISO_DATE
+        return super().as_widget(widget, attrs, only_initial)
+
     def build_widget_attrs(self, attrs, widget=None):
         attrs = super().build_widget_attrs(attrs, widget)
         widget = widget or self.field.widget
         css_class = widget_class(widget)
         if self.errors and css_class in {"govuk-input", "govuk-select", "govuk-textarea", "govuk-file-upload"}:
             css_class += f" {css_class}--error"
-        attrs["class"] = " ".join(filter(None, [attrs.get("class", ""), css_class]))
+        # The widget's own classes (a width, say) are kept: the attrs given here would replace them.
+        attrs["class"] = " ".join(filter(None, [widget.attrs.get("class", ""), attrs.get("class", ""), css_class]))
         if self.errors:
             described = [attrs.get("aria-describedby", ""), f"{self.auto_id}-error"]
             attrs["aria-describedby"] = " ".join(filter(None, described))

@@ -1,0 +1,104 @@
+"""GOV.UK markup for every form: date inputs carry ISO values, radios are radios, checkboxes are checkboxes."""
+
+import datetime
+import re
+
+import pytest
+from django import forms
+from django.urls import reverse
+
+from priorities.models import Action
+from tests.factories import MeasureFactory, SuccessIndicatorFactory
+
+DATE_INPUT = re.compile(r'<input type="date"[^>]*>')
+VALUE = re.compile(r'value="([^"]*)"')
+
+
+def date_values(html):
+    """The value of every <input type="date"> in the page (None for one without a value)."""
+    found = []
+    for tag in DATE_INPUT.findall(html):
+        match = VALUE.search(tag)
+        found.append(match.group(1) if match else None)
+    return found
+
+
+def assert_iso(values):
+    assert values, "the page has no date input"
+    for value in values:
+        if value is not None:
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", value), f"a browser drops the date input value {value!r}"
+
+
+def test_any_date_input_renders_an_iso_value_whatever_its_widget_says():
+    class AnyForm(forms.Form):
+        plain = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+        formatted = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%d/%m/%Y"))
+        text = forms.DateField(widget=forms.DateInput)
+
+    html = str(AnyForm(initial={"plain": datetime.date(2025, 12, 1), "formatted": datetime.date(2026, 3, 9)}))
+    assert date_values(html) == ["2025-12-01", "2026-03-09"]
+    # A text input keeps the readable local form: it is typed, not picked.
+    assert 'type="text"' in html
+
+
+def test_the_action_edit_form_keeps_its_dates(client, secretariat, plan5):
+    action = Action.objects.get(code="5.22")
+    action.start_date, action.target_date = datetime.date(2025, 12, 1), datetime.date(2028, 12, 1)
+    action.save()
+    client.force_login(secretariat)
+    html = client.get(reverse("priorities:action-edit", args=[action.pk])).content.decode()
+    assert date_values(html) == ["2025-12-01", "2028-12-01"]
+    # The width class the widget asks for survives the GOV.UK classes.
+    assert 'class="govuk-input--width-10 govuk-input"' in html
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["priorities:dashboard", "priorities:progress-report"],
+)
+def test_date_filters_carry_iso_values(client, secretariat, plan5, url):
+    client.force_login(secretariat)
+    html = client.get(reverse(url), {"since": "2026-01-05", "as_of": "2026-01-05"}).content.decode()
+    assert_iso(date_values(html))
+    assert "2026-01-05" in date_values(html)
+
+
+def test_measure_dates_carry_iso_values(client, secretariat):
+    measure = MeasureFactory(
+        indicator=SuccessIndicatorFactory(), baseline_date=datetime.date(2024, 4, 1), target_date=None
+    )
+    client.force_login(secretariat)
+    html = client.get(reverse("indicators:measure-update", args=[measure.pk])).content.decode()
+    assert date_values(html) == ["2024-04-01", None]
+
+
+def test_status_options_are_govuk_radios_with_the_current_status_selected(client, secretariat, partner_a, plan5):
+    from priorities.models import ActionPartner
+
+    action = Action.objects.get(code="5.22")
+    ActionPartner.objects.create(action=action, organisation=partner_a.organisation, role="lead")
+    for user in (secretariat, partner_a):
+        client.force_login(user)
+        html = client.get(reverse("priorities:action-detail", args=[action.pk])).content.decode()
+        group = html[html.index('id="id_status"') :]
+        group = group[: group.index("</fieldset>")]
+        assert 'class="govuk-radios govuk-radios--small"' in html
+        assert 'data-module="govuk-radios"' in group
+        assert "govuk-checkboxes" not in group
+        assert group.count('class="govuk-radios__item"') == 5
+        assert group.count('class="govuk-label govuk-radios__label"') == 5
+        checked = re.findall(r'<input type="radio"[^>]*value="(\w+)"[^>]*checked', group)
+        assert checked == [action.status], user.role
+
+
+def test_checkbox_lists_are_govuk_checkboxes(client, secretariat, plan5):
+    action = Action.objects.get(code="5.22")
+    client.force_login(secretariat)
+    html = client.get(reverse("priorities:action-edit", args=[action.pk])).content.decode()
+    group = html[html.index('id="id_lead_partners"') :]
+    group = group[: group.index("</fieldset>")]
+    assert 'data-module="govuk-checkboxes"' in group and "govuk-radios" not in group
+    boxes = group.count('type="checkbox"')
+    assert boxes and group.count('class="govuk-checkboxes__item"') == boxes
+    assert group.count('class="govuk-checkboxes__input"') == boxes
