@@ -31,7 +31,9 @@ class SuccessIndicatorQuerySet(models.QuerySet):
         return self.for_overview(user).prefetch_related(
             Prefetch(
                 "measures__measurements",
-                queryset=Measurement.objects.select_related("recorded_by", "submission__decided_by"),
+                queryset=Measurement.objects.select_related(
+                    "recorded_by", "submission__decided_by", "submission__submitted_by", "submission__organisation"
+                ),
             )
         )
 

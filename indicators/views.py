@@ -47,10 +47,28 @@ class IndicatorDetailView(RoleRequiredMixin, DetailView):
             for measure in measures
         ]
         changes = list(indicator.changes.select_related("changed_by")[: CHANGES_SHOWN + 1])
+        _attach_reviews(changes)
         context["changes"] = changes[:CHANGES_SHOWN]
         context["more_changes"] = len(changes) > CHANGES_SHOWN
         context["can_edit"] = self.request.user.is_secretariat
         return context
+
+
+def _attach_reviews(changes):
+    """Give each change made by accepting a partner's value its submission (`change.review`), in one query.
+
+    The accepted value is recorded at the moment of acceptance, so measure and time name it.
+    """
+    reviewed = [change for change in changes if change.via == "review" and change.measure_id]
+    if not reviewed:
+        return
+    submissions = MeasurementSubmission.objects.filter(
+        measure_id__in={change.measure_id for change in reviewed},
+        measurement__recorded_at__in={change.changed_at for change in reviewed},
+    ).select_related("submitted_by", "organisation", "decided_by", "measurement")
+    by_moment = {(s.measure_id, s.measurement.recorded_at): s for s in submissions}
+    for change in reviewed:
+        change.review = by_moment.get((change.measure_id, change.changed_at))
 
 
 class SecretariatFormView(RoleRequiredMixin, FormView):

@@ -35,4 +35,4 @@ def test_europol_reports_and_the_secretariat_accepts(demo, sign_in, live_server,
     page.goto(f"{live_server.url}/actions/523/")
     expect(page.locator("#action-summary")).to_contain_text("On track")
     first = page.locator("#progress-history li").first
-    expect(first).to_contain_text("Reported by Eva Europol (demo), Europol; accepted by Sam Secretariat (demo)")
+    expect(first).to_contain_text("Reported by Eva Europol (demo) (Europol), accepted by Sam Secretariat (demo)")

@@ -110,7 +110,10 @@ def test_the_partner_reports_in_the_browser_and_the_secretariat_accepts(client, 
     response = client.post(reverse("indicators:measurement-submission-accept", args=[submission.pk]), follow=True)
     assert "Accepted:" in response.content.decode()
     page = client.get(measure.indicator.get_absolute_url()).content.decode()
-    assert f"Reported by {partner_a}" in page and f"accepted by {secretariat}" in page
+    expected = f"Reported by {partner_a} ({partner_a.organisation.name}), accepted by {secretariat}"
+    # Once in the measurements table and once per change (value) in the history: never "(review)".
+    assert page.count(expected) == 2
+    assert "(review)" not in page
 
 
 def test_other_partners_cannot_report_or_see(client, measure, partner_b, partner_a):

@@ -298,3 +298,14 @@ def test_partner_edits_cannot_reach_actions_through_other_routes(client, partner
     client.force_login(partner_a)
     assert client.post(record(other), {"status": "on_track", "note": "x", "version": 1}).status_code == 403
     assert client.get(detail(ActionFactory())).status_code == 404
+
+
+def test_a_demo_change_names_its_author_once(client, secretariat, action):
+    secretariat.last_name = "Secretariat (demo)"
+    secretariat.save()
+    action_update_details(action=action, by=secretariat, title="Demo title", via="demo")
+    action_update_details(action=action, by=secretariat, title="Admin title", via="admin")
+    client.force_login(secretariat)
+    html = client.get(detail(action)).content.decode()
+    assert "(demo) (demo)" not in html and "(demo)</span>" not in html
+    assert f'{secretariat} <span class="govuk-hint govuk-!-font-size-16">(in the admin)</span>' in html

@@ -128,7 +128,10 @@ def test_review_queue_accept_and_return(client, only_a, partner_a, secretariat):
     assert "Please add evidence" in client.get("/").content.decode()
     assert "Please add evidence" in client.get(only_a.get_absolute_url()).content.decode()
     history = client.get(only_a.get_absolute_url()).content.decode()
-    assert "Reported by" in history and f"accepted by {secretariat}" in history
+    expected = f"Reported by {partner_a} ({partner_a.organisation.name}), accepted by {secretariat}"
+    # In the progress history and on the status row of the change history; never "(review)".
+    assert history.count(expected) == 2
+    assert "(review)" not in history
 
 
 def test_commissioner_reads_the_queue_but_cannot_decide(client, only_a, partner_a, commissioner):

@@ -31,3 +31,25 @@ def register_link(filters, **more):
     from priorities.charts import register_url
 
     return register_url(**{**(filters or {}), **more})
+
+
+VIA_NOTES = {"admin": "in the admin", "command": "by a command", "import": "by import", "demo": "demo"}
+
+
+@register.simple_tag
+def who(person, via="web", reported_by=None, organisation=None, accepted_by=None):
+    """Who made a change, as a history shows it.
+
+    An accepted partner report reads "Reported by <partner> (<organisation>), accepted by <secretariat>";
+    otherwise the person, with where the change was made unless the web or the name already says it
+    (demo accounts are called "Sam Secretariat (demo)").
+    """
+    if reported_by is not None and accepted_by is not None:
+        if organisation:
+            return format_html("Reported by {} ({}), accepted by {}", reported_by, organisation, accepted_by)
+        return format_html("Reported by {}, accepted by {}", reported_by, accepted_by)
+    name = str(person) if person else "Unknown"
+    note = VIA_NOTES.get(via, via) if via and via not in ("web", "review") else ""
+    if not note or name.endswith(f"({note})"):
+        return name
+    return format_html('{} <span class="govuk-hint govuk-!-font-size-16">({})</span>', name, note)
