@@ -1,6 +1,7 @@
 from django import forms
 from django.core.validators import URLValidator
 
+from tracker.forms import MergeOnConflictMixin
 from tracker.models import Organisation, User
 
 from .models import ActionPartner, Status, UpdateFrequency
@@ -14,8 +15,11 @@ class HttpLinkField(forms.URLField):
     default_error_messages = {"invalid": "Enter a link that starts with https:// or http://"}
 
 
-class ProgressUpdateForm(forms.Form):
+class ProgressUpdateForm(MergeOnConflictMixin, forms.Form):
     """A progress update: the rules themselves live in services.validate_update."""
+
+    # After a colleague's update, an untouched status becomes theirs; the note and link stay this person's.
+    merge_fields = ("status",)
 
     status = forms.ChoiceField(choices=Status.choices, widget=forms.RadioSelect, label="Status")
     note = forms.CharField(
@@ -43,8 +47,18 @@ class ProgressUpdateForm(forms.Form):
         self.action = action
 
 
-class ActionDetailsForm(forms.Form):
+class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
     """The secretariat's edit of an action's title, owner, dates, frequency and partners."""
+
+    merge_fields = (
+        "title",
+        "owner",
+        "start_date",
+        "target_date",
+        "update_frequency",
+        "lead_partners",
+        "supporting_partners",
+    )
 
     title = forms.CharField(max_length=200, label="Short title")
     owner = forms.ModelChoiceField(
@@ -127,7 +141,7 @@ class SubmissionForm(ProgressUpdateForm):
 
     def __init__(self, *args, action, **kwargs):
         super().__init__(*args, action=action, **kwargs)
-        del self.fields["version"]
+        del self.fields["version"], self.fields["opened"]
         self.fields["status"].label = "Proposed status"
 
 

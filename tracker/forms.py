@@ -1,6 +1,9 @@
 """GOV.UK Frontend markup for Django forms: our own renderer and field templates (templates/forms/)."""
 
+import datetime
+
 from django import forms
+from django.core import signing
 from django.forms.boundfield import BoundField
 from django.forms.renderers import TemplatesSetting
 
@@ -69,3 +72,129 @@ def apply_errors(form, error):
     for field, errors in items:
         for message in (m for e in errors for m in e.messages):
             form.add_error(field if field in form.fields else None, message)
+
+
+def _plain(value):
+    """A form value as JSON can hold it and a form's data can take it back: pks, ISO dates, sorted lists."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (list, tuple, set)) or hasattr(value, "model"):
+        return sorted(_plain(item) for item in value)
+    if hasattr(value, "pk"):
+        return str(value.pk)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+class MergeOnConflictMixin:
+    """A form that comes back merged when a colleague saved the same thing first (a three-way merge).
+
+    The form carries what it was opened with (`opened`, signed). When a save is refused as stale,
+    `merged(current=...)` returns the form again with: the colleague's value for each field this
+    person left alone, this person's value for each field they changed, and, for a field both
+    changed differently, a required choice between the two values (`keep_<field>`), so saving
+    again loses nobody's work. `merge_fields` names the fields merged; `version` becomes current.
+    """
+
+    merge_fields = ()
+    OPENED_SALT = "plan-tracker.merge-opened"
+    YOURS, THEIRS = "yours", "theirs"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["opened"] = forms.CharField(widget=forms.HiddenInput, required=False)
+        if not self.is_bound:
+            self.initial["opened"] = self.sign_opened(
+                {f: _plain(self.get_initial_for_field(self.fields[f], f)) for f in self.merge_fields}
+            )
+        opened = self._read_opened()
+        self.opened_values = opened.get("values")
+        for name in opened.get("conflicts", []):
+            if name in self.merge_fields:
+                self._add_choice(name, opened)
+
+    @classmethod
+    def sign_opened(cls, values, conflicts=(), labels=None):
+        payload = {"values": values, "conflicts": list(conflicts), "labels": labels or {}}
+        return signing.dumps(payload, salt=cls.OPENED_SALT, compress=True)
+
+    def _read_opened(self):
+        raw = self.data.get(self.add_prefix("opened")) if self.is_bound else self.initial.get("opened")
+        try:
+            return signing.loads(raw or "", salt=self.OPENED_SALT)
+        except signing.BadSignature:
+            return {}
+
+    def _add_choice(self, name, opened):
+        field = self.fields[name]
+        yours, theirs = opened.get("labels", {}).get(name) or ("Yours", "Your colleague's")
+        self.fields[f"keep_{name}"] = forms.ChoiceField(
+            label=f"{field.label}: which value do you want to keep?",
+            choices=[(self.YOURS, yours), (self.THEIRS, theirs)],
+            widget=forms.RadioSelect,
+            error_messages={"required": f"Choose which {str(field.label).lower()} to keep: yours or your colleague's."},
+        )
+        order = list(self.fields)
+        order.remove(f"keep_{name}")
+        order.insert(order.index(name) + 1, f"keep_{name}")
+        self.order_fields(order)
+
+    def display(self, name, value):
+        """A plain value (see _plain) as a person reads it."""
+        field = self.fields[name]
+        if value is None or value == []:
+            return "None" if isinstance(value, list) else "Not set"
+        if hasattr(field, "queryset"):
+            wanted = value if isinstance(value, list) else [value]
+            objects = field.queryset.filter(pk__in=wanted)
+            return ", ".join(sorted(field.label_from_instance(o) for o in objects)) or "Not set"
+        if getattr(field, "choices", None):
+            return dict((str(k), v) for k, v in field.choices).get(str(value), str(value))
+        if isinstance(field, forms.DateField):
+            return datetime.date.fromisoformat(value).strftime("%-d %B %Y")
+        return str(value)
+
+    def clean(self):
+        data = super().clean()
+        for name in self.merge_fields:
+            if data.get(f"keep_{name}") == self.THEIRS and self.opened_values is not None:
+                # What the form was opened with after the conflict is the colleague's value.
+                theirs = self.opened_values.get(name)
+                data[name] = self.fields[name].clean("" if theirs is None else theirs)
+        return data
+
+    def merged(self, *, current, version, theirs_by="", **kwargs):
+        """This form again after a refused save, merged with `current` (the values saved meanwhile)."""
+        mine = {name: _plain(self.cleaned_data.get(name)) for name in self.merge_fields}
+        theirs = {name: _plain(current.get(name)) for name in self.merge_fields}
+        # A form posted without what it was opened with (a page from before) keeps all of this person's values.
+        opened = self.opened_values if self.opened_values is not None else mine
+        if self.opened_values is None:
+            theirs = {**theirs, **mine}
+        data = self.data.copy()
+        conflicts, labels = [], {}
+        who = f"{theirs_by}'s" if theirs_by else "Your colleague's"
+        for name in self.merge_fields:
+            you_changed = mine[name] != opened.get(name)
+            they_changed = theirs[name] != opened.get(name)
+            if they_changed and not you_changed:
+                value = theirs[name]
+            else:
+                value = mine[name]
+                if they_changed and you_changed and mine[name] != theirs[name]:
+                    conflicts.append(name)
+                    labels[name] = (
+                        f"Yours: {self.display(name, mine[name])}",
+                        f"{who}: {self.display(name, theirs[name])}",
+                    )
+            key = self.add_prefix(name)
+            if isinstance(self.fields[name], (forms.MultipleChoiceField, forms.ModelMultipleChoiceField)):
+                data.setlist(key, [str(v) for v in value or []])
+            else:
+                data[key] = "" if value is None else str(value)
+            data.pop(self.add_prefix(f"keep_{name}"), None)
+        data[self.add_prefix("version")] = str(version)
+        data[self.add_prefix("opened")] = self.sign_opened(theirs, conflicts, labels)
+        form = type(self)(data, **kwargs)
+        return form

@@ -142,6 +142,14 @@ def action_detail(request, pk):
     return _render_action(request, _visible_action(request, pk))
 
 
+def _who_changed(stale):
+    """The colleague(s) whose saves made this one stale, as the merged form names them."""
+    people = {str(c.changed_by) for c in stale.changes if c.changed_by} | {
+        str(u.author) for u in stale.updates if u.author
+    }
+    return " and ".join(sorted(people)) if len(people) <= 2 else ""
+
+
 @require_POST
 @role_required(SECRETARIAT)
 def action_record_update_view(request, pk):
@@ -159,6 +167,13 @@ def action_record_update_view(request, pk):
                 expected_version=form.cleaned_data["version"],
             )
         except StaleActionError as stale:
+            form = form.merged(
+                current={"status": stale.action.status},
+                version=stale.action.version,
+                theirs_by=_who_changed(stale),
+                action=stale.action,
+            )
+            form.is_valid()
             form.add_error(
                 None, "Someone else changed this action after you opened it. Your update has not been saved."
             )
@@ -194,6 +209,12 @@ def action_edit(request, pk):
                 )
             except StaleActionError as error:
                 stale = error
+                form = form.merged(
+                    current=ActionDetailsForm.initial_for(error.action),
+                    version=error.action.version,
+                    theirs_by=_who_changed(error),
+                )
+                form.is_valid()
                 form.add_error(
                     None, "Someone else saved this action after you opened it. Your changes have not been saved."
                 )

@@ -309,3 +309,90 @@ def test_a_demo_change_names_its_author_once(client, secretariat, action):
     html = client.get(detail(action)).content.decode()
     assert "(demo) (demo)" not in html and "(demo)</span>" not in html
     assert f'{secretariat} <span class="govuk-hint govuk-!-font-size-16">(in the admin)</span>' in html
+
+
+# --- saving again after a conflict: a three-way merge -----------------------------------------
+
+
+def opened_form(client, action):
+    """The edit form's data exactly as the page hands it to the browser."""
+    form = client.get(edit(action)).context["form"]
+    data = {name: form[name].value() for name in form.fields}
+    return {k: ("" if v is None else v) for k, v in data.items()}
+
+
+def iso(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def test_saving_again_after_a_conflict_keeps_both_peoples_changes(client, secretariat, action):
+    from tests.factories import SecretariatFactory
+
+    colleague = SecretariatFactory(first_name="Cleo", last_name="Colleague")
+    client.force_login(secretariat)
+    mine = opened_form(client, action)
+    action_update_details(action=action, by=colleague, title="Their title", update_frequency=3)
+    mine["target_date"] = "2027-06-30"
+    response = client.post(edit(action), {k: iso(v) for k, v in mine.items()})
+    assert response.status_code == 409
+    form = response.context["form"]
+    # Their title and frequency (which I left alone), my target date; no choice to make.
+    assert form["title"].value() == "Their title"
+    assert str(form["update_frequency"].value()) == "3"
+    assert form["target_date"].value() == "2027-06-30"
+    assert not [name for name in form.fields if name.startswith("keep_")]
+    response = client.post(edit(action), form.data)
+    assert response.status_code == 302
+    action.refresh_from_db()
+    assert (action.title, action.update_frequency, action.target_date) == (
+        "Their title",
+        3,
+        datetime.date(2027, 6, 30),
+    )
+
+
+@pytest.mark.parametrize(("keep", "title"), [("yours", "My title"), ("theirs", "Their title")])
+def test_a_field_both_changed_must_be_chosen_explicitly(client, secretariat, action, keep, title):
+    from tests.factories import SecretariatFactory
+
+    colleague = SecretariatFactory(first_name="Cleo", last_name="Colleague")
+    client.force_login(secretariat)
+    mine = opened_form(client, action)
+    action_update_details(action=action, by=colleague, title="Their title")
+    mine["title"] = "My title"
+    response = client.post(edit(action), {k: iso(v) for k, v in mine.items()})
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Yours: My title" in html and "Cleo Colleague&#x27;s: Their title" in html
+    data = response.context["form"].data.copy()
+    # Saving again without choosing is refused with a clear message and changes nothing.
+    response = client.post(edit(action), data)
+    assert response.status_code == 400
+    assert "Choose which short title to keep" in response.content.decode()
+    action.refresh_from_db()
+    assert action.title == "Their title"
+    data["keep_title"] = keep
+    assert client.post(edit(action), data).status_code == 302
+    action.refresh_from_db()
+    assert action.title == title
+
+
+def test_an_update_after_a_colleagues_update_takes_their_status_unless_changed(client, secretariat, action):
+    from priorities.services import action_record_update
+    from tests.factories import SecretariatFactory
+
+    colleague = SecretariatFactory(first_name="Cleo", last_name="Colleague")
+    client.force_login(secretariat)
+    page = client.get(detail(action)).context["update_form"]
+    mine = {name: page[name].value() or "" for name in page.fields}
+    action_record_update(action=action, status=Status.AT_RISK, note="Funding late", by=colleague)
+    mine["note"] = "Met the partners"
+    response = client.post(record(action), mine)
+    assert response.status_code == 409
+    form = response.context["update_form"]
+    assert form["status"].value() == Status.AT_RISK and form["note"].value() == "Met the partners"
+    assert client.post(record(action), form.data).status_code == 302
+    assert list(ProgressUpdate.objects.order_by("pk").values_list("status", "note")) == [
+        (Status.AT_RISK, "Funding late"),
+        (Status.AT_RISK, "Met the partners"),
+    ]
