@@ -67,6 +67,14 @@ class MeasureForm(forms.Form):
     baseline_date = _date("Baseline date", help_text="The date the baseline value was measured.")
     target_value = _number("Target value")
     target_date = _date("Target date")
+    reporting_period = forms.TypedChoiceField(
+        choices=Measure.ReportingPeriod.choices,
+        coerce=int,
+        initial=Measure.ReportingPeriod.ANNUAL,
+        label="Each value covers",
+        help_text="Values for a period of another length are refused, so a chart never mixes them.",
+        error_messages={"required": "Select how long a period each value covers."},
+    )
     reporting_organisation = forms.ModelChoiceField(
         queryset=Organisation.objects.all(),
         required=False,
@@ -94,6 +102,10 @@ class MeasurementForm(forms.Form):
     def __init__(self, *args, measure, **kwargs):
         super().__init__(*args, **kwargs)
         self.measure = measure
+        self.fields["period_end"].help_text = (
+            f"Each value of this measure covers {measure.get_reporting_period_display().lower()}: "
+            "for example 1 January to 31 December for a year, 1 April to 30 June for a quarter."
+        )
         if measure.is_numeric:
             hint = {
                 Measure.Unit.PERCENTAGE: "A percentage between 0 and 100, without the % sign.",

@@ -263,6 +263,8 @@ def parse_measurements_file(*, filename, content):
         if row.period_start and row.period_end and row.period_end < row.period_start:
             row.error("period end", "The period ends before it starts.")
             row.period_end = None
+        elif row.measure is not None and (problem := row.measure.period_problem(row.period_start, row.period_end)):
+            row.error("period end", problem)
 
         if row.measure is not None and not row.measure.is_numeric:
             row.text_value = row.cells["value"]

@@ -1,3 +1,4 @@
+import datetime
 import uuid
 
 from django.conf import settings
@@ -5,6 +6,8 @@ from django.db import models
 from django.db.models import F, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
+
+from priorities.scheduling import add_months
 
 from .progress import format_value, period_label, progress_percent
 
@@ -95,6 +98,14 @@ class Measure(models.Model):
         HIGHER = "higher", "Higher is better"
         LOWER = "lower", "Lower is better"
 
+    class ReportingPeriod(models.IntegerChoices):
+        """How long a period each value covers, in months: one chart never mixes lengths."""
+
+        MONTHLY = 1, "A month"
+        QUARTERLY = 3, "A quarter (3 months)"
+        SIX_MONTHS = 6, "Six months"
+        ANNUAL = 12, "A year"
+
     indicator = models.ForeignKey(SuccessIndicator, on_delete=models.CASCADE, related_name="measures")
     name = models.CharField(max_length=200)
     unit = models.CharField(max_length=20, choices=Unit.choices, default=Unit.COUNT)
@@ -111,6 +122,11 @@ class Measure(models.Model):
         related_name="measures",
         help_text="The partner organisation that reports this measure, if any.",
     )
+    reporting_period = models.PositiveSmallIntegerField(
+        choices=ReportingPeriod.choices,
+        default=ReportingPeriod.ANNUAL,
+        help_text="The length of the period each value covers.",
+    )
 
     objects = MeasureQuerySet.as_manager()
 
@@ -126,6 +142,24 @@ class Measure(models.Model):
     @property
     def is_numeric(self):
         return self.unit != self.Unit.TEXT
+
+    def period_problem(self, start, end):
+        """Why a value for start..end does not fit this measure's reporting period (None when it does).
+
+        A period of n months runs from a day to the day before the same day n months later
+        (1 January to 31 December, 1 April to 30 June), so a six-month value on an annual measure
+        is refused instead of being drawn as a drop.
+        """
+        if start is None or end is None or end < start:
+            return None
+        months = self.reporting_period
+        if end + datetime.timedelta(days=1) == add_months(start, months):
+            return None
+        example_end = add_months(start, months) - datetime.timedelta(days=1)
+        return (
+            f"Each value of {self.name} covers {self.get_reporting_period_display().lower()}: "
+            f"a period starting {start:%-d %B %Y} ends on {example_end:%-d %B %Y}, not {end:%-d %B %Y}."
+        )
 
     def progress(self, value=None):
         """Progress (per cent) of `value`, or of the annotated latest value, from baseline towards target."""
@@ -245,6 +279,7 @@ INDICATOR_CHANGE_FIELD_LABELS = {
     "target_value": "Target value",
     "target_date": "Target date",
     "reporting_organisation": "Reporting organisation",
+    "reporting_period": "Reporting period",
     "actions": "Linked actions",
     "value": "Value",
     "text_value": "Value",

@@ -25,6 +25,7 @@ MEASURE_FIELDS = (
     "target_value",
     "target_date",
     "reporting_organisation",
+    "reporting_period",
 )
 NOTE_MAX_LENGTH = 5000
 MEASUREMENT_FIELDS = ("period_start", "period_end", "value", "text_value", "source", "note")
@@ -55,6 +56,8 @@ def _display(field, value, unit=None):
         return Measure.Unit(value).label
     if field == "direction":
         return Measure.Direction(value).label
+    if field == "reporting_period":
+        return Measure.ReportingPeriod(value).label
     return str(value)
 
 
@@ -105,8 +108,10 @@ def validate_measure(measure):
     measure.full_clean()
 
 
-def validate_measurement(measurement, measure):
-    """The rules a measurement obeys: a value of the measure's kind, percentages within 0–100, one per period."""
+def validate_measurement(measurement, measure, *, check_period_length=True):
+    """The rules a measurement obeys: a value of the measure's kind, percentages within 0–100, one per period
+    of the measure's reporting period (a correction that keeps an older value's period is not refused for it).
+    """
     errors = {}
     if measure.unit == Measure.Unit.TEXT:
         measurement.value = None
@@ -128,6 +133,10 @@ def validate_measurement(measurement, measure):
     if measurement.period_start and measurement.period_end:
         if measurement.period_end < measurement.period_start:
             _merge(errors, "period_end", "The period cannot end before it starts.")
+        elif check_period_length and (
+            problem := measure.period_problem(measurement.period_start, measurement.period_end)
+        ):
+            _merge(errors, "period_end", problem)
         elif (
             Measurement.objects.filter(
                 measure=measure, period_start=measurement.period_start, period_end=measurement.period_end
@@ -207,6 +216,17 @@ def measure_update(*, measure, by, via="web", **changes):
     if not changed:
         return []
     validate_measure(locked)
+    if "reporting_period" in changed:
+        misfits = [m for m in locked.measurements.all() if locked.period_problem(m.period_start, m.period_end)]
+        if misfits:
+            raise ValidationError(
+                {
+                    "reporting_period": f"{len(misfits)} recorded value{'s' if len(misfits) != 1 else ''} "
+                    f"cover{'s' if len(misfits) == 1 else ''} a period of another length "
+                    f"(such as {period_label(misfits[0].period_start, misfits[0].period_end)}): "
+                    "correct them first, so the chart does not mix lengths."
+                }
+            )
     locked.save()
     now = timezone.now()
     records = [
@@ -336,7 +356,8 @@ def measurement_correct(*, measurement, by, via="web", **changes):
             changes[field] = (changes[field] or "").strip()
     for field, value in changes.items():
         setattr(locked, field, value)
-    validate_measurement(locked, measure)
+    period_changed = (locked.period_start, locked.period_end) != (old["period_start"], old["period_end"])
+    validate_measurement(locked, measure, check_period_length=period_changed)
     changed = [field for field in MEASUREMENT_FIELDS if old[field] != getattr(locked, field)]
     if not changed:
         return []

@@ -3,11 +3,27 @@ import datetime
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower, Replace
 from django.urls import reverse
 from django.utils import timezone
 
+# Punctuation a person skips when looking a name up in a list ("(UN)", "St. Martin's", "Anti-Slavery").
+SORT_IGNORED = ".,'’\"()[]-–&/:;!?*"
+
+
+def alphabetical(field="name"):
+    """An ordering on `field` that ignores case and punctuation, the same on SQLite and PostgreSQL."""
+    expression = models.F(field)
+    for character in SORT_IGNORED:
+        expression = Replace(expression, models.Value(character), models.Value(""))
+    return Lower(expression).asc()
+
 
 class OrganisationManager(models.Manager):
+    def get_queryset(self):
+        # Every list of organisations (pages, form choices, filters) is in the order a reader expects.
+        return super().get_queryset().order_by(alphabetical(), "name")
+
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
 

@@ -53,8 +53,10 @@ def dashboard(request):
 
 def _dashboard_body(request):
     today = timezone.localdate()
-    form = SinceForm(request.GET or None)
-    since = (form.cleaned_data.get("since") if form.is_valid() else None) or today - datetime.timedelta(days=30)
+    default_since = today - datetime.timedelta(days=30)
+    # The box shows the date the heading names, also before anyone picks one.
+    form = SinceForm(request.GET if request.GET.get("since") else None, initial={"since": default_since})
+    since = (form.cleaned_data.get("since") if form.is_bound and form.is_valid() else None) or default_since
     actions = Action.objects.visible_to(request.user)
 
     by_objective, overdue_total = status_counts(actions, today)

@@ -42,7 +42,7 @@ def measures(db):
     return {
         "count": MeasureFactory(indicator=indicator, name="Joint teams"),
         "percentage": MeasureFactory(indicator=indicator, name="Share protected", unit=Measure.Unit.PERCENTAGE),
-        "text": MeasureFactory(indicator=indicator, name="Guidance", unit=Measure.Unit.TEXT),
+        "text": MeasureFactory(indicator=indicator, name="Guidance", unit=Measure.Unit.TEXT, reporting_period=6),
     }
 
 
@@ -271,3 +271,17 @@ def test_files_over_the_row_limit_are_refused(measures, monkeypatch):
     for filename, content in (("v.csv", csv_bytes(yearly_rows(11))), ("v.xlsx", xlsx_bytes(yearly_rows(30)))):
         preview = parse_measurements_file(filename=filename, content=content)
         assert preview.file_errors == ["The file has more than 10 rows: import at most 10 at a time."]
+
+
+def test_a_row_for_a_period_of_another_length_is_refused(measures):
+    content = csv_bytes(
+        [
+            ["Joint teams", "2024-01-01", "2024-12-31", "6", "", ""],
+            ["Joint teams", "2025-01-01", "2025-06-30", "3", "", ""],
+        ]
+    )
+    preview = parse_measurements_file(filename="values.csv", content=content)
+    assert errors_of(preview) == {
+        (3, "period end"): "Each value of Joint teams covers a year: a period starting 1 January 2025 "
+        "ends on 31 December 2025, not 30 June 2025."
+    }

@@ -33,7 +33,16 @@ def test_measure_create_records_each_starting_value(secretariat, org_a):
     )
     assert measure.name == "Joint teams"
     changes = {c.field: c for c in IndicatorChange.objects.filter(measure=measure)}
-    assert set(changes) == {"name", "unit", "direction", "baseline_value", "target_value", "reporting_organisation"}
+    assert set(changes) == {
+        "name",
+        "unit",
+        "direction",
+        "baseline_value",
+        "target_value",
+        "reporting_organisation",
+        "reporting_period",
+    }
+    assert changes["reporting_period"].new_value == "A year"
     assert changes["target_value"].old_value == "" and changes["target_value"].new_value == "10"
     assert changes["reporting_organisation"].new_value == "Organisation A"
     assert all(c.changed_by == secretariat and c.indicator == indicator for c in changes.values())
@@ -171,7 +180,8 @@ def test_measurement_record_refuses_a_period_that_already_has_a_value(secretaria
 
 
 def test_measurement_correct_records_old_and_new(secretariat):
-    measurement = MeasurementFactory(measure=MeasureFactory(name="Joint teams"), value=5, **Y2024)
+    # A quarterly measure with an older annual value: correcting its period to a quarter is allowed.
+    measurement = MeasurementFactory(measure=MeasureFactory(name="Joint teams", reporting_period=3), value=5, **Y2024)
     records = services.measurement_correct(
         measurement=measurement,
         by=secretariat,
@@ -204,3 +214,38 @@ def test_measurement_note_has_a_length_limit(secretariat):
     with pytest.raises(ValidationError) as refused:
         services.measurement_record(measure=MeasureFactory(), by=secretariat, value=1, note="x" * 5001, **Y2024)
     assert "note" in refused.value.error_dict
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "end", "refused"),
+    [
+        (12, datetime.date(2025, 1, 1), datetime.date(2025, 12, 31), False),
+        (12, datetime.date(2024, 4, 1), datetime.date(2025, 3, 31), False),
+        (12, datetime.date(2025, 1, 1), datetime.date(2025, 6, 30), True),
+        (6, datetime.date(2025, 7, 1), datetime.date(2025, 12, 31), False),
+        (6, datetime.date(2025, 1, 1), datetime.date(2025, 12, 31), True),
+        (3, datetime.date(2025, 4, 1), datetime.date(2025, 6, 30), False),
+        (1, datetime.date(2024, 2, 1), datetime.date(2024, 2, 29), False),
+        (1, datetime.date(2024, 2, 1), datetime.date(2024, 3, 1), True),
+    ],
+)
+def test_a_value_for_a_period_of_another_length_is_refused(secretariat, period, start, end, refused):
+    measure = MeasureFactory(name="Joint teams", reporting_period=period)
+    if not refused:
+        services.measurement_record(measure=measure, by=secretariat, value=3, period_start=start, period_end=end)
+        assert Measurement.objects.count() == 1
+        return
+    with pytest.raises(ValidationError) as error:
+        services.measurement_record(measure=measure, by=secretariat, value=3, period_start=start, period_end=end)
+    assert "Each value of Joint teams covers" in error.value.message_dict["period_end"][0]
+    assert not Measurement.objects.exists() and not IndicatorChange.objects.exists()
+
+
+def test_a_measure_cannot_change_its_period_under_values_of_another_length(secretariat):
+    measure = MeasureFactory(reporting_period=12)
+    MeasurementFactory(measure=measure, **Y2024)
+    with pytest.raises(ValidationError) as error:
+        services.measure_update(measure=measure, by=secretariat, reporting_period=6)
+    assert "1 recorded value covers a period of another length (such as 2024)" in str(error.value)
+    measure.refresh_from_db()
+    assert measure.reporting_period == 12

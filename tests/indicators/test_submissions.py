@@ -121,3 +121,13 @@ def test_other_partners_cannot_report_or_see(client, measure, partner_b, partner
     client.force_login(partner_b)
     assert client.get(reverse("indicators:measurement-submit", args=[measure.pk])).status_code == 404
     assert "private figure" not in client.get("/").content.decode()
+
+
+def test_a_reported_value_for_a_period_of_another_length_is_refused_in_the_form(client, measure, partner_a):
+    client.force_login(partner_a)
+    url = reverse("indicators:measurement-submit", args=[measure.pk])
+    response = client.post(url, {"period_start": "2025-01-01", "period_end": "2025-06-30", "value": "12"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "There is a problem" in html and "covers a year" in html
+    assert not MeasurementSubmission.objects.exists()

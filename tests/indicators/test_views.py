@@ -271,6 +271,7 @@ def test_define_and_edit_a_measure(client, indicator, secretariat, org_a):
             "target_value": "12",
             "target_date": "31/03/2027",
             "reporting_organisation": org_a.pk,
+            "reporting_period": "12",
         },
     )
     assert response.status_code == 302
@@ -278,7 +279,14 @@ def test_define_and_edit_a_measure(client, indicator, secretariat, org_a):
     assert measure.target_date == datetime.date(2027, 3, 31) and measure.reporting_organisation == org_a
     response = client.post(
         reverse("indicators:measure-update", kwargs={"pk": measure.pk}),
-        {"name": "Prosecutions", "unit": "count", "direction": "higher", "baseline_value": "3", "target_value": "15"},
+        {
+            "name": "Prosecutions",
+            "unit": "count",
+            "direction": "higher",
+            "baseline_value": "3",
+            "target_value": "15",
+            "reporting_period": "12",
+        },
     )
     assert response.status_code == 302
     change = IndicatorChange.objects.filter(measure=measure, field="target_value").latest("pk")
@@ -291,7 +299,7 @@ def test_bad_measure_shows_an_error_summary(client, indicator, secretariat):
     client.force_login(secretariat)
     response = client.post(
         reverse("indicators:measure-create", kwargs={"pk": indicator.pk}),
-        {"name": "Share", "unit": "percentage", "direction": "higher", "target_value": "150"},
+        {"name": "Share", "unit": "percentage", "direction": "higher", "target_value": "150", "reporting_period": "12"},
     )
     assert response.status_code == 400
     html = response.content.decode()
@@ -380,3 +388,21 @@ def test_trend_chart_tag_renders_for_other_pages(indicator):
     assert html.count("<circle") == 2
     assert "Baseline 2" in html and "Target 10" in html
     assert "<caption" in html  # the table beside the chart
+
+
+def test_the_secretariat_form_refuses_a_period_of_another_length(client, indicator, secretariat):
+    from tests.factories import MeasureFactory
+
+    measure = MeasureFactory(indicator=indicator, name="Referrals", reporting_period=3)
+    client.force_login(secretariat)
+    url = reverse("indicators:measurement-create", kwargs={"pk": measure.pk})
+    assert "covers a quarter (3 months)" in client.get(url).content.decode()
+    response = client.post(url, {"period_start": "2025-01-01", "period_end": "2025-12-31", "value": "4"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "There is a problem" in html
+    assert (
+        "Each value of Referrals covers a quarter (3 months): a period starting 1 January 2025 ends on 31 March 2025"
+        in html
+    )
+    assert not measure.measurements.exists()
