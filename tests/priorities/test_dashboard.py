@@ -239,3 +239,11 @@ def test_dashboard_links_from_the_partner_filter_are_scoped(client, partner_a, o
     client.force_login(partner_a)
     response = client.get(reverse("priorities:action-list"), {"partner": org_b.pk, "reporting": "never"})
     assert response.context["table"].paginator.count == 0
+
+
+def test_the_date_box_shows_the_date_the_heading_names(client, commissioner, plan5):
+    client.force_login(commissioner)
+    default = timezone.localdate() - datetime.timedelta(days=30)
+    html = client.get(reverse("priorities:dashboard")).content.decode()
+    assert f'name="since" value="{default.isoformat()}"' in html
+    assert f"What changed since {default:%-d %B %Y}" in html

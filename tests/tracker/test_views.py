@@ -93,3 +93,27 @@ def test_healthz_with_the_embedded_broker_answers(client, settings):
     # The default filesystem:// broker needs no server: the real check must pass.
     response = client.get("/healthz")
     assert response.json()["broker"] == "ok"
+
+
+def test_organisations_sort_ignoring_case_and_punctuation(client, secretariat):
+    from tests.factories import OrganisationFactory
+
+    for name in ["zeta Trust", "(UN) Office", "Alpha", "d'Arcy Foundation", "Beta-Gamma", "beta Delta", "Charlie."]:
+        OrganisationFactory(name=name)
+    expected = ["Alpha", "beta Delta", "Beta-Gamma", "Charlie.", "d'Arcy Foundation", "(UN) Office", "zeta Trust"]
+    from tracker.models import Organisation
+
+    assert [o.name for o in Organisation.objects.all()] == expected
+    client.force_login(secretariat)
+    html = client.get(reverse("organisation-list")).content.decode()
+    positions = [html.index(name.replace("'", "&#x27;")) for name in expected]
+    assert positions == sorted(positions)
+
+
+def test_every_page_has_a_favicon(client, secretariat):
+    from django.contrib.staticfiles import finders
+
+    client.force_login(secretariat)
+    html = client.get(reverse("organisation-list")).content.decode()
+    assert '<link rel="icon" href="/static/images/favicon.svg" type="image/svg+xml">' in html
+    assert finders.find("images/favicon.svg")
