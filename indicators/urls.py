@@ -27,6 +27,7 @@ urlpatterns = [
     ),
     path("export.<str:fmt>", views.export_measurements, name="export"),
     path("import/", views.ImportUploadView.as_view(), name="import-upload"),
+    path("import/template.<str:fmt>", views.import_template, name="import-template"),
     path("import/<uuid:token>/", views.import_preview, name="import-preview"),
     path("import/<uuid:token>/confirm/", views.import_confirm, name="import-confirm"),
 ]

@@ -1,3 +1,5 @@
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -6,13 +8,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, FormView, ListView
 
+from priorities.scheduling import add_months
 from tracker.forms import apply_errors
 from tracker.permissions import COMMISSIONER, PARTNER, SECRETARIAT, RoleRequiredMixin, role_required
+from tracker.spreadsheets import csv_response, xlsx_response
 
 from . import exporting, services
 from .charts import build_trend_chart
 from .forms import ImportForm, LinkActionsForm, MeasureForm, MeasurementForm
-from .importing import parse_measurements_file
+from .importing import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, parse_measurements_file
 from .models import Measure, Measurement, MeasurementImport, MeasurementSubmission, SuccessIndicator
 
 READERS = (SECRETARIAT, COMMISSIONER, PARTNER)
@@ -279,6 +283,37 @@ def import_confirm(request, token):
         return _render_preview(request, upload, refused.preview, status=400)
     messages.success(request, f"{written:,} measurements imported from {upload.filename}.")
     return redirect(upload.get_absolute_url())
+
+
+@require_GET
+@role_required(SECRETARIAT)
+def import_template(request, fmt):
+    """A file to fill in for the import: its columns and one example row, for a real measure when there is one."""
+    measure = (
+        Measure.objects.select_related("indicator").order_by("indicator__position", "indicator__code", "pk").first()
+    )
+    if measure is not None:
+        start = datetime.date(timezone.localdate().year - 1, 1, 1)
+        end = add_months(start, measure.reporting_period) - datetime.timedelta(days=1)
+        value = "12" if measure.is_numeric else "Guidance published"
+        example = [measure.name, start, end, value, "Where the figure comes from", "", measure.indicator.code]
+    else:
+        year = timezone.localdate().year - 1
+        example = [
+            "Joint investigation teams",
+            datetime.date(year, 1, 1),
+            datetime.date(year, 12, 31),
+            "12",
+            "",
+            "",
+            "",
+        ]
+    rows = [list(REQUIRED_COLUMNS + OPTIONAL_COLUMNS), example]
+    if fmt == "csv":
+        return csv_response(rows, "measurements-template.csv")
+    if fmt == "xlsx":
+        return xlsx_response([("Measurements", rows)], "measurements-template.xlsx")
+    raise Http404("A template is a csv or xlsx file.")
 
 
 @require_GET

@@ -68,6 +68,7 @@ EXPECTED = {
     "indicators:measurement-update": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
     "indicators:import-upload": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
     "indicators:import-preview": ((302, 403, 403, 200, 403), ALL_405),
+    "indicators:import-template": ((302, 403, 403, 200, 403), ALL_405),
     "indicators:import-confirm": (ALL_405, (302, 403, 403, 302, 403)),
     # Only organisation A reports the measure: B gets 404, staff 403.
     "indicators:measurement-submit": ((302, 200, 404, 403, 403), (302, 400, 404, 403, 403)),
@@ -146,6 +147,7 @@ def world(db):
         "indicators:indicator-detail": {"pk": indicator.pk},
         "indicators:indicator-export": {"pk": indicator.pk, "fmt": "csv"},
         "indicators:export": {"fmt": "xlsx"},
+        "indicators:import-template": {"fmt": "csv"},
         "indicators:indicator-actions": {"pk": indicator.pk},
         "indicators:indicator-action-unlink": {"pk": indicator.pk, "action_pk": action.pk},
         "indicators:measure-create": {"pk": indicator.pk},

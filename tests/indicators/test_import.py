@@ -285,3 +285,20 @@ def test_a_row_for_a_period_of_another_length_is_refused(measures):
         (3, "period end"): "Each value of Joint teams covers a year: a period starting 1 January 2025 "
         "ends on 31 December 2025, not 30 June 2025."
     }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_import_template_has_the_columns_and_an_example_row_that_imports(client, secretariat, measures, fmt):
+    client.force_login(secretariat)
+    page = client.get(reverse("indicators:import-upload")).content.decode()
+    url = reverse("indicators:import-template", args=[fmt])
+    assert f'href="{url}"' in page
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="measurements-template.{fmt}"'
+    preview = parse_measurements_file(filename=f"template.{fmt}", content=response.content)
+    assert preview.is_valid, errors_of(preview)
+    assert not preview.ignored_columns
+    (row,) = preview.rows
+    assert row.measure == measures["count"]
+    assert (row.period_end - row.period_start).days in (364, 365)
