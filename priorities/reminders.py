@@ -541,3 +541,24 @@ def reminders_retry_failed(*, reminder_ids):
     Reminder.objects.filter(pk__in=ids).update(state=Reminder.State.PENDING, attempts=0, claim_token="")
     reminders_enqueue(reminder_ids=ids)
     return len(ids)
+
+
+def organisations_without_contact(*, today):
+    """{organisation: [action codes]} owed a partner reminder on `today` that nobody would receive.
+
+    An organisation with no active partner user with an email and no contact email gets no reminder:
+    `send_reminders` says so, so the secretariat can add a contact instead of wondering why.
+    """
+    actions = [
+        action
+        for action in _actions_in_window(today=today)
+        if partner_reminder_due(due=action.next_update_due, today=today) is not None
+    ]
+    codes = {action.pk: action.code for action in actions}
+    partnerships = ActionPartner.objects.filter(action__in=list(codes)).values_list("action_id", "organisation_id")
+    actions_by_organisation = defaultdict(list)
+    for action_id, organisation_id in partnerships:
+        actions_by_organisation[organisation_id].append(codes[action_id])
+    contacts = partner_contacts(organisation_ids=set(actions_by_organisation))
+    missing = Organisation.objects.filter(pk__in=set(actions_by_organisation) - set(contacts))
+    return {organisation: sorted(actions_by_organisation[organisation.pk]) for organisation in missing}

@@ -471,3 +471,25 @@ def test_a_database_failure_mid_batch_retries_the_same_task(settings):
         result = send_reminder_batch.apply(kwargs={"reminder_ids": [1, 2]}, task_id="batch-1")
     assert result.successful(), result.traceback
     assert calls == ["batch-1", "batch-1"]
+
+
+def test_dry_run_lists_organisations_skipped_for_want_of_a_contact(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # Org C is owed reminders on 9.1 and 9.2 (9.4 is not due yet) but its only user is inactive and it
+    # has no contact email; Org B has no user either, but its contact email receives them.
+    org_c = OrganisationFactory(name="Org C", slug="org-c", contact_email="")
+    PartnerFactory(username="gone", email="gone@example.org", organisation=org_c, is_active=False)
+    for action in (world["due_soon"], world["overdue"], world["later"]):
+        ActionPartnerFactory(action=action, organisation=org_c)
+    out = StringIO()
+    call_command("send_reminders", "--dry-run", "--date", TODAY.isoformat(), stdout=out)
+    text = out.getvalue()
+    assert "Skipped 1 organisation(s) owed a reminder that nobody would receive:" in text
+    assert (
+        "  Org C: no contact (no active partner user with an email, and no contact email on the organisation); "
+        "actions 9.1, 9.2" in text
+    )
+    assert "Org B" not in text and not Reminder.objects.exists()

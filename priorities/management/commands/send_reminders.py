@@ -5,7 +5,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from priorities.reminders import reminders_run_daily
+from priorities.reminders import organisations_without_contact, reminders_run_daily
 
 
 def iso_date(value):
@@ -34,6 +34,14 @@ class Command(BaseCommand):
                 f"({', '.join(sorted(owed['actions']))}); {', '.join(sorted(owed['kinds']))}"
             )
         self.stdout.write(f"{verb} {summary.written} reminder(s) for {len(summary.recipients)} recipient(s).")
+        skipped = organisations_without_contact(today=today)
+        if skipped:
+            self.stdout.write(f"Skipped {len(skipped)} organisation(s) owed a reminder that nobody would receive:")
+            for organisation, codes in skipped.items():
+                self.stdout.write(
+                    f"  {organisation.name}: no contact (no active partner user with an email, and no contact "
+                    f"email on the organisation); action{'s' if len(codes) != 1 else ''} {', '.join(codes)}"
+                )
         if summary.outcome is not None:
             outcome = summary.outcome
             self.stdout.write(
