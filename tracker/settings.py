@@ -5,7 +5,9 @@ Production (DJANGO_DEBUG=0) refuses to start without DJANGO_SECRET_KEY.
 """
 
 import datetime
+import ipaddress
 import os
+import socket
 from pathlib import Path
 
 import dj_database_url
@@ -186,8 +188,23 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Plan Tracker <plan-tracker@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+
 # The address links in emails point at (reminders, invitations).
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+def _listening_url():
+    """Where `make run` serves (its HOST and PORT): the links in emails when SITE_URL is not set."""
+    host = os.environ.get("HOST") or "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        address = None  # a host name
+    if address is not None and address.is_unspecified:
+        host = socket.getfqdn()  # listening on every interface: links name this machine
+    elif address is not None and address.version == 6:
+        host = f"[{address}]"
+    return f"http://{host}:{os.environ.get('PORT') or '8000'}"
+
+
+SITE_URL = (os.environ.get("SITE_URL") or _listening_url()).rstrip("/")
 
 # The cache holds rendered register and dashboard fragments (tracker/caching.py), keyed by the data they
 # show. Per process by default; CACHE_URL=redis://host:6379/1 shares one cache between web processes.
@@ -275,9 +292,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
+    "filters": {
+        "not_refused": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": lambda record: getattr(record, "status_code", None) != 403,
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Once, through the root handler (Django's own debug console handler printed it twice), and a
+        # 403 not at all: tracker.security logs each refusal as one line, with who and from where.
+        "django.request": {"handlers": ["console"], "propagate": False, "filters": ["not_refused"]},
         "django.db.backends": {"level": "WARNING"},
         # Sign-ins, failures, lock-outs and refused requests, with who, when and from where.
         "tracker.security": {"level": "INFO"},

@@ -179,3 +179,29 @@ def test_production_cookies_are_secure(tmp_path):
     assert run({}) == "True True True True True False"
     # Behind a TLS-terminating proxy: trust its header, and let it do the redirect.
     assert run({"DJANGO_BEHIND_TLS_PROXY": "1", "DJANGO_SECURE_SSL_REDIRECT": "0"}) == "True True True True False True"
+
+
+def test_a_refused_request_is_logged_as_one_line(client, commissioner, settings):
+    import io
+    import logging
+    import logging.config
+
+    from django.urls import reverse
+
+    from tests.factories import ActionFactory
+
+    logging.config.dictConfig(settings.LOGGING)
+    handler = logging.getLogger("django.request").handlers[0]
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    try:
+        client.force_login(commissioner)
+        assert client.get(reverse("priorities:action-edit", args=[ActionFactory().pk])).status_code == 403
+        assert client.get("/no-such-page/").status_code == 404
+    finally:
+        handler.setStream(previous)
+    lines = [line for line in stream.getvalue().splitlines() if "sign-in" not in line]
+    assert "Traceback" not in stream.getvalue()
+    assert len(lines) == 2, lines
+    assert "refused: user=" in lines[0] and "GET /actions/" in lines[0]
+    assert "Not Found: /no-such-page/" in lines[1]

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -57,3 +59,27 @@ def test_development_defaults_need_no_servers(tmp_path):
         "django.db.backends.sqlite3 filesystem:// django.core.mail.backends.console.EmailBackend"
     )
     assert (tmp_path / "celery" / "in").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"PORT": "8001"}, "http://127.0.0.1:8001"),
+        ({"HOST": "192.0.2.7", "PORT": "9000"}, "http://192.0.2.7:9000"),
+        ({"HOST": "::1", "PORT": "9000"}, "http://[::1]:9000"),
+        ({"PORT": "8001", "SITE_URL": "https://plans.example.org/"}, "https://plans.example.org"),
+    ],
+)
+def test_links_in_emails_use_the_address_make_run_listens_on(tmp_path, env, expected):
+    base = {k: "" for k in ("HOST", "PORT", "SITE_URL")}
+    result = run_django(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.SITE_URL)",
+        DJANGO_DEBUG="1",
+        PLAN_TRACKER_VAR_DIR=str(tmp_path),
+        **{**base, **env},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
