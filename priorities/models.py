@@ -117,6 +117,17 @@ class ActionQuerySet(models.QuerySet):
             partnerships = partnerships.with_reporting(today).filter(reporting=state)
         return self.filter(Exists(partnerships))
 
+    def with_awaiting_review(self, user):
+        """Annotate `awaiting_review`: progress submitted on the action waits for the secretariat's decision.
+
+        For a partner only their own organisation's submissions count (what they see as "Submitted,
+        awaiting review" instead of "Overdue"); for staff any partner's.
+        """
+        pending = Submission.objects.pending().filter(action=OuterRef("pk"))
+        if user.role == user.Role.PARTNER:
+            pending = pending.filter(organisation_id=user.organisation_id)
+        return self.annotate(awaiting_review=Exists(pending))
+
     def overdue(self, today=None):
         """Actions whose next update is due before today and that are not completed."""
         today = today or timezone.localdate()
@@ -444,6 +455,10 @@ class SubmissionQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(state=Submission.State.SUBMITTED)
 
+    def pending_from(self, *, action_ref, organisation_ref):
+        """Exists: the organisation has progress on the action waiting for review (no reminder is owed then)."""
+        return Exists(self.pending().filter(action=action_ref, organisation=organisation_ref))
+
 
 class Submission(models.Model):
     """Progress reported by a partner organisation: proposed, not official until the secretariat accepts it."""
@@ -531,6 +546,8 @@ class Reminder(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # The organisation's submission was awaiting review when the row's turn came: nothing to remind.
+        SKIPPED = "skipped", "Not sent: progress submitted"
 
     recipient_email = models.EmailField()
     recipient_user = models.ForeignKey(

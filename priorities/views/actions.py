@@ -26,7 +26,7 @@ REGISTER_PAGE_SIZE = 50
 
 def _filtered_actions(request):
     """(filterset, the actions it selects) for the request's user; an invalid filter selects nothing, not everything."""
-    actions = Action.objects.visible_to(request.user).for_register()
+    actions = Action.objects.visible_to(request.user).for_register().with_awaiting_review(request.user)
     filterset = ActionFilter(request.GET, queryset=actions, request=request)
     return filterset, (filterset.qs if filterset.is_valid() else actions.none())
 
@@ -111,13 +111,15 @@ def _render_action(request, action, *, update_form=None, stale=None, status=200)
             update_form = ProgressUpdateForm(action=action)
         elif role == PARTNER:
             update_form = SubmissionForm(action=action)
-    submissions = (
+    submissions = list(
         Submission.objects.visible_to(request.user)
         .filter(action=action)
         .select_related("submitted_by", "organisation", "decided_by")
     )
     context = {
         "submissions": submissions,
+        # The same rule as Action.objects.with_awaiting_review: submitted progress the user may see, undecided.
+        "awaiting_review": any(s.state == Submission.State.SUBMITTED for s in submissions),
         "is_partner": role == PARTNER,
         "action": action,
         "partnerships": partnerships,
