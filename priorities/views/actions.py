@@ -46,7 +46,10 @@ def _register_table_html(request):
 
 def _register_filters_html(request):
     filterset, _ = _filtered_actions(request)
-    return render_to_string("priorities/includes/register_filters.html", {"filter": filterset, "request": request})
+    # Said on the folded "Filter" control on phones, so a filtered list is not mistaken for all of it.
+    applied = sum(1 for name in filterset.filters if any(v.strip() for v in request.GET.getlist(name)))
+    context = {"filter": filterset, "request": request, "applied": applied}
+    return render_to_string("priorities/includes/register_filters.html", context)
 
 
 @require_GET
