@@ -114,5 +114,8 @@ def test_a_wide_table_scrolls_inside_itself_with_a_cue(demo, browser, live_serve
     assert box["scroll"] > box["client"] and box["style"] == "auto"
     # The cue: a shadow drawn at the edge that has more to show.
     assert "radial-gradient" in table.evaluate("t => getComputedStyle(t).backgroundImage")
+    # Keyboard users can reach it to scroll it (static/js/app.js).
+    assert table.get_attribute("tabindex") == "0"
+    table.evaluate("t => { t.scrollIntoView({block: 'start'}); window.scrollBy(0, -20); }")
     page.screenshot(path=screenshot_path("dashboard-phone.png"))
     context.close()
