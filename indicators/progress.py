@@ -105,3 +105,33 @@ def status_mix(actions):
     for action in actions:
         counts[action.status] = counts.get(action.status, 0) + 1
     return [(status, counts[status.value]) for status in Status if counts.get(status.value)]
+
+
+def parse_period_label(label):
+    """(start, end) from a period_label: the history stores periods as people read them."""
+    label = label.strip()
+    if " to " in label:
+        start, end = label.split(" to ")
+        return (
+            datetime.datetime.strptime(start, "%d %b %Y").date(),
+            datetime.datetime.strptime(end, "%d %b %Y").date(),
+        )
+    if label.isdigit():
+        year = int(label)
+        return datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    if label.startswith("Q"):
+        quarter, year = label[1:].split()
+        first = (int(quarter) - 1) * 3 + 1
+        return _month_span(int(year), first, first + 2)
+    month = datetime.datetime.strptime(label, "%B %Y").date()
+    return _month_span(month.year, month.month, month.month)
+
+
+def _month_span(year, first, last):
+    return datetime.date(year, first, 1), datetime.date(year, last, calendar.monthrange(year, last)[1])
+
+
+def parse_value(text):
+    """The number a format_value text shows ('1,200', '45.5%', '-£1,200.50'); None for ''."""
+    text = (text or "").strip().replace("£", "").replace(",", "").rstrip("%")
+    return Decimal(text) if text else None

@@ -99,4 +99,9 @@ class ActionFilter(django_filters.FilterSet):
         return queryset.partner_reporting(partner.pk, value)
 
     def filter_overdue(self, queryset, name, value):
-        return queryset.overdue() if value else queryset
+        if not value:
+            return queryset
+        if self.request is not None and self.request.user.role == User.Role.PARTNER:
+            # As on the partner's home: progress they submitted is not overdue while it awaits review.
+            return queryset.overdue().exclude(awaiting_review=True)
+        return queryset.overdue()

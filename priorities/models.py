@@ -111,18 +111,22 @@ class ActionQuerySet(models.QuerySet):
         return self.none()
 
     def partner_reporting(self, organisation_id, state, today=None):
-        """Actions the organisation partners, by its reporting: "current" (within the cycle), "late", "never"."""
-        actions = self.filter(partnerships__organisation_id=organisation_id).annotate(
-            last_reported=last_report_by(organisation_id, OuterRef("pk"))
-        )
-        in_cycle = reporting_cycle_q(today)
-        if state == "current":
-            return actions.filter(in_cycle)
-        if state == "late":
-            return actions.filter(last_reported__isnull=False).exclude(in_cycle)
-        if state == "never":
-            return actions.filter(last_reported__isnull=True)
-        return actions
+        """Actions the organisation partners, by its reporting: "current", "late", "never" (ActionPartner rule)."""
+        partnerships = ActionPartner.objects.filter(organisation_id=organisation_id, action=OuterRef("pk"))
+        if state in REPORTING_STATES:
+            partnerships = partnerships.with_reporting(today).filter(reporting=state)
+        return self.filter(Exists(partnerships))
+
+    def with_awaiting_review(self, user):
+        """Annotate `awaiting_review`: progress submitted on the action waits for the secretariat's decision.
+
+        For a partner only their own organisation's submissions count (what they see as "Submitted,
+        awaiting review" instead of "Overdue"); for staff any partner's.
+        """
+        pending = Submission.objects.pending().filter(action=OuterRef("pk"))
+        if user.role == user.Role.PARTNER:
+            pending = pending.filter(organisation_id=user.organisation_id)
+        return self.annotate(awaiting_review=Exists(pending))
 
     def overdue(self, today=None):
         """Actions whose next update is due before today and that are not completed."""
@@ -220,6 +224,9 @@ class Action(models.Model):
         )
 
 
+REPORTING_STATES = ("current", "late", "never")
+
+
 def reporting_cycle_starts(today=None):
     """{update frequency in months: the moment its current cycle began}, counted back from today.
 
@@ -236,11 +243,11 @@ def reporting_cycle_starts(today=None):
     return starts
 
 
-def reporting_cycle_q(today=None):
-    """Q on a `last_reported` annotation of actions: reported within the action's update cycle."""
-    q = Q(update_frequency__isnull=True, last_reported__isnull=False)
+def reporting_cycle_q(today=None, frequency="update_frequency"):
+    """Q on a `last_reported` annotation: reported within the update cycle (`frequency` names its field)."""
+    q = Q(**{f"{frequency}__isnull": True, "last_reported__isnull": False})
     for months, start in reporting_cycle_starts(today).items():
-        q |= Q(update_frequency=months, last_reported__gte=start)
+        q |= Q(**{frequency: months, "last_reported__gte": start})
     return q
 
 
@@ -257,32 +264,38 @@ def last_report_by(organisation_ref, action_ref):
 
 
 class ActionPartnerQuerySet(models.QuerySet):
+    def with_reporting(self, today=None):
+        """Annotate each partnership with `last_reported` and `reporting` ("current", "late" or "never").
+
+        The one rule for "has this organisation reported on this action": the organisation page, the
+        dashboard's engagement table and the register's reporting filter all read it from here. A
+        report is a submission from the organisation (in any state) or an update recorded as theirs;
+        "current" means the last one falls within the action's update cycle (reporting_cycle_starts),
+        or, for an action without a frequency, that there is one at all.
+        """
+        return self.annotate(last_reported=last_report_by(OuterRef("organisation_id"), OuterRef("action_id"))).annotate(
+            reporting=Case(
+                When(last_reported__isnull=True, then=Value("never")),
+                When(reporting_cycle_q(today, frequency="action__update_frequency"), then=Value("current")),
+                default=Value("late"),
+                output_field=models.CharField(),
+            )
+        )
+
     def engagement(self, today=None):
         """Per organisation: actions partnered, reported within their update cycle, and reported at all.
 
-        Three grouped queries and one pass in Python: a correlated subquery per partnership (as
-        `Action.objects.partner_reporting` uses for one organisation) is far slower across a whole plan.
-        The cycle is the same rule as the register's (reporting_cycle_starts).
+        One grouped query over with_reporting(), so the counts follow the same rule as the register's
+        filter and the organisation page.
         """
-        partnerships = list(
-            self.values_list(
-                "organisation_id", "organisation__name", "organisation__slug", "action_id", "action__update_frequency"
-            )
-        )
-        last = {}
-        for rows in (
-            Submission.objects.values_list("organisation_id", "action_id").annotate(at=models.Max("submitted_at")),
-            ProgressUpdate.objects.filter(organisation__isnull=False)
-            .values_list("organisation_id", "action_id")
-            .annotate(at=models.Max("created_at")),
-        ):
-            for organisation_id, action_id, at in rows.order_by():
-                key = (organisation_id, action_id)
-                if key not in last or at > last[key]:
-                    last[key] = at
-        cutoffs = reporting_cycle_starts(today)
         rows = {}
-        for organisation_id, name, slug, action_id, frequency in partnerships:
+        counts = (
+            self.with_reporting(today)
+            .order_by()
+            .values_list("organisation_id", "organisation__name", "organisation__slug", "reporting")
+            .annotate(n=models.Count("pk"))
+        )
+        for organisation_id, name, slug, reporting, n in counts:
             row = rows.setdefault(
                 organisation_id,
                 {
@@ -294,12 +307,11 @@ class ActionPartnerQuerySet(models.QuerySet):
                     "ever": 0,
                 },
             )
-            row["partnered"] += 1
-            reported = last.get((organisation_id, action_id))
-            if reported is not None:
-                row["ever"] += 1
-                if frequency is None or reported >= cutoffs[frequency]:
-                    row["current"] += 1
+            row["partnered"] += n
+            if reporting != "never":
+                row["ever"] += n
+            if reporting == "current":
+                row["current"] += n
         return sorted(rows.values(), key=lambda row: row["organisation__name"])
 
 
@@ -443,6 +455,10 @@ class SubmissionQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(state=Submission.State.SUBMITTED)
 
+    def pending_from(self, *, action_ref, organisation_ref):
+        """Exists: the organisation has progress on the action waiting for review (no reminder is owed then)."""
+        return Exists(self.pending().filter(action=action_ref, organisation=organisation_ref))
+
 
 class Submission(models.Model):
     """Progress reported by a partner organisation: proposed, not official until the secretariat accepts it."""
@@ -530,6 +546,8 @@ class Reminder(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # The organisation's submission was awaiting review when the row's turn came: nothing to remind.
+        SKIPPED = "skipped", "Not sent: progress submitted"
 
     recipient_email = models.EmailField()
     recipient_user = models.ForeignKey(

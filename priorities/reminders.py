@@ -21,13 +21,13 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from tracker.models import Organisation, User
 
-from .models import Action, ActionPartner, Reminder, Status
+from .models import Action, ActionPartner, Reminder, Status, Submission
 
 logger = logging.getLogger(__name__)
 
@@ -126,9 +126,16 @@ def _partner_owed(*, actions, today, manual=False):
     partnerships = ActionPartner.objects.filter(action__in=[a.pk for a in actions]).values_list(
         "action_id", "organisation_id"
     )
+    # An organisation whose progress on the action awaits review has reported: nothing to remind it of.
+    awaiting_review = set(
+        Submission.objects.pending()
+        .filter(action__in=[a.pk for a in actions])
+        .values_list("action_id", "organisation_id")
+    )
     organisations_by_action = defaultdict(list)
     for action_id, organisation_id in partnerships:
-        organisations_by_action[action_id].append(organisation_id)
+        if (action_id, organisation_id) not in awaiting_review:
+            organisations_by_action[action_id].append(organisation_id)
     contacts = partner_contacts(organisation_ids={org for orgs in organisations_by_action.values() for org in orgs})
     owed = []
     for action in actions:
@@ -474,8 +481,23 @@ def _release(*, ids, claim_token, error):
     return retry
 
 
+def reminders_skip_awaiting_review(*, reminder_ids):
+    """Pending partner rows whose organisation has since submitted progress on the action: marked not sent."""
+    return (
+        Reminder.objects.filter(pk__in=reminder_ids, state=Reminder.State.PENDING, organisation__isnull=False)
+        .filter(
+            Submission.objects.pending_from(
+                action_ref=OuterRef("action_id"), organisation_ref=OuterRef("organisation_id")
+            )
+        )
+        .update(state=Reminder.State.SKIPPED, claim_token="")
+    )
+
+
 def reminders_send_batch(*, reminder_ids, claim_token, connection=None, today=None):
     """Send the batch's pending rows as one digest per recipient over one SMTP connection, marking each sent."""
+    # A row written before the partner submitted (queued, or waiting for a retry) must not go out.
+    reminders_skip_awaiting_review(reminder_ids=reminder_ids)
     Reminder.objects.filter(pk__in=reminder_ids).filter(
         Q(state=Reminder.State.PENDING) | Q(state=Reminder.State.SENDING, claim_token=claim_token)
     ).update(state=Reminder.State.SENDING, claim_token=claim_token, claimed_at=timezone.now())

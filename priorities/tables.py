@@ -6,6 +6,8 @@ from tracker.templatetags.tracker_tags import status_tag
 
 from .models import Action, Status
 
+AWAITING_REVIEW = "Submitted, awaiting review"
+
 
 class ActionTable(tables.Table):
     """The action register. `value_*` methods give the plain values the CSV and Excel exports use."""
@@ -98,10 +100,18 @@ class ActionTable(tables.Table):
         who = (author.get_full_name() or author.get_username()) if author else ""
         return f"{timezone.localtime(value):%Y-%m-%d %H:%M} {who}".strip()
 
+    def _overdue_label(self, record):
+        # Submitted progress is the partner's report until the secretariat decides (with_awaiting_review).
+        if getattr(record, "awaiting_review", False):
+            return AWAITING_REVIEW
+        return "Overdue" if record.is_overdue else ""
+
     def render_overdue(self, record):
-        if record.is_overdue:
-            return format_html('<strong class="govuk-tag govuk-tag--red">{}</strong>', "Overdue")
-        return ""
+        label = self._overdue_label(record)
+        if not label:
+            return ""
+        colour = "govuk-tag--light-blue" if label == AWAITING_REVIEW else "govuk-tag--red"
+        return format_html('<strong class="govuk-tag {}">{}</strong>', colour, label)
 
     def value_overdue(self, record):
-        return "Overdue" if record.is_overdue else ""
+        return self._overdue_label(record)

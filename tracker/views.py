@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -111,11 +111,7 @@ def _render_organisation(request, slug, invite_form=None, status=200):
     partnerships = (
         ActionPartner.objects.filter(organisation=organisation)
         .select_related("action__last_update__author")
-        .annotate(
-            last_reported=Max(
-                "action__submissions__submitted_at", filter=Q(action__submissions__organisation=organisation)
-            )
-        )
+        .with_reporting()
         .order_by("action__sort_key")
     )
     context = {

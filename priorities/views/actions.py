@@ -26,7 +26,7 @@ REGISTER_PAGE_SIZE = 50
 
 def _filtered_actions(request):
     """(filterset, the actions it selects) for the request's user; an invalid filter selects nothing, not everything."""
-    actions = Action.objects.visible_to(request.user).for_register()
+    actions = Action.objects.visible_to(request.user).for_register().with_awaiting_review(request.user)
     filterset = ActionFilter(request.GET, queryset=actions, request=request)
     return filterset, (filterset.qs if filterset.is_valid() else actions.none())
 
@@ -46,7 +46,10 @@ def _register_table_html(request):
 
 def _register_filters_html(request):
     filterset, _ = _filtered_actions(request)
-    return render_to_string("priorities/includes/register_filters.html", {"filter": filterset, "request": request})
+    # Said on the folded "Filter" control on phones, so a filtered list is not mistaken for all of it.
+    applied = sum(1 for name in filterset.filters if any(v.strip() for v in request.GET.getlist(name)))
+    context = {"filter": filterset, "request": request, "applied": applied}
+    return render_to_string("priorities/includes/register_filters.html", context)
 
 
 @require_GET
@@ -116,13 +119,15 @@ def _render_action(request, action, *, update_form=None, stale=None, status=200)
             update_form = ProgressUpdateForm(action=action)
         elif role == PARTNER:
             update_form = SubmissionForm(action=action)
-    submissions = (
+    submissions = list(
         Submission.objects.visible_to(request.user)
         .filter(action=action)
         .select_related("submitted_by", "organisation", "decided_by")
     )
     context = {
         "submissions": submissions,
+        # The same rule as Action.objects.with_awaiting_review: submitted progress the user may see, undecided.
+        "awaiting_review": any(s.state == Submission.State.SUBMITTED for s in submissions),
         "is_partner": role == PARTNER,
         "action": action,
         "partnerships": partnerships,

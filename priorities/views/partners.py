@@ -22,6 +22,7 @@ def partner_home(request):
     today = timezone.localdate()
     actions = list(
         Action.objects.visible_to(request.user)
+        .with_awaiting_review(request.user)
         .select_related("objective", "last_update")
         .order_by("next_update_due", "sort_key")
     )
@@ -31,11 +32,14 @@ def partner_home(request):
     context = {
         "organisation": request.user.organisation,
         "actions": sorted(actions, key=lambda a: a.sort_key),
-        "overdue": [a for a in actions if a.is_overdue],
+        # Progress the organisation submitted is its report, due or not, until the secretariat decides.
+        "awaiting_review": [a for a in actions if a.awaiting_review],
+        "overdue": [a for a in actions if a.is_overdue and not a.awaiting_review],
         "due_soon": [
             a
             for a in actions
             if not a.is_overdue
+            and not a.awaiting_review
             and a.next_update_due
             and (a.next_update_due - today).days <= 30
             and a.status != "completed"

@@ -15,7 +15,13 @@ def action_send_reminder(request, pk):
     """The secretariat reminds an action's partner contacts now (once a day at most, shared with the daily job)."""
     action = get_object_or_404(Action.objects.visible_to(request.user), pk=pk)
     rows = reminders_send_for_action(action=action, by=request.user, today=timezone.localdate())
-    if not rows:
+    if not rows and action.submissions.pending().exists():
+        messages.info(
+            request,
+            "No reminder sent: progress submitted on this action awaits your review, "
+            "and no other partner has an active user or contact email.",
+        )
+    elif not rows:
         messages.warning(request, "No reminder sent: no partner of this action has an active user or contact email.")
     elif all(row.state == Reminder.State.SENT for row in rows):
         sent_on = max(row.sent_at for row in rows)

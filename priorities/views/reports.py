@@ -8,7 +8,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from indicators.models import Measure, Measurement, SuccessIndicator
+from indicators.history import annotate_as_of
+from indicators.models import Measure, SuccessIndicator
 from tracker.permissions import STAFF, role_required
 from tracker.spreadsheets import xlsx_response
 
@@ -41,16 +42,6 @@ def actions_as_of(actions, as_of):
     )
 
 
-def measures_as_of(as_of):
-    """Measures with their latest value for a period that had ended by `as_of`."""
-    latest = Measurement.objects.filter(measure=OuterRef("pk"), period_end__lte=as_of).order_by("-period_end", "-pk")
-    return Measure.objects.annotate(
-        value_then=Subquery(latest.values("value")[:1]),
-        text_then=Subquery(latest.values("text_value")[:1]),
-        period_end_then=Subquery(latest.values("period_end")[:1]),
-    )
-
-
 def build_report(user, as_of):
     actions = actions_as_of(Action.objects.visible_to(user), as_of).select_related("owner").order_by("sort_key")
     plans = Plan.objects.prefetch_related(
@@ -64,10 +55,12 @@ def build_report(user, as_of):
         ),
         Prefetch(
             "indicators",
-            queryset=SuccessIndicator.objects.prefetch_related(Prefetch("measures", queryset=measures_as_of(as_of))),
+            queryset=SuccessIndicator.objects.prefetch_related("measures"),
         ),
     )
     plans = list(plans)
+    # Indicator values as known on the date: recorded by then, as then corrected.
+    annotate_as_of([m for plan in plans for i in plan.indicators.all() for m in i.measures.all()], as_of)
     counts = {}
     for plan in plans:
         for priority in plan.priorities.all():
