@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -8,6 +8,7 @@ from django.views.generic import DetailView, FormView, ListView
 
 from tracker.forms import apply_errors
 from tracker.permissions import COMMISSIONER, PARTNER, SECRETARIAT, RoleRequiredMixin, role_required
+from tracker.spreadsheets import csv_response, xlsx_response
 
 from . import exporting, services
 from .charts import build_trend_chart
@@ -267,7 +268,7 @@ def import_confirm(request, token):
 @role_required(*READERS)
 def export_measurements(request, fmt, pk=None):
     """All measurements, or one indicator's, as CSV or Excel."""
-    measurements = Measurement.objects.select_related("measure__indicator", "recorded_by").order_by(
+    measurements = Measurement.objects.order_by(
         "measure__indicator__plan",
         "measure__indicator__position",
         "measure__indicator__code",
@@ -282,17 +283,10 @@ def export_measurements(request, fmt, pk=None):
         name = "measurements-all"
     name = f"{name}-{timezone.localdate():%Y-%m-%d}"
     if fmt == "csv":
-        response = HttpResponse(exporting.as_csv(measurements.iterator()), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    elif fmt == "xlsx":
-        response = HttpResponse(
-            exporting.as_xlsx(measurements.iterator()),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
-    else:
-        raise Http404("Export as csv or xlsx.")
-    return response
+        return csv_response(exporting.measurement_rows(measurements), f"{name}.csv")
+    if fmt == "xlsx":
+        return xlsx_response([("Measurements", exporting.measurement_rows(measurements))], f"{name}.xlsx")
+    raise Http404("Export as csv or xlsx.")
 
 
 # --- partners report values; the secretariat reviews them in the shared queue -------------------
