@@ -274,3 +274,45 @@ def test_dashboard_links_from_the_partner_filter_are_scoped(client, partner_a, o
     client.force_login(partner_a)
     response = client.get(reverse("priorities:action-list"), {"partner": org_b.pk, "reporting": "never"})
     assert response.context["table"].paginator.count == 0
+
+
+def test_printed_report_numbers_have_thousands_separators(client, commissioner, plan5):
+    objective = ObjectiveFactory(priority=plan5.priorities.first())
+    Action.objects.bulk_create(
+        Action(objective=objective, code=f"9.{n}", title=f"Action {n}", description="", sort_key=f"9.{n:06}")
+        for n in range(1, 1001)
+    )
+    measure = MeasureFactory(
+        indicator=SuccessIndicatorFactory(plan=plan5), name="Victims", baseline_value=1200, target_value=2500000
+    )
+    MeasurementFactory(measure=measure, period_start=datetime.date(2024, 1, 1), value="1834567.50")
+    client.force_login(commissioner)
+    html = client.get(REPORT).content.decode()
+    assert "1,015 actions: " in html and "1,015 not started" in html
+    assert '<td class="govuk-table__cell govuk-table__cell--numeric">1,015</td>' in html
+    row = html.split("<strong>Victims</strong>")[1].split("</tr>")[0]
+    assert ">1,200<" in row and ">2,500,000<" in row and ">1,834,567.5<" in row
+
+
+def test_every_action_table_of_the_report_has_the_same_fixed_columns(client, commissioner, busy_plan):
+    client.force_login(commissioner)
+    html = client.get(REPORT).content.decode()
+    tables = re.findall(r"<table[^>]*>.*?</table>", html, flags=re.S)
+    action_tables = [t for t in tables if 'id="report-5.' in t]
+    assert len(action_tables) == 4
+    columns = (
+        '<colgroup><col class="app-report-col--action"><col class="app-report-col--status">'
+        '<col class="app-report-col--note"></colgroup>'
+    )
+    for table in action_tables:
+        assert "app-report-table--actions" in table.split(">")[0] and columns in table
+        assert re.findall(r'<th scope="col"[^>]*>([^<]+)</th>', table) == ["Action", "Status", "Latest note"]
+
+
+def test_report_offers_a_print_button_only_with_javascript(client, commissioner, plan5):
+    client.force_login(commissioner)
+    html = client.get(REPORT).content.decode()
+    button = re.search(r"<button[^>]*data-app-print[^>]*>Print</button>", html).group(0)
+    assert " hidden" in button and 'type="button"' in button
+    assert '<script type="module" src="/static/js/print.js"></script>' in html
+    assert "<script>" not in html  # no inline script: the Content-Security-Policy allows none

@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tracker.spreadsheets import csv_text, neutralise, xlsx_bytes
+
 is_formula_like = restore = lambda v: v
 
 # Values a spreadsheet could run, from OWASP's CSV injection page and what the security review tried.
