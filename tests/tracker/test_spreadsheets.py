@@ -8,9 +8,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from tracker.spreadsheets import csv_text, neutralise, xlsx_bytes
-
-is_formula_like = restore = lambda v: v
+from tracker.spreadsheets import csv_text, is_formula_like, neutralise, restore, xlsx_bytes
 
 # Values a spreadsheet could run, from OWASP's CSV injection page and what the security review tried.
 HOSTILE = [
