@@ -28,6 +28,7 @@ def register_rows(actions):
     """The heading and one row of typed cells (text, dates) per action of an ordered register queryset."""
     today = timezone.localdate()
     yield REGISTER_HEADINGS
+    partners = actions.partner_lists()
     for row in actions.export_rows().iterator(chunk_size=2000):
         updated = row["last_update__created_at"]
         due = row["next_update_due"]
@@ -37,7 +38,7 @@ def register_rows(actions):
             f"{row['objective__code']} {row['objective__title']}",
             STATUS_LABELS.get(row["status"], row["status"]),
             _person(row["owner__first_name"], row["owner__last_name"], row["owner__username"]),
-            row["partner_list"] or "",
+            partners.get(row["pk"], ""),
             timezone.localtime(updated).date() if updated else None,
             _person(
                 row["last_update__author__first_name"],
