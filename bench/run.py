@@ -273,7 +273,14 @@ def reminders_figure(ctx):
     ]
 
 
-FIGURES = [dashboard_figure, register_figure, query_count_figure, reminders_figure]
+def downloads_figure(ctx):
+    """bench/downloads.py: the register's CSV and Excel downloads against a raw-SQL CSV, and worker memory."""
+    from bench import downloads
+
+    return [Row(name, measured, target, met) for name, measured, target, met in downloads.figure(ctx)]
+
+
+FIGURES = [dashboard_figure, register_figure, query_count_figure, reminders_figure, downloads_figure]
 
 
 # --- the run ------------------------------------------------------------------------------------

@@ -9,5 +9,6 @@ from . import views
 urlpatterns = [
     path("bench/no-db/", views.no_database, name="bench-no-db"),
     path("bench/raw-dashboard/", views.raw_dashboard, name="bench-raw-dashboard"),
+    path("bench/raw-export.csv", views.raw_export_csv, name="bench-raw-export-csv"),
     path("", include("tracker.urls")),
 ]

@@ -135,3 +135,53 @@ def raw_dashboard(request):
         )
     out.append("</table></body></html>")
     return HttpResponse("".join(out))
+
+
+def raw_export_csv(request):
+    """The floor for the register's CSV download: the same rows from one hand-written query and csv.writer.
+
+    Same columns, order and quoting as /actions/export.csv, partners grouped once with string_agg and
+    joined (a sound floor: no query per action), but no session, no filters, no formula guard, built in
+    memory and sent in one piece.
+    """
+    import csv
+    import io
+
+    rows = _fetch(
+        "SELECT a.code, a.title, o.code || ' ' || o.title, a.status, ow.first_name, ow.last_name, ow.username, "
+        "pl.names, u.created_at, au.first_name, au.last_name, au.username, a.next_update_due "
+        "FROM priorities_action a JOIN priorities_objective o ON o.id = a.objective_id "
+        "LEFT JOIN (SELECT p.action_id, string_agg(org.name || CASE WHEN p.role = 'lead' THEN ' (lead)' "
+        "  ELSE '' END, '; ' ORDER BY p.role, org.name) AS names FROM priorities_actionpartner p "
+        "  JOIN tracker_organisation org ON org.id = p.organisation_id GROUP BY p.action_id) pl "
+        "  ON pl.action_id = a.id "
+        "LEFT JOIN tracker_user ow ON ow.id = a.owner_id "
+        "LEFT JOIN priorities_progressupdate u ON u.id = a.last_update_id "
+        "LEFT JOIN tracker_user au ON au.id = u.author_id ORDER BY a.sort_key"
+    )
+    today = timezone.localdate()
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
+    writer.writerow(
+        ["Code", "Title", "Objective", "Status", "Owner", "Partners", "Last update", "Last update by"]
+        + ["Next update due", "Overdue"]
+    )
+    for code, title, objective, status, of, ol, ou, partners, updated, af, al, au, due in rows:
+        writer.writerow(
+            [
+                code,
+                title,
+                objective,
+                LABELS[status],
+                f"{of} {ol}".strip() or ou or "",
+                partners or "",
+                timezone.localtime(updated).date().isoformat() if updated else "",
+                f"{af or ''} {al or ''}".strip() or au or "",
+                due.isoformat() if due else "",
+                "Overdue" if due and due < today and status != "completed" else "",
+            ]
+        )
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="raw.csv"'
+    return response

@@ -1,8 +1,6 @@
-"""Measurements as CSV or Excel rows (tracker.spreadsheets writes them safely)."""
+"""Measurements as CSV or Excel rows, straight from `values()` (tracker.spreadsheets writes them safely)."""
 
-from django.utils import timezone
-
-from tracker.spreadsheets import csv_text, xlsx_bytes
+from .models import Measure
 
 HEADINGS = [
     "indicator",
@@ -16,32 +14,39 @@ HEADINGS = [
     "recorded by",
     "recorded at",
 ]
+UNIT_LABELS = dict(Measure.Unit.choices)
 
 
 def measurement_rows(measurements):
-    """One list per measurement, in HEADINGS order, with typed cells (Decimal, date, datetime, str)."""
-    for m in measurements:
-        measure = m.measure
-        recorded_at = timezone.localtime(m.recorded_at).replace(tzinfo=None) if m.recorded_at else None
+    """The heading and one list per measurement of a queryset, with typed cells (Decimal, date, datetime, str)."""
+    yield HEADINGS
+    rows = measurements.values(
+        "measure__indicator__code",
+        "measure__name",
+        "measure__unit",
+        "period_start",
+        "period_end",
+        "value",
+        "text_value",
+        "source",
+        "note",
+        "recorded_by__first_name",
+        "recorded_by__last_name",
+        "recorded_by__username",
+        "recorded_at",
+    )
+    for m in rows.iterator(chunk_size=2000):
+        unit = m["measure__unit"]
+        who = f"{m['recorded_by__first_name'] or ''} {m['recorded_by__last_name'] or ''}".strip()
         yield [
-            measure.indicator.code,
-            measure.name,
-            measure.get_unit_display(),
-            m.period_start,
-            m.period_end,
-            m.text_value if measure.unit == "text" else m.value,
-            m.source,
-            m.note,
-            (m.recorded_by.get_full_name() or m.recorded_by.get_username()) if m.recorded_by else "",
-            recorded_at,
+            m["measure__indicator__code"],
+            m["measure__name"],
+            UNIT_LABELS.get(unit, unit),
+            m["period_start"],
+            m["period_end"],
+            m["text_value"] if unit == Measure.Unit.TEXT else m["value"],
+            m["source"],
+            m["note"],
+            who or m["recorded_by__username"] or "",
+            m["recorded_at"],  # the writers show it in local time
         ]
-
-
-def as_csv(measurements):
-    """The measurements as CSV text."""
-    return csv_text([HEADINGS, *measurement_rows(measurements)])
-
-
-def as_xlsx(measurements):
-    """The measurements as an Excel workbook's bytes."""
-    return xlsx_bytes([("Measurements", [HEADINGS, *measurement_rows(measurements)])])

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from tracker.spreadsheets import FORMULA_PREFIXES
+from tracker.spreadsheets import restore
 
 from .models import Measure, Measurement
 from .progress import format_value, period_label
@@ -91,7 +91,7 @@ def _heading(text):
 
 
 def _text(cell):
-    """A cell as text; a leading apostrophe that our export added before =, +, - or @ is dropped again."""
+    """A cell as text; a leading apostrophe that our export added (tracker.spreadsheets) is dropped again."""
     if cell is None:
         return ""
     if isinstance(cell, datetime.datetime):
@@ -100,10 +100,7 @@ def _text(cell):
         return cell.isoformat()
     if isinstance(cell, float) and cell.is_integer():
         cell = int(cell)
-    text = str(cell).strip()
-    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_PREFIXES:
-        text = text[1:]
-    return text
+    return restore(str(cell).strip())
 
 
 def _read_rows(filename, content):

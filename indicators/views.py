@@ -2,7 +2,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -320,7 +320,7 @@ def import_template(request, fmt):
 @role_required(*READERS)
 def export_measurements(request, fmt, pk=None):
     """All measurements, or one indicator's, as CSV or Excel."""
-    measurements = Measurement.objects.select_related("measure__indicator", "recorded_by").order_by(
+    measurements = Measurement.objects.order_by(
         "measure__indicator__plan",
         "measure__indicator__position",
         "measure__indicator__code",
@@ -335,17 +335,10 @@ def export_measurements(request, fmt, pk=None):
         name = "measurements-all"
     name = f"{name}-{timezone.localdate():%Y-%m-%d}"
     if fmt == "csv":
-        response = HttpResponse(exporting.as_csv(measurements.iterator()), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    elif fmt == "xlsx":
-        response = HttpResponse(
-            exporting.as_xlsx(measurements.iterator()),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
-    else:
-        raise Http404("Export as csv or xlsx.")
-    return response
+        return csv_response(exporting.measurement_rows(measurements), f"{name}.csv")
+    if fmt == "xlsx":
+        return xlsx_response([("Measurements", exporting.measurement_rows(measurements))], f"{name}.xlsx")
+    raise Http404("Export as csv or xlsx.")
 
 
 # --- partners report values; the secretariat reviews them in the shared queue -------------------

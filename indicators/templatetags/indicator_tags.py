@@ -31,3 +31,9 @@ def sparkline(measure, measurements):
     from ..charts import build_sparkline
 
     return {"line": build_sparkline(measure=measure, measurements=measurements), "measure": measure}
+
+
+@register.filter
+def measure_value(measure, value):
+    """A value formatted for the measure's unit, with thousands separators: {{ measure|measure_value:value }}."""
+    return measure.format(value)

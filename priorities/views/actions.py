@@ -15,6 +15,7 @@ from tracker.forms import apply_errors
 from tracker.permissions import PARTNER, SECRETARIAT, role_required
 from tracker.spreadsheets import csv_response, xlsx_response
 
+from ..exports import register_rows
 from ..filters import ActionFilter
 from ..forms import ActionDetailsForm, ProgressUpdateForm, SubmissionForm
 from ..models import Action, ActionChange, ActionPartner, ProgressUpdate, Submission
@@ -77,7 +78,10 @@ def action_register(request):
 
 
 def _export_rows(request):
-    return list(_filtered_table(request).as_values())
+    """The register's rows as the register filters and sorts them, from values() and streamed (priorities.exports)."""
+    # The table turns ?sort= into the same ORDER BY as the register; its rows are never built.
+    ordered = _filtered_table(request).data.data
+    return register_rows(ordered)
 
 
 def _export_filename(extension):

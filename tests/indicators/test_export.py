@@ -44,7 +44,7 @@ def test_csv_export_of_all_measurements_neutralises_formulas(client, commissione
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "measurements-all-" in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(response.getvalue().decode("utf-8-sig"))))
     assert rows[0][:6] == ["indicator", "measure", "unit", "period start", "period end", "value"]
     first = rows[1]
     assert first[0] == "SI1"
@@ -62,7 +62,7 @@ def test_excel_export_of_one_indicator_writes_text_not_formulas(client, partner_
     response = client.get(reverse("indicators:indicator-export", kwargs={"pk": first.pk, "fmt": "xlsx"}))
     assert response.status_code == 200
     assert f"measurements-{first.code}-" in response["Content-Disposition"]
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(response.getvalue())).active
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2  # headings and SI1's one measurement
     assert rows[1][1] == '\'=HYPERLINK("http://evil")'
@@ -83,9 +83,36 @@ def test_an_exported_file_imports_back_unchanged(client, secretariat, two_indica
     from indicators.importing import parse_measurements_file
 
     client.force_login(secretariat)
-    content = client.get(reverse("indicators:export", kwargs={"fmt": "xlsx"})).content
+    content = client.get(reverse("indicators:export", kwargs={"fmt": "xlsx"})).getvalue()
     preview = parse_measurements_file(filename="back.xlsx", content=content)
     assert preview.rows[0].measure.name == '=HYPERLINK("http://evil")'
     assert preview.rows[0].source == "+44 20"
     # Both periods are recorded already, so the import would write nothing.
     assert all("already has a value" in row.errors[0][1] for row in preview.rows)
+
+
+def test_excel_export_is_a_usable_spreadsheet(client, secretariat, two_indicators):
+    client.force_login(secretariat)
+    response = client.get(reverse("indicators:export", kwargs={"fmt": "xlsx"}))
+    assert "no-store" in response["Cache-Control"]
+    sheet = load_workbook(io.BytesIO(response.getvalue())).active
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:J3"
+    period_start, recorded_at = sheet["D2"], sheet["J2"]
+    assert period_start.is_date and period_start.number_format == "yyyy-mm-dd"
+    assert recorded_at.is_date and isinstance(recorded_at.value, datetime.datetime)
+    assert sheet["F3"].value == 7 and sheet["F3"].data_type == "n"
+    assert sheet.column_dimensions["B"].width == len('=HYPERLINK("http://evil")') + 3  # with its apostrophe
+
+
+@pytest.mark.parametrize("count", [2, 40])
+def test_exports_stream_with_a_fixed_number_of_queries(client, secretariat, django_assert_num_queries, count):
+    measure = MeasureFactory()
+    for year in range(count):
+        MeasurementFactory(measure=measure, period_start=datetime.date(1900 + year, 1, 1), recorded_by=secretariat)
+    client.force_login(secretariat)
+    for fmt in ("csv", "xlsx"):
+        # session, user, the rows
+        with django_assert_num_queries(3):
+            response = client.get(reverse("indicators:export", kwargs={"fmt": fmt}))
+            assert response.streaming and response.getvalue()
+        assert "no-store" in response["Cache-Control"]

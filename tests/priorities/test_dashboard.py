@@ -170,7 +170,8 @@ def test_report_downloads_as_a_workbook_with_one_sheet_per_part(client, commissi
 
     client.force_login(commissioner)
     response = client.get(reverse("priorities:progress-report-xlsx"))
-    workbook = load_workbook(io.BytesIO(response.content))
+    assert "no-store" in response["Cache-Control"]
+    workbook = load_workbook(io.BytesIO(response.getvalue()))
     assert workbook.sheetnames == ["Summary", "Actions", "Indicators"]
     actions = list(workbook["Actions"].iter_rows(values_only=True))
     assert len(actions) == 16
@@ -181,6 +182,40 @@ def test_report_downloads_as_a_workbook_with_one_sheet_per_part(client, commissi
         actions[6][6],
     )
     assert len(list(workbook["Indicators"].iter_rows(values_only=True))) == 1 + 9
+
+
+def test_report_workbook_has_real_dates_numbers_and_a_usable_layout(client, commissioner, busy_plan, secretariat):
+    import io
+
+    from openpyxl import load_workbook
+
+    measure = MeasureFactory(
+        indicator=SuccessIndicatorFactory(plan=busy_plan), name="Victims", baseline_value=1200, target_value=2500
+    )
+    measurement = MeasurementFactory(measure=measure, period_start=datetime.date(2024, 1, 1), value=1834)
+    client.force_login(commissioner)
+    today = timezone.localdate()
+    workbook = load_workbook(io.BytesIO(client.get(reverse("priorities:progress-report-xlsx")).getvalue()))
+    for sheet in workbook:
+        assert sheet.freeze_panes == "A2", sheet.title
+        assert sheet.auto_filter.ref == f"A1:{sheet.cell(row=1, column=sheet.max_column).column_letter}{sheet.max_row}"
+        assert all(cell.font.b for cell in sheet[1])
+    summary = workbook["Summary"]
+    assert [c.value for c in summary[1]] == ["As of", "Status", "Actions"]
+    assert summary["A2"].is_date and summary["A2"].value.date() == today
+    assert {row[1]: row[2] for row in summary.iter_rows(min_row=2, values_only=True)}["At risk"] == 2
+    actions = workbook["Actions"]
+    headings = [c.value for c in actions[1]]
+    assert headings[7:9] == ["Last update", "Last update by"]
+    row = next(r for r in actions.iter_rows(min_row=2) if r[3].value == "5.22")
+    assert row[7].is_date and row[7].value.date() == today
+    assert row[8].value == str(secretariat)
+    assert actions.column_dimensions["D"].width == len("Code") + 2
+    indicators = workbook["Indicators"]
+    row = next(r for r in indicators.iter_rows(min_row=2) if r[2].value == "Victims")
+    assert (row[4].value, row[5].value, row[6].value) == (1200, 2500, 1834)
+    assert all(cell.data_type == "n" for cell in row[4:7])
+    assert row[7].is_date and row[7].value.date() == measurement.period_end
 
 
 def make_plan(count):
@@ -247,3 +282,45 @@ def test_the_date_box_shows_the_date_the_heading_names(client, commissioner, pla
     html = client.get(reverse("priorities:dashboard")).content.decode()
     assert f'name="since" value="{default.isoformat()}"' in html
     assert f"What changed since {default:%-d %B %Y}" in html
+
+
+def test_printed_report_numbers_have_thousands_separators(client, commissioner, plan5):
+    objective = ObjectiveFactory(priority=plan5.priorities.first())
+    Action.objects.bulk_create(
+        Action(objective=objective, code=f"9.{n}", title=f"Action {n}", description="", sort_key=f"9.{n:06}")
+        for n in range(1, 1001)
+    )
+    measure = MeasureFactory(
+        indicator=SuccessIndicatorFactory(plan=plan5), name="Victims", baseline_value=1200, target_value=2500000
+    )
+    MeasurementFactory(measure=measure, period_start=datetime.date(2024, 1, 1), value="1834567.50")
+    client.force_login(commissioner)
+    html = client.get(REPORT).content.decode()
+    assert "1,015 actions: " in html and "1,015 not started" in html
+    assert '<td class="govuk-table__cell govuk-table__cell--numeric">1,015</td>' in html
+    row = html.split("<strong>Victims</strong>")[1].split("</tr>")[0]
+    assert ">1,200<" in row and ">2,500,000<" in row and ">1,834,567.5<" in row
+
+
+def test_every_action_table_of_the_report_has_the_same_fixed_columns(client, commissioner, busy_plan):
+    client.force_login(commissioner)
+    html = client.get(REPORT).content.decode()
+    tables = re.findall(r"<table[^>]*>.*?</table>", html, flags=re.S)
+    action_tables = [t for t in tables if 'id="report-5.' in t]
+    assert len(action_tables) == 4
+    columns = (
+        '<colgroup><col class="app-report-col--action"><col class="app-report-col--status">'
+        '<col class="app-report-col--note"></colgroup>'
+    )
+    for table in action_tables:
+        assert "app-report-table--actions" in table.split(">")[0] and columns in table
+        assert re.findall(r'<th scope="col"[^>]*>([^<]+)</th>', table) == ["Action", "Status", "Latest note"]
+
+
+def test_report_offers_a_print_button_only_with_javascript(client, commissioner, plan5):
+    client.force_login(commissioner)
+    html = client.get(REPORT).content.decode()
+    button = re.search(r"<button[^>]*data-app-print[^>]*>Print</button>", html).group(0)
+    assert " hidden" in button and 'type="button"' in button
+    assert '<script type="module" src="/static/js/print.js"></script>' in html
+    assert "<script>" not in html  # no inline script: the Content-Security-Policy allows none

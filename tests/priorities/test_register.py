@@ -1,11 +1,13 @@
 """The action register at /actions/ and its CSV and Excel exports."""
 
 import csv
+import datetime
 import io
 import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from priorities.models import Action, ActionPartner, Status
@@ -148,6 +150,28 @@ def test_register_runs_a_fixed_number_of_queries(
         )
 
 
+EXPORT_HEADINGS = [
+    "Code",
+    "Title",
+    "Objective",
+    "Status",
+    "Owner",
+    "Partners",
+    "Last update",
+    "Last update by",
+    "Next update due",
+    "Overdue",
+]
+
+
+def csv_rows(response):
+    return list(csv.reader(io.StringIO(response.getvalue().decode("utf-8-sig"))))
+
+
+def workbook(response):
+    return load_workbook(io.BytesIO(response.getvalue()))
+
+
 def test_csv_export_matches_the_filter_and_neutralises_formulas(client, secretariat, plan5):
     client.force_login(secretariat)
     action = Action.objects.get(code="5.22")
@@ -155,23 +179,40 @@ def test_csv_export_matches_the_filter_and_neutralises_formulas(client, secretar
     action.save()
     response = client.get(CSV, {"partner": ActionPartner.objects.filter(action=action).first().organisation_id})
     assert response.status_code == 200
+    assert response.streaming
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0] == [
-        "Code",
-        "Title",
-        "Objective",
-        "Status",
-        "Owner",
-        "Partners",
-        "Last update",
-        "Next update due",
-        "Overdue",
-    ]
+    rows = csv_rows(response)
+    assert rows[0] == EXPORT_HEADINGS
     by_code = {row[0]: row for row in rows[1:]}
     assert by_code["5.22"][1] == '\'=HYPERLINK("http://evil")'
     assert by_code["5.22"][5] == "Eurojust; Europol; Police forces across the UK"
     assert by_code["5.22"][2] == "5.2 Enhanced European collaboration"
+
+
+def test_export_shows_the_last_update_as_a_date_and_who_made_it(client, secretariat, plan5):
+    secretariat.first_name, secretariat.last_name = "Sam", "Secretariat"
+    secretariat.save()
+    action = Action.objects.get(code="5.22")
+    action_record_update(action=action, status=Status.AT_RISK, note="Late", by=secretariat)
+    client.force_login(secretariat)
+    row = {r[0]: r for r in csv_rows(client.get(CSV))}["5.22"]
+    today = timezone.localdate()
+    assert row[3] == "At risk"
+    assert row[6:8] == [today.isoformat(), "Sam Secretariat"]
+    sheet = workbook(client.get(XLSX, {"q": "5.22"})).active
+    assert [c.value for c in sheet[1]] == EXPORT_HEADINGS
+    assert sheet["G2"].value == datetime.datetime.combine(today, datetime.time.min)  # a real date
+    assert sheet["G2"].is_date and sheet["G2"].number_format == "yyyy-mm-dd"
+    assert sheet["H2"].value == "Sam Secretariat"
+
+
+def test_partners_are_listed_lead_first_then_by_name(client, secretariat, db):
+    action = ActionFactory()
+    for name, role in [("Zeta", "supporting"), ("Beta", "lead"), ("Alpha", "supporting")]:
+        ActionPartnerFactory(action=action, organisation=OrganisationFactory(name=name), role=role)
+    client.force_login(secretariat)
+    assert csv_rows(client.get(CSV))[1][5] == "Beta (lead); Alpha; Zeta"
+    assert workbook(client.get(XLSX)).active["F2"].value == "Beta (lead); Alpha; Zeta"
 
 
 def test_excel_export_has_the_same_rows(client, secretariat, plan5):
@@ -179,13 +220,65 @@ def test_excel_export_has_the_same_rows(client, secretariat, plan5):
     action = Action.objects.get(code="5.11")
     action.title = "@SUM(A1)"
     action.save()
-    csv_rows = list(csv.reader(io.StringIO(client.get(CSV, {"q": "prevention"}).content.decode("utf-8-sig"))))
+    rows_from_csv = csv_rows(client.get(CSV, {"q": "prevention"}))
     response = client.get(XLSX, {"q": "prevention"})
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    sheet = load_workbook(io.BytesIO(response.content)).active
-    xlsx_rows = [[cell if cell is not None else "" for cell in row] for row in sheet.iter_rows(values_only=True)]
-    assert xlsx_rows == csv_rows
+    sheet = workbook(response).active
+    xlsx_rows = [
+        [
+            cell.isoformat()[:10] if isinstance(cell, datetime.datetime) else cell if cell is not None else ""
+            for cell in row
+        ]
+        for row in sheet.iter_rows(values_only=True)
+    ]
+    assert xlsx_rows == rows_from_csv
     assert ["5.11", "'@SUM(A1)"] == xlsx_rows[1][:2]
+
+
+def test_excel_export_is_a_usable_spreadsheet(client, secretariat, plan5):
+    """Dates are dates, the header is frozen and filtered, and each column is as wide as its content."""
+    Action.objects.filter(code="5.11").update(next_update_due=datetime.date(2026, 3, 31))
+    client.force_login(secretariat)
+    sheet = workbook(client.get(XLSX)).active
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:J{1 + Action.objects.count()}"
+    assert all(cell.font.b for cell in sheet[1])
+    due = next(row[8] for row in sheet.iter_rows(min_row=2) if row[0].value == "5.11")
+    assert due.value == datetime.datetime(2026, 3, 31) and due.is_date
+    assert all(row[1].data_type == "s" for row in sheet.iter_rows(min_row=2))
+    widths = {letter: sheet.column_dimensions[letter].width for letter in "ABCDEFGHIJ"}
+    longest_title = max(len(a.title) for a in Action.objects.all())
+    assert widths["A"] == len("Code") + 2  # codes are shorter than their heading
+    assert widths["B"] == min(longest_title + 2, 60)
+    assert widths["I"] == len("Next update due") + 2
+
+
+def test_exports_sort_as_the_register_does(client, secretariat, plan5):
+    client.force_login(secretariat)
+    for sort in ("-code", "title", "partners", "-status"):
+        register = codes_in(client.get(REGISTER, {"sort": sort}))
+        assert [row[0] for row in csv_rows(client.get(CSV, {"sort": sort}))[1:]] == register, sort
+        sheet = workbook(client.get(XLSX, {"sort": sort})).active
+        assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == register, sort
+
+
+def test_downloads_are_never_stored_by_a_cache(client, secretariat, plan5):
+    client.force_login(secretariat)
+    for url in (CSV, XLSX):
+        assert "no-store" in client.get(url)["Cache-Control"], url
+
+
+@pytest.mark.parametrize("count", [15, 600])
+def test_exports_run_a_fixed_number_of_queries(client, secretariat, django_assert_num_queries, count):
+    """The rows come from one values() query and the partners from one more: the count does not grow with the rows."""
+    make_actions(count, partners=3)
+    client.force_login(secretariat)
+    for url in (CSV, XLSX):
+        # session, user, the partner lists, the rows
+        with django_assert_num_queries(4):
+            response = client.get(url, {"sort": "partners"})
+            body = response.getvalue()
+        assert body
 
 
 def test_partner_sees_only_their_organisations_actions(client, partner_a, org_b, db):
@@ -200,6 +293,6 @@ def test_partner_sees_only_their_organisations_actions(client, partner_a, org_b,
     assert "owner" not in form.fields
     # Asking for another organisation's actions by id is refused as an invalid choice: nothing shown.
     assert codes_in(client.get(REGISTER, {"partner": org_b.pk})) == []
-    exported = client.get(CSV).content.decode("utf-8-sig")
+    exported = client.get(CSV).getvalue().decode("utf-8-sig")
     assert mine.code in exported and theirs.code not in exported
-    assert theirs.code not in client.get(CSV, {"partner": org_b.pk}).content.decode("utf-8-sig")
+    assert theirs.code not in client.get(CSV, {"partner": org_b.pk}).getvalue().decode("utf-8-sig")
