@@ -29,4 +29,5 @@ urlpatterns = [
     path("import/", views.ImportUploadView.as_view(), name="import-upload"),
     path("import/<uuid:token>/", views.import_preview, name="import-preview"),
     path("import/<uuid:token>/confirm/", views.import_confirm, name="import-confirm"),
+    path("import/<uuid:token>/errors.csv", views.import_errors, name="import-errors"),
 ]

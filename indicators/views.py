@@ -1,3 +1,5 @@
+import re
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -8,6 +10,7 @@ from django.views.generic import DetailView, FormView, ListView
 
 from tracker.forms import apply_errors
 from tracker.permissions import COMMISSIONER, PARTNER, SECRETARIAT, RoleRequiredMixin, role_required
+from tracker.spreadsheets import csv_response
 
 from . import exporting, services
 from .charts import build_trend_chart
@@ -17,6 +20,7 @@ from .models import Measure, Measurement, MeasurementImport, MeasurementSubmissi
 
 READERS = (SECRETARIAT, COMMISSIONER, PARTNER)
 CHANGES_SHOWN = 50
+PREVIEW_ROWS_SHOWN = 100
 
 
 class IndicatorListView(RoleRequiredMixin, ListView):
@@ -228,12 +232,21 @@ def _own_import(request, token):
 
 
 def _render_preview(request, upload, preview, status=200):
+    # The page shows at most PREVIEW_ROWS_SHOWN rows (50,000 error rows made a 43 MB page); the
+    # error report download lists every problem.
     only_errors = request.GET.get("show") == "errors"
     rows = preview.error_rows if only_errors else preview.rows
     return render(
         request,
         "indicators/import_preview.html",
-        {"upload": upload, "preview": preview, "rows": rows, "only_errors": only_errors},
+        {
+            "upload": upload,
+            "preview": preview,
+            "rows": rows,
+            "shown_rows": rows[:PREVIEW_ROWS_SHOWN],
+            "rows_not_shown": max(len(rows) - PREVIEW_ROWS_SHOWN, 0),
+            "only_errors": only_errors,
+        },
         status=status,
     )
 
@@ -246,6 +259,24 @@ def import_preview(request, token):
         return render(request, "indicators/import_done.html", {"upload": upload})
     preview = parse_measurements_file(filename=upload.filename, content=bytes(upload.content))
     return _render_preview(request, upload, preview)
+
+
+@require_GET
+@role_required(SECRETARIAT)
+def import_errors(request, token):
+    """Every problem of a stored upload as CSV: row, column, problem and the row's cells as read."""
+    upload = _own_import(request, token)
+    preview = parse_measurements_file(filename=upload.filename, content=bytes(upload.content))
+    rows = [["row", "column", "problem", "measure", "period", "value"]]
+    rows += [["", "", error, "", "", ""] for error in preview.file_errors]
+    for row in preview.error_rows:
+        for column, message in row.errors:
+            rows.append(
+                [row.number, column, message, row.cells.get("measure", ""), row.period_cell, row.cells.get("value", "")]
+            )
+    # The uploader chose the file name: only safe characters go into the header.
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", upload.filename.rsplit(".", 1)[0])[:50]
+    return csv_response(rows, f"import-problems-{stem}.csv")
 
 
 @require_POST
