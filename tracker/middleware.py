@@ -91,3 +91,25 @@ class HostileInputMiddleware:
         if problem:
             return render(request, "400.html", {"problem": problem}, status=400)
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Signed-in pages and every download say `Cache-Control: no-store`: private data never sits in a shared cache.
+
+    A response that set `Cache-Control: public` itself (a public page with its own caching) is left alone.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils.cache import add_never_cache_headers
+
+        response = self.get_response(request)
+        if "public" in response.get("Cache-Control", ""):
+            return response
+        user = getattr(request, "user", None)
+        download = response.get("Content-Disposition", "").startswith("attachment")
+        if download or (user is not None and user.is_authenticated):
+            add_never_cache_headers(response)
+        return response
