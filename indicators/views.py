@@ -51,10 +51,32 @@ class IndicatorDetailView(RoleRequiredMixin, DetailView):
             for measure in measures
         ]
         changes = list(indicator.changes.select_related("changed_by")[: CHANGES_SHOWN + 1])
+        if self.request.user.is_partner:
+            _hide_other_actions(changes, self.request.user)
         context["changes"] = changes[:CHANGES_SHOWN]
         context["more_changes"] = len(changes) > CHANGES_SHOWN
         context["can_edit"] = self.request.user.is_secretariat
         return context
+
+
+def _hide_other_actions(changes, user):
+    """A partner sees the codes of their own organisation's actions in link changes, and only a count of the rest."""
+    from priorities.models import Action
+
+    link_changes = [change for change in changes if change.field == "actions"]
+    if not link_changes:
+        return
+    own = set(Action.objects.visible_to(user).values_list("code", flat=True))
+    for change in link_changes:
+        for name in ("old_value", "new_value"):
+            codes = [code.strip() for code in getattr(change, name).split(",") if code.strip()]
+            shown = [code for code in codes if code in own]
+            others = len(codes) - len(shown)
+            if others == 1:
+                shown.append("1 action of another organisation")
+            elif others:
+                shown.append(f"{others} actions of other organisations")
+            setattr(change, name, ", ".join(shown))
 
 
 class SecretariatFormView(RoleRequiredMixin, FormView):

@@ -380,3 +380,20 @@ def test_trend_chart_tag_renders_for_other_pages(indicator):
     assert html.count("<circle") == 2
     assert "Baseline 2" in html and "Target 10" in html
     assert "<caption" in html  # the table beside the chart
+
+
+def test_partners_see_other_organisations_action_codes_only_as_a_count_in_the_history(
+    client, indicator, partner_a, secretariat
+):
+    from indicators.services import indicator_set_actions
+    from priorities.models import Action
+
+    indicator_set_actions(indicator=indicator, actions=[Action.objects.get(code="9.1")], by=secretariat)
+    client.force_login(partner_a)
+    response = client.get(indicator.get_absolute_url())
+    [change] = [c for c in response.context["changes"] if c.field == "actions"]
+    assert (change.old_value, change.new_value) == ("9.1, 1 action of another organisation", "9.1")
+    assert "9.2" not in response.content.decode()
+    client.force_login(secretariat)
+    [change] = [c for c in client.get(indicator.get_absolute_url()).context["changes"] if c.field == "actions"]
+    assert change.old_value == "9.1, 9.2"

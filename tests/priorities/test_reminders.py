@@ -471,3 +471,19 @@ def test_a_database_failure_mid_batch_retries_the_same_task(settings):
         result = send_reminder_batch.apply(kwargs={"reminder_ids": [1, 2]}, task_id="batch-1")
     assert result.successful(), result.traceback
     assert calls == ["batch-1", "batch-1"]
+
+
+@pytest.mark.django_db
+def test_people_invited_who_never_set_a_password_get_no_digest():
+    joined = OrganisationFactory(contact_email="office@a.example")
+    PartnerFactory(organisation=joined, email="member@a.example")
+    invited = PartnerFactory(organisation=joined, email="invited@a.example")
+    invited.set_unusable_password()
+    invited.save()
+    nobody_joined = OrganisationFactory(contact_email="info@b.example")
+    only_invited = PartnerFactory(organisation=nobody_joined, email="new@b.example")
+    only_invited.set_unusable_password()
+    only_invited.save()
+    contacts = partner_contacts(organisation_ids={joined.pk, nobody_joined.pk})
+    assert [c.email for c in contacts[joined.pk]] == ["member@a.example"]
+    assert [(c.email, c.user_id) for c in contacts[nobody_joined.pk]] == [("info@b.example", None)]
