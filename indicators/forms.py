@@ -1,6 +1,7 @@
 from django import forms
 
 from priorities.models import Action
+from tracker.forms import IdsChoiceField
 from tracker.models import Organisation
 
 from .models import Measure
@@ -122,7 +123,7 @@ class MeasurementForm(forms.Form):
         self.order_fields(["period_start", "period_end", "value", "text_value", "source", "note"])
 
 
-class ActionChoiceField(forms.ModelMultipleChoiceField):
+class ActionChoiceField(IdsChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.code} {obj.title}"
 

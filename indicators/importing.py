@@ -18,11 +18,10 @@ from tracker.spreadsheets import restore
 
 from .models import Measure, Measurement
 from .progress import format_value, period_label
+from .sheet_reader import MAX_COLUMNS, MAX_ROWS, read_xlsx
 
 REQUIRED_COLUMNS = ("measure", "period start", "period end", "value")
 OPTIONAL_COLUMNS = ("source", "note", "indicator")
-MAX_ROWS = 50_000
-MAX_COLUMNS = 50
 SOURCE_MAX_LENGTH = Measurement._meta.get_field("source").max_length
 NOTE_MAX_LENGTH = 5000
 VALUE_LIMIT = Decimal(10) ** 16  # DecimalField(max_digits=18, decimal_places=2)
@@ -103,40 +102,42 @@ def _text(cell):
     return restore(str(cell).strip())
 
 
+def _csv_rows(content, encoding):
+    """Up to MAX_ROWS + 1 records of MAX_COLUMNS cells, decoded as the file is read (never the whole text at once).
+
+    Blank records are kept (as empty lists) so that row numbers match the spreadsheet's, and they
+    count towards the cap: 10 MB of newlines stops after MAX_ROWS + 1 records instead of building
+    ten million lists.
+    """
+    stream = io.TextIOWrapper(io.BytesIO(content), encoding=encoding, newline="")
+    first_line = stream.readline()
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    stream.seek(0)
+    rows = []
+    for record in csv.reader(stream, delimiter=delimiter):
+        rows.append(record[:MAX_COLUMNS])
+        if len(rows) > MAX_ROWS + 1:
+            break
+    return rows
+
+
 def _read_rows(filename, content):
-    """(rows as lists of cells, file error or None). Rows include the heading row."""
+    """(rows as lists of cells, file error or None). Rows include the headings; reading stops past the cap."""
     name = filename.lower()
     if name.endswith(".csv"):
+        if b"\x00" in content:
+            return [], "The file has NUL characters, so it is not a CSV text file: save it as CSV UTF-8."
         for encoding in ("utf-8-sig", "cp1252"):
             try:
-                text = content.decode(encoding)
-                break
+                return _csv_rows(content, encoding), None
             except UnicodeDecodeError:
                 continue
-        else:
-            return [], "The file could not be read as text: save it as CSV UTF-8."
-        first_line = text.split("\n", 1)[0]
-        delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-        try:
-            return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)), None
-        except csv.Error as error:
-            return [], f"The file is not valid CSV: {error}."
+            except csv.Error as error:
+                return [], f"The file is not valid CSV: {error}."
+        return [], "The file could not be read as text: save it as CSV UTF-8."
     if name.endswith((".xlsx", ".xlsm")):
-        from openpyxl import load_workbook
-
-        try:
-            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-            sheet = workbook.worksheets[0]
-            rows = []
-            # Stop reading past the row limit: a small .xlsx can unpack to millions of rows.
-            for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
-                rows.append(list(row))
-                if len(rows) > MAX_ROWS + 1:
-                    break
-            workbook.close()
-            return rows, None
-        except Exception:  # any damage to an untrusted file is the same answer to the user
-            return [], "The file could not be read as an Excel workbook (.xlsx)."
+        # In a memory- and time-limited child process, after checking what the archive unpacks to.
+        return read_xlsx(content)
     if name.endswith(".xls"):
         return [], "Old Excel files (.xls) cannot be read: save it as .xlsx or CSV."
     return [], "The file must be a CSV (.csv) or Excel (.xlsx) file."

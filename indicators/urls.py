@@ -30,4 +30,5 @@ urlpatterns = [
     path("import/template.<str:fmt>", views.import_template, name="import-template"),
     path("import/<uuid:token>/", views.import_preview, name="import-preview"),
     path("import/<uuid:token>/confirm/", views.import_confirm, name="import-confirm"),
+    path("import/<uuid:token>/errors.csv", views.import_errors, name="import-errors"),
 ]

@@ -1,4 +1,5 @@
 import datetime
+import re
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -21,6 +22,7 @@ from .models import Measure, Measurement, MeasurementImport, MeasurementSubmissi
 
 READERS = (SECRETARIAT, COMMISSIONER, PARTNER)
 CHANGES_SHOWN = 50
+PREVIEW_ROWS_SHOWN = 100
 
 
 class IndicatorListView(RoleRequiredMixin, ListView):
@@ -52,6 +54,8 @@ class IndicatorDetailView(RoleRequiredMixin, DetailView):
         ]
         changes = list(indicator.changes.select_related("changed_by")[: CHANGES_SHOWN + 1])
         _attach_reviews(changes)
+        if self.request.user.is_partner:
+            _hide_other_actions(changes, self.request.user)
         context["changes"] = changes[:CHANGES_SHOWN]
         context["more_changes"] = len(changes) > CHANGES_SHOWN
         context["can_edit"] = self.request.user.is_secretariat
@@ -73,6 +77,26 @@ def _attach_reviews(changes):
     by_moment = {(s.measure_id, s.measurement.recorded_at): s for s in submissions}
     for change in reviewed:
         change.review = by_moment.get((change.measure_id, change.changed_at))
+
+
+def _hide_other_actions(changes, user):
+    """A partner sees the codes of their own organisation's actions in link changes, and only a count of the rest."""
+    from priorities.models import Action
+
+    link_changes = [change for change in changes if change.field == "actions"]
+    if not link_changes:
+        return
+    own = set(Action.objects.visible_to(user).values_list("code", flat=True))
+    for change in link_changes:
+        for name in ("old_value", "new_value"):
+            codes = [code.strip() for code in getattr(change, name).split(",") if code.strip()]
+            shown = [code for code in codes if code in own]
+            others = len(codes) - len(shown)
+            if others == 1:
+                shown.append("1 action of another organisation")
+            elif others:
+                shown.append(f"{others} actions of other organisations")
+            setattr(change, name, ", ".join(shown))
 
 
 class SecretariatFormView(RoleRequiredMixin, FormView):
@@ -250,12 +274,21 @@ def _own_import(request, token):
 
 
 def _render_preview(request, upload, preview, status=200):
+    # The page shows at most PREVIEW_ROWS_SHOWN rows (50,000 error rows made a 43 MB page); the
+    # error report download lists every problem.
     only_errors = request.GET.get("show") == "errors"
     rows = preview.error_rows if only_errors else preview.rows
     return render(
         request,
         "indicators/import_preview.html",
-        {"upload": upload, "preview": preview, "rows": rows, "only_errors": only_errors},
+        {
+            "upload": upload,
+            "preview": preview,
+            "rows": rows,
+            "shown_rows": rows[:PREVIEW_ROWS_SHOWN],
+            "rows_not_shown": max(len(rows) - PREVIEW_ROWS_SHOWN, 0),
+            "only_errors": only_errors,
+        },
         status=status,
     )
 
@@ -268,6 +301,24 @@ def import_preview(request, token):
         return render(request, "indicators/import_done.html", {"upload": upload})
     preview = parse_measurements_file(filename=upload.filename, content=bytes(upload.content))
     return _render_preview(request, upload, preview)
+
+
+@require_GET
+@role_required(SECRETARIAT)
+def import_errors(request, token):
+    """Every problem of a stored upload as CSV: row, column, problem and the row's cells as read."""
+    upload = _own_import(request, token)
+    preview = parse_measurements_file(filename=upload.filename, content=bytes(upload.content))
+    rows = [["row", "column", "problem", "measure", "period", "value"]]
+    rows += [["", "", error, "", "", ""] for error in preview.file_errors]
+    for row in preview.error_rows:
+        for column, message in row.errors:
+            rows.append(
+                [row.number, column, message, row.cells.get("measure", ""), row.period_cell, row.cells.get("value", "")]
+            )
+    # The uploader chose the file name: only safe characters go into the header.
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", upload.filename.rsplit(".", 1)[0])[:50]
+    return csv_response(rows, f"import-problems-{stem}.csv")
 
 
 @require_POST

@@ -45,6 +45,8 @@ class ActionFilter(django_filters.FilterSet):
         method="search",
         widget=forms.TextInput(attrs={"type": "search"}),
         help_text="Code, title or description",
+        max_length=200,
+        error_messages={"max_length": "Search for at most 200 characters."},
     )
     priority = django_filters.ModelChoiceFilter(
         field_name="objective__priority", queryset=_priorities, label="Priority", empty_label="All priorities"

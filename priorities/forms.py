@@ -1,11 +1,16 @@
+import datetime
+
 from django import forms
 from django.core.validators import URLValidator
 
-from tracker.forms import MergeOnConflictMixin
+from tracker.forms import IdsChoiceField, MergeOnConflictMixin
 from tracker.models import Organisation, User
 
 from .models import ActionPartner, Status, UpdateFrequency
 from .services import NOTE_MAX_LENGTH
+
+EARLIEST_DATE = datetime.date(1900, 1, 1)
+LATEST_DATE = datetime.date(2999, 12, 31)
 
 
 class HttpLinkField(forms.URLField):
@@ -84,13 +89,13 @@ class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
         required=False,
         label="Update frequency",
     )
-    lead_partners = forms.ModelMultipleChoiceField(
+    lead_partners = IdsChoiceField(
         queryset=Organisation.objects.all(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label="Lead partners",
     )
-    supporting_partners = forms.ModelMultipleChoiceField(
+    supporting_partners = IdsChoiceField(
         queryset=Organisation.objects.all(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -115,6 +120,10 @@ class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
     def clean(self):
         data = super().clean()
         start, target = data.get("start_date"), data.get("target_date")
+        for name, day in (("start_date", start), ("target_date", target)):
+            # Due dates are counted from these: 9999-12-31 plus a period was a 500 (year 10000).
+            if day and not EARLIEST_DATE <= day <= LATEST_DATE:
+                self.add_error(name, f"Enter a date between {EARLIEST_DATE:%-d %B %Y} and {LATEST_DATE:%-d %B %Y}.")
         if start and target and target < start:
             self.add_error("target_date", "The target date must be the same as or after the start date.")
         both = set(data.get("lead_partners") or []) & set(data.get("supporting_partners") or [])

@@ -18,6 +18,7 @@ from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection as db_connection
 from django.db import transaction
@@ -98,11 +99,14 @@ def partner_reminder_due(*, due, today):
 
 
 def partner_contacts(*, organisation_ids):
-    """Each organisation's contacts: its active partner users with an email, else its contact email."""
+    """Each organisation's contacts: its members (active partner users with an email who have set a
+    password), else its contact email. Someone invited who never joined cannot open the links."""
     contacts = defaultdict(list)
     users = (
         User.objects.filter(organisation_id__in=organisation_ids, role=User.Role.PARTNER, is_active=True)
         .exclude(email="")
+        .exclude(password="")
+        .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
         .order_by("pk")
     )
     for user in users:

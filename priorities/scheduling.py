@@ -8,6 +8,8 @@ def add_months(day, months):
     """The same day of the month `months` later, clamped to the month's end (31 Jan + 1 = 28/29 Feb)."""
     month_index = day.month - 1 + months
     year = day.year + month_index // 12
+    if year > datetime.MAXYEAR:  # past the calendar's end: the last day there is
+        return datetime.date.max
     month = month_index % 12 + 1
     last_day = calendar.monthrange(year, month)[1]
     return datetime.date(year, month, min(day.day, last_day))

@@ -251,6 +251,8 @@ def clean_return_reason(reason, what):
         raise ValidationError({"reason": f"Say why {what} is returned, so the partner can answer it."})
     if len(reason) > NOTE_MAX_LENGTH:
         raise ValidationError({"reason": f"The reason must be {NOTE_MAX_LENGTH:,} characters or fewer."})
+    if "\x00" in reason:  # PostgreSQL cannot store it (a 500); no person types it
+        raise ValidationError({"reason": "The reason holds a NUL character: type it again."})
     return reason
 
 

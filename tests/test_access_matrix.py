@@ -70,6 +70,7 @@ EXPECTED = {
     "indicators:import-preview": ((302, 403, 403, 200, 403), ALL_405),
     "indicators:import-template": ((302, 403, 403, 200, 403), ALL_405),
     "indicators:import-confirm": (ALL_405, (302, 403, 403, 302, 403)),
+    "indicators:import-errors": ((302, 403, 403, 200, 403), ALL_405),
     # Only organisation A reports the measure: B gets 404, staff 403.
     "indicators:measurement-submit": ((302, 200, 404, 403, 403), (302, 400, 404, 403, 403)),
     "indicators:measurement-submission-accept": (ALL_405, (302, 403, 403, 302, 403)),
@@ -156,6 +157,7 @@ def world(db):
         "indicators:measurement-update": {"pk": measurement.pk},
         "indicators:import-preview": {"token": upload.pk},
         "indicators:import-confirm": {"token": upload.pk},
+        "indicators:import-errors": {"token": upload.pk},
         "indicators:measurement-submit": {"pk": measurement.measure.pk},
         "indicators:measurement-submission-accept": {"pk": value_submission.pk},
         "indicators:measurement-submission-return": {"pk": value_submission.pk},

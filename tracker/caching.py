@@ -11,7 +11,8 @@ its actions, partners, updates, submissions, indicators, organisations and users
 
 Bulk writes that send no signals (`bulk_create`, `QuerySet.update`) call `data_changed()` themselves.
 A fragment is also keyed by who it is for (role and organisation: partners see only their actions),
-the date (overdue and "within the cycle" depend on it) and the request's query, and it expires after
+the date (overdue and "within the cycle" depend on it) and the request's recognised, cleaned query
+(form_vary: junk parameters never make an entry), and it expires after
 FRAGMENT_CACHE_SECONDS in any case. A fragment must hold nothing per user or per session: no CSRF
 token, no user name, no CSP nonce (tests check the first).
 """
@@ -74,7 +75,12 @@ def audience(user):
 
 
 def fragment_key(request, name, *vary):
-    """The cache key of fragment `name` for this request's user, today, and `vary` (JSON-serialisable)."""
+    """The cache key of fragment `name` for this request's user, today, and `vary` (JSON-serialisable).
+
+    None (no caching) when any part of `vary` is None: see form_vary.
+    """
+    if any(part is None for part in vary):
+        return None
     if not hasattr(request, "_data_generation"):
         request._data_generation = generation()  # one query per request, however many fragments
     parts = [name, request._data_generation, audience(request.user), timezone.localdate().isoformat(), *vary]
@@ -82,13 +88,45 @@ def fragment_key(request, name, *vary):
     return f"fragment:{name}:{digest}"
 
 
-def query_vary(request):
-    """A request's query string in a stable order: the same filters in another order share a fragment."""
-    return sorted((key, sorted(values)) for key, values in request.GET.lists())
+def _plain(value):
+    if hasattr(value, "_meta"):  # a model instance from a choice field
+        return value.pk
+    if isinstance(value, list | tuple | set) or hasattr(value, "values_list"):
+        return sorted(str(_plain(item)) for item in value)
+    if isinstance(value, str):
+        return value.strip()
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def form_vary(request, form, extra=()):
+    """A fragment's key part from `form`'s cleaned values, or None: render without caching.
+
+    Only a query the page recognises gets a cache entry: a valid form, each parameter one of the
+    form's fields or `extra`, given once (multiple-choice fields excepted). Junk parameters, invalid
+    values and repeated ones render afresh and store nothing, so made-up query strings cannot grow
+    the cache; the same filters written in another order or spacing share one entry.
+    """
+    known = set(form.fields) | set(extra)
+    for name, values in request.GET.lists():
+        multiple = (
+            name in form.fields
+            and getattr(form.fields[name], "widget", None) is not None
+            and (getattr(form.fields[name].widget, "allow_multiple_selected", False))
+        )
+        if name not in known or (len(values) > 1 and not multiple):
+            return None
+    if not form.is_valid():
+        return None
+    cleaned = {name: _plain(value) for name, value in form.cleaned_data.items()}
+    return sorted((name, value) for name, value in cleaned.items() if value not in (None, "", [], False))
 
 
 def cached_fragment(key, render):
-    """The HTML cached under `key`, or `render()`'s, stored. A cache outage costs speed, never the page."""
+    """The HTML cached under `key`, or `render()`'s, stored; a None key renders without caching.
+
+    A cache outage costs speed, never the page."""
+    if key is None:
+        return render()
     try:
         html = cache.get(key)
     except Exception:  # a cache server down or unreachable

@@ -198,3 +198,26 @@ class MergeOnConflictMixin:
         data[self.add_prefix("opened")] = self.sign_opened(theirs, conflicts, labels)
         form = type(self)(data, **kwargs)
         return form
+
+
+BIGINT_RANGE = range(-(2**63), 2**63)
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """A multi-select of rows by id that refuses ids no database column can hold, before querying.
+
+    Django passes the submitted ids straight into `pk__in`; on SQLite one above 2**63 raised
+    OverflowError (a 500). Here it is the field's ordinary "not one of the available choices".
+    """
+
+    def _check_values(self, value):
+        for pk in value:
+            try:
+                ok = int(str(pk).strip()) in BIGINT_RANGE
+            except ValueError:
+                ok = False
+            if not ok:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)

@@ -47,5 +47,69 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, self.outage_errors):
             return None
-        logger.error("Database unavailable for %s %s: %s", request.method, request.path, exception)
+        from .security import loggable
+
+        logger.error("Database unavailable for %s %s: %s", request.method, loggable(request.path), exception)
         return unavailable_response()
+
+
+MAX_QUERY_VALUE_LENGTH = 2000
+
+
+def _request_problem(request):
+    """Why a request cannot be handled at all, or None: checked before any view or form sees it."""
+    for source in (request.GET, request.POST):
+        for name, values in source.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                # PostgreSQL cannot store or compare text with NUL, and no person types one.
+                return "The request held a NUL character, which no form or filter accepts. Nothing was changed."
+    for name, values in request.GET.lists():
+        if len(name) > MAX_QUERY_VALUE_LENGTH or any(len(value) > MAX_QUERY_VALUE_LENGTH for value in values):
+            return f"The address was too long: filters and searches take at most {MAX_QUERY_VALUE_LENGTH:,} characters."
+    return None
+
+
+class HostileInputMiddleware:
+    """Answers 400 with a plain message to what no page accepts: NUL characters, huge query values.
+
+    One guard instead of every filter, admin list and form learning that PostgreSQL refuses NUL in
+    text (a 500 otherwise) and that SQLite refuses very long LIKE patterns (a false "unavailable").
+    Placed after the authentication middleware, so the message page knows who is signed in.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http.multipartparser import MultiPartParserError
+        from django.shortcuts import render
+
+        try:
+            problem = _request_problem(request)
+        except (MultiPartParserError, UnicodeDecodeError):
+            problem = "The form data could not be read. Nothing was changed."
+        if problem:
+            return render(request, "400.html", {"problem": problem}, status=400)
+        return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Signed-in pages and every download say `Cache-Control: no-store`: private data never sits in a shared cache.
+
+    A response that set `Cache-Control: public` itself (a public page with its own caching) is left alone.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils.cache import add_never_cache_headers
+
+        response = self.get_response(request)
+        if "public" in response.get("Cache-Control", ""):
+            return response
+        user = getattr(request, "user", None)
+        download = response.get("Content-Disposition", "").startswith("attachment")
+        if download or (user is not None and user.is_authenticated):
+            add_never_cache_headers(response)
+        return response

@@ -1,8 +1,10 @@
 """Session lifetime and the security log: sign-ins, failures, lock-outs and refused requests."""
 
 import logging
+import re
 import time
 
+from axes.helpers import get_client_ip_address
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import logout
@@ -17,14 +19,38 @@ LAST_SEEN = "last_seen"
 LAST_SEEN_RESOLUTION = 60
 
 
+USERNAME_MAX_LENGTH = 255  # django-axes' columns; PostgreSQL refused a longer one with a 500
+LOGGED_MAX_LENGTH = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def loggable(value):
+    """A user-supplied value safe to put in one log line: control characters (CR, LF ...) escaped, length capped.
+
+    A username with a newline otherwise wrote a forged line into the security log.
+    """
+    text = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", str(value))
+    return text if len(text) <= LOGGED_MAX_LENGTH else text[:LOGGED_MAX_LENGTH] + "…"
+
+
 def client_address(request):
+    """The client's address as django-axes sees it (through the trusted proxy hops when configured)."""
     if request is None:
         return "unknown"
-    return request.META.get("REMOTE_ADDR", "unknown")
+    return loggable(get_client_ip_address(request) or "unknown")
+
+
+def axes_username(request, credentials):
+    """The username django-axes records, cut to the length of its columns (AXES_USERNAME_CALLABLE)."""
+    if credentials:
+        username = credentials.get("username")
+    else:
+        username = getattr(request, "POST", {}).get("username")
+    return None if username is None else str(username)[:USERNAME_MAX_LENGTH]
 
 
 def _who(user):
-    return getattr(user, "username", None) or "anonymous"
+    return loggable(getattr(user, "username", None) or "anonymous")
 
 
 @receiver(user_logged_in)
@@ -43,12 +69,16 @@ def _record_sign_out(sender, request, user, **kwargs):
 
 @receiver(user_login_failed)
 def _record_failure(sender, credentials, request=None, **kwargs):
-    logger.warning("sign-in failed: user=%s from=%s", credentials.get("username", "?"), client_address(request))
+    logger.warning(
+        "sign-in failed: user=%s from=%s", loggable(credentials.get("username", "?")), client_address(request)
+    )
 
 
 @receiver(user_locked_out)
 def _record_lockout(sender, request, username=None, ip_address=None, **kwargs):
-    logger.warning("locked out: user=%s from=%s", username or "?", ip_address or client_address(request))
+    logger.warning(
+        "locked out: user=%s from=%s", loggable(username or "?"), loggable(ip_address or client_address(request))
+    )
 
 
 class SessionLifetimeMiddleware:
@@ -89,7 +119,7 @@ class RefusalLogMiddleware:
                 "refused: user=%s from=%s %s %s",
                 _who(getattr(request, "user", None)),
                 client_address(request),
-                request.method,
-                request.path,
+                loggable(request.method),
+                loggable(request.path),
             )
         return response

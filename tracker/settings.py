@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tracker.middleware.DatabaseUnavailableMiddleware",
+    "tracker.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "tracker.middleware.HostileInputMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tracker.security.RefusalLogMiddleware",
     # Last, so that it sees every sign-in attempt's outcome.
@@ -93,7 +95,7 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "0")) or None
+AXES_USERNAME_CALLABLE = "tracker.security.axes_username"
 AXES_VERBOSE = False
 
 ROOT_URLCONF = "tracker.urls"
@@ -257,6 +259,18 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     # Opt-in: only behind a proxy that sets X-Forwarded-Proto itself and strips it from clients.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # The client's address for sign-in lock-outs and the security log: the proxy's address would lock
+    # the real user out for anyone's wrong passwords. django-ipware (as django-axes documents) reads
+    # X-Forwarded-For, where each of the DJANGO_TRUSTED_PROXY_COUNT proxies appends the address it
+    # saw: it must then hold exactly that many entries (the last proxy is REMOTE_ADDR itself, so
+    # ipware counts one fewer). A client that writes the header itself adds an entry, and is then
+    # counted under the proxy's address: it can neither pose as another address nor lock anyone out.
+    AXES_IPWARE_PROXY_COUNT = max(int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "1")), 1) - 1
+    AXES_IPWARE_PROXY_ORDER = "left-most"
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+else:
+    # Directly on the internet: only the connection's own address (a client-sent header is a lie).
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)

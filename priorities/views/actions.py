@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import EmptyPage
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,9 +9,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
-from django_tables2 import RequestConfig
 
-from tracker.caching import cached_fragment, fragment_key, query_vary
+from tracker.caching import cached_fragment, form_vary, fragment_key
 from tracker.forms import apply_errors
 from tracker.permissions import PARTNER, SECRETARIAT, role_required
 from tracker.spreadsheets import csv_response, xlsx_response
@@ -23,6 +23,7 @@ from ..services import StaleActionError, action_record_update, action_update_det
 from ..tables import ActionTable
 
 REGISTER_PAGE_SIZE = 50
+MAX_CACHED_PAGE = 200  # page numbers past this (10,000 actions) render without a cache entry
 
 
 def _filtered_actions(request):
@@ -36,9 +37,40 @@ def _filtered_table(request):
     return ActionTable(_filtered_actions(request)[1], order_by=request.GET.get("sort") or ("code",))
 
 
+def _page_number(request):
+    """The requested page as a number from 1 (anything else is page 1); past the end is the last page."""
+    try:
+        return max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        return 1
+
+
+def _sort(request):
+    """The requested sort columns that the table has; unknown ones are ignored."""
+    columns = ActionTable.base_columns
+    return [name for name in request.GET.getlist("sort") if name.removeprefix("-") in columns][:3]
+
+
+def _register_vary(request):
+    """The register's cache key part: cleaned filters, page and known sort columns, or None (don't cache)."""
+    filters = form_vary(request, ActionFilter(request.GET, request=request).form, extra=("page", "sort"))
+    page = _page_number(request)
+    if filters is None or page > MAX_CACHED_PAGE or len(_sort(request)) != len(request.GET.getlist("sort")):
+        return None
+    return [filters, page, _sort(request)]
+
+
 def _register_table_html(request):
     table = ActionTable(_filtered_actions(request)[1])
-    RequestConfig(request, paginate={"per_page": REGISTER_PAGE_SIZE}).configure(table)
+    # Configured here rather than by RequestConfig, which passes any per_page through (-1 was a 500,
+    # a billion an unbounded page): always REGISTER_PAGE_SIZE rows.
+    table.request = request
+    if _sort(request):
+        table.order_by = _sort(request)
+    try:
+        table.paginate(per_page=REGISTER_PAGE_SIZE, page=_page_number(request))
+    except EmptyPage:
+        table.paginate(per_page=REGISTER_PAGE_SIZE, page=table.paginator.num_pages)
     query = request.GET.copy()
     query.pop("page", None)
     context = {"table": table, "export_query": query.urlencode(), "request": request}
@@ -61,7 +93,7 @@ def action_register(request):
     The filter form and the table are cached fragments (tracker/caching.py), rendered again only when
     the data, the day, the audience or the query changes.
     """
-    vary = query_vary(request)
+    vary = _register_vary(request)
     table_html = cached_fragment(fragment_key(request, "register-table", vary), lambda: _register_table_html(request))
     if request.htmx:
         response = HttpResponse(table_html)

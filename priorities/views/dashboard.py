@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from indicators.models import SuccessIndicator
-from tracker.caching import cached_fragment, fragment_key, query_vary
+from tracker.caching import cached_fragment, form_vary, fragment_key
 from tracker.permissions import STAFF, role_required
 
 from ..charts import STATUS_ORDER, register_url, stacked_status_bars
@@ -46,7 +46,7 @@ def status_counts(actions, today):
 @role_required(*STAFF)
 def dashboard(request):
     """The page around a cached body: recomputed only when the data, the day or the query changes."""
-    key = fragment_key(request, "dashboard", query_vary(request))
+    key = fragment_key(request, "dashboard", form_vary(request, SinceForm(request.GET)))
     body = cached_fragment(key, lambda: _dashboard_body(request))
     return render(request, "priorities/dashboard.html", {"body_html": body})
 

@@ -161,35 +161,27 @@ def _report_action_rows(actions, as_of):
 
 
 def _report_indicator_rows(as_of):
-    """The Indicators sheet: numbers as numbers, the period's end as a date."""
-    measures = (
-        measures_as_of(as_of)
-        .order_by("indicator__plan__title", "indicator__plan_id", "indicator__position", "indicator__code", "pk")
-        .values(
-            "indicator__plan__title",
-            "indicator__statement",
-            "name",
-            "unit",
-            "baseline_value",
-            "target_value",
-            "value_then",
-            "text_then",
-            "period_end_then",
+    """The Indicators sheet: numbers as numbers, the period's end as a date, each value as known on `as_of`."""
+    measures = list(
+        Measure.objects.select_related("indicator__plan").order_by(
+            "indicator__plan__title", "indicator__plan_id", "indicator__position", "indicator__code", "pk"
         )
     )
+    # The same rule as the page: values recorded by then, with the corrections made by then.
+    annotate_as_of(measures, as_of)
     units = dict(Measure.Unit.choices)
     yield ["Plan", "Indicator", "Measure", "Unit", "Baseline", "Target", "Latest value", "Period ending"]
-    for row in measures.iterator(chunk_size=2000):
-        value = row["text_then"] if row["unit"] == Measure.Unit.TEXT else row["value_then"]
+    for measure in measures:
+        value = measure.text_then if measure.unit == Measure.Unit.TEXT else measure.value_then
         yield [
-            row["indicator__plan__title"],
-            row["indicator__statement"],
-            row["name"],
-            units.get(row["unit"], row["unit"]),
-            row["baseline_value"],
-            row["target_value"],
+            measure.indicator.plan.title,
+            measure.indicator.statement,
+            measure.name,
+            units.get(measure.unit, measure.unit),
+            measure.baseline_value,
+            measure.target_value,
             value if value != "" else None,
-            row["period_end_then"],
+            measure.period_end_then,
         ]
 
 

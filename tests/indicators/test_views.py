@@ -406,3 +406,20 @@ def test_the_secretariat_form_refuses_a_period_of_another_length(client, indicat
         in html
     )
     assert not measure.measurements.exists()
+
+
+def test_partners_see_other_organisations_action_codes_only_as_a_count_in_the_history(
+    client, indicator, partner_a, secretariat
+):
+    from indicators.services import indicator_set_actions
+    from priorities.models import Action
+
+    indicator_set_actions(indicator=indicator, actions=[Action.objects.get(code="9.1")], by=secretariat)
+    client.force_login(partner_a)
+    response = client.get(indicator.get_absolute_url())
+    [change] = [c for c in response.context["changes"] if c.field == "actions"]
+    assert (change.old_value, change.new_value) == ("9.1, 1 action of another organisation", "9.1")
+    assert "9.2" not in response.content.decode()
+    client.force_login(secretariat)
+    [change] = [c for c in client.get(indicator.get_absolute_url()).context["changes"] if c.field == "actions"]
+    assert change.old_value == "9.1, 9.2"

@@ -493,3 +493,19 @@ def test_dry_run_lists_organisations_skipped_for_want_of_a_contact(world):
         "actions 9.1, 9.2" in text
     )
     assert "Org B" not in text and not Reminder.objects.exists()
+
+
+@pytest.mark.django_db
+def test_people_invited_who_never_set_a_password_get_no_digest():
+    joined = OrganisationFactory(contact_email="office@a.example")
+    PartnerFactory(organisation=joined, email="member@a.example")
+    invited = PartnerFactory(organisation=joined, email="invited@a.example")
+    invited.set_unusable_password()
+    invited.save()
+    nobody_joined = OrganisationFactory(contact_email="info@b.example")
+    only_invited = PartnerFactory(organisation=nobody_joined, email="new@b.example")
+    only_invited.set_unusable_password()
+    only_invited.save()
+    contacts = partner_contacts(organisation_ids={joined.pk, nobody_joined.pk})
+    assert [c.email for c in contacts[joined.pk]] == ["member@a.example"]
+    assert [(c.email, c.user_id) for c in contacts[nobody_joined.pk]] == [("info@b.example", None)]

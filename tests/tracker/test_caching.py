@@ -212,3 +212,42 @@ def test_generate_load_data_refreshes_pages(client, secretariat, settings):
     assert register_total(client) == 0
     call_command("generate_load_data", actions=20, updates=40, organisations=3, users=4, plans=1, verbosity=0)
     assert register_total(client) == 20
+
+
+def _fragment_keys():
+    from django.core.cache import cache
+
+    return {key for key in cache._cache if ":fragment:" in key}
+
+
+@pytest.mark.parametrize("page", [REGISTER, DASHBOARD])
+def test_junk_parameters_and_invalid_values_create_no_cache_entries(client, secretariat, plan5, page):
+    from django.core.cache import cache
+
+    cache.clear()
+    client.force_login(secretariat)
+    main(client.get(page))
+    known = _fragment_keys()
+    assert known
+    for query in (
+        {"utm": "x"},
+        {"junk1": "1", "junk2": "2"},
+        {"since": "not a date"},
+        {"status": "no such status"},
+        {"page": "999999999"},
+        {"sort": "no_such_column"},
+        {"per_page": "-1"},
+    ):
+        assert client.get(page, query).status_code == 200
+    assert _fragment_keys() == known
+
+
+def test_the_same_cleaned_filters_share_one_entry(client, secretariat, plan5):
+    from django.core.cache import cache
+
+    cache.clear()
+    client.force_login(secretariat)
+    main(client.get(REGISTER, {"q": "victim"}))
+    known = _fragment_keys()
+    main(client.get(REGISTER, {"q": "  victim "}))
+    assert _fragment_keys() == known
