@@ -35,4 +35,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("priorities.urls")),
     path("indicators/", include("indicators.urls")),
+    path("public/", include("public.urls")),
 ]
