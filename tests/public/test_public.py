@@ -421,6 +421,7 @@ def test_every_public_page_has_quick_exit_and_no_inline_script(world, settings):
             continue
         html = response.content.decode()
         assert 'data-module="govuk-exit-this-page"' in html, path
+        assert re.search(r"Last updated: <time datetime=\"[0-9T:+-]+\">\d{1,2} \w+ \d{4}</time>", html), path
         assert f'href="{settings.PUBLIC_QUICK_EXIT_URL}"' in html, path
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), path
         assert " style=" not in html, path
