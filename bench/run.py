@@ -273,7 +273,14 @@ def reminders_figure(ctx):
     ]
 
 
-FIGURES = [dashboard_figure, register_figure, query_count_figure, reminders_figure]
+def public_figure(ctx):
+    """The public plan page against the no-database page under wrk (bench/public.py)."""
+    from bench.public import public_figure as figure
+
+    return figure(ctx)
+
+
+FIGURES = [dashboard_figure, register_figure, query_count_figure, reminders_figure, public_figure]
 
 
 # --- the run ------------------------------------------------------------------------------------

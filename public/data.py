@@ -261,7 +261,13 @@ def indicator_page(pk):
         .select_related("plan")
         .prefetch_related(
             _public_measures(),
-            Prefetch("actions", queryset=Action.objects.only("pk", "code", "title", "status", "sort_key")),
+            # Only actions of published plans, should an indicator be linked across plans.
+            Prefetch(
+                "actions",
+                queryset=Action.objects.filter(objective__priority__plan__in=published_plans()).only(
+                    "pk", "code", "title", "status", "sort_key"
+                ),
+            ),
         )
         .first()
     )
@@ -309,7 +315,13 @@ def open_data():
             Prefetch(
                 "indicators",
                 queryset=SuccessIndicator.objects.prefetch_related(
-                    _public_measures(), Prefetch("actions", queryset=Action.objects.only("pk", "code", "sort_key"))
+                    _public_measures(),
+                    Prefetch(
+                        "actions",
+                        queryset=Action.objects.filter(objective__priority__plan__in=published_plans()).only(
+                            "pk", "code", "sort_key"
+                        ),
+                    ),
                 ),
             ),
         )

@@ -275,6 +275,9 @@ DJANGO_TABLES2_TEMPLATE = "includes/table.html"
 # Public pages and open data (public/): how long browsers and proxies may keep them, the licence the
 # open data is published under, and where Quick exit goes (a neutral site).
 PUBLIC_CACHE_SECONDS = int(os.environ.get("PUBLIC_CACHE_SECONDS", "300"))
+# How often a web process re-reads the data generation for the public pages (other processes' changes
+# show within this many seconds; its own at once).
+PUBLIC_GENERATION_SECONDS = float(os.environ.get("PUBLIC_GENERATION_SECONDS", "1"))
 PUBLIC_DATA_LICENCE = {
     "name": os.environ.get("PUBLIC_DATA_LICENCE_NAME", "Open Government Licence v3.0"),
     "url": os.environ.get(

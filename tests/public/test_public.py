@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from django.db import models
 from django.test import Client
 from django.urls import reverse
 from faker import Faker
@@ -179,6 +180,7 @@ def world(db):
     # Another plan, never published: nothing of it shows.
     other = ActionFactory(objective__priority__plan=PlanFactory(title=secret("unpublished-plan")))
     secrets["unpublished-action"] = other.title
+    indicator.actions.add(other)  # linked across plans: still not shown
     plan_publish(plan=plan, by=secretariat)
     return {
         "plan": plan,
@@ -440,3 +442,25 @@ def test_text_measures_and_partners_never_people(world):
     page = Client().get(_public_url(world, "indicator")).content.decode()
     assert "A new agreement was signed." in page
     assert "reported by " + world["partner"].organisation.name in page
+
+
+def test_another_processs_change_shows_within_public_generation_seconds(world, settings, monkeypatch):
+    """The generation is re-read at most every PUBLIC_GENERATION_SECONDS; this process's own writes at once."""
+    from tracker import caching
+    from tracker.models import DataGeneration
+
+    settings.PUBLIC_GENERATION_SECONDS = 30
+    clock = [1000.0]
+    monkeypatch.setattr(caching.time, "monotonic", lambda: clock[0])
+    client = Client()
+    url = reverse("public:plan")
+    assert client.get(url).status_code == 200
+    # Another web process unpublishes: its commit moves the shared generation, not this process's own count.
+    type(world["plan"]).objects.filter(pk=world["plan"].pk).update(published_at=None)
+    DataGeneration.objects.filter(pk=1).update(value=models.F("value") + 1)
+    assert client.get(url).status_code == 200  # within the 30 seconds: still the cached page
+    clock[0] += 30
+    assert client.get(url).status_code == 404
+    # This process's own write counts at once, whatever the clock.
+    plan_publish(plan=world["plan"], by=world["secretariat"])
+    assert client.get(url).status_code == 200
