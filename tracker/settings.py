@@ -59,7 +59,7 @@ INSTALLED_APPS = [
     "tracker",
     "priorities",
     "indicators",
-    "public",
+    "public_pages",
 ]
 
 MIDDLEWARE = [
@@ -272,7 +272,7 @@ CONTENT_SECURITY_POLICY = {
 
 DJANGO_TABLES2_TEMPLATE = "includes/table.html"
 
-# Public pages and open data (public/): how long browsers and proxies may keep them, the licence the
+# Public pages and open data (public_pages/): how long browsers and proxies may keep them, the licence the
 # open data is published under, and where Quick exit goes (a neutral site).
 PUBLIC_CACHE_SECONDS = int(os.environ.get("PUBLIC_CACHE_SECONDS", "300"))
 # How often a web process re-reads the data generation for the public pages (other processes' changes

@@ -13,7 +13,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     # Early: public traffic is the heaviest, and resolving past every other pattern costs more than the page.
-    path("public/", include("public.urls")),
+    path("public/", include("public_pages.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

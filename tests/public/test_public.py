@@ -34,7 +34,7 @@ from priorities.services import (
     submission_create,
     submission_return,
 )
-from public import opendata
+from public_pages import opendata
 from tests.factories import (
     ActionFactory,
     ActionPartnerFactory,
@@ -47,7 +47,7 @@ from tests.factories import (
     SuccessIndicatorFactory,
 )
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "public" / "schema" / "plan.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "public_pages" / "schema" / "plan.schema.json").read_text())
 
 
 class Links(HTMLParser):

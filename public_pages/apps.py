@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class PublicConfig(AppConfig):
-    name = "public"
+    name = "public_pages"
     verbose_name = "Public pages and open data"
