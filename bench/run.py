@@ -280,7 +280,14 @@ def downloads_figure(ctx):
     return [Row(name, measured, target, met) for name, measured, target, met in downloads.figure(ctx)]
 
 
-FIGURES = [dashboard_figure, register_figure, query_count_figure, reminders_figure, downloads_figure]
+def public_figure(ctx):
+    """The public plan page against the no-database page under wrk (bench/public.py)."""
+    from bench.public import public_figure as figure
+
+    return figure(ctx)
+
+
+FIGURES = [dashboard_figure, register_figure, query_count_figure, reminders_figure, downloads_figure, public_figure]
 
 
 # --- the run ------------------------------------------------------------------------------------

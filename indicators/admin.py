@@ -47,11 +47,12 @@ class MeasurementAdmin(admin.ModelAdmin):
         "recorded_by",
         "recorded_at",
     ]
-    list_filter = ["measure__indicator", "measure", "is_demo"]
+    list_filter = ["measure__indicator", "measure", "is_demo", "is_public"]
     search_fields = ["measure__name", "source", "note"]
     date_hierarchy = "period_start"
     list_select_related = ["measure", "recorded_by"]
-    readonly_fields = ["recorded_at"]
+    # Public or not is chosen on the measurement's form, where the choice is recorded in the history.
+    readonly_fields = ["recorded_at", "is_public"]
 
 
 @admin.register(IndicatorChange)

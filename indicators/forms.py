@@ -99,6 +99,12 @@ class MeasurementForm(forms.Form):
     )
     source = forms.CharField(max_length=300, required=False, help_text="Where the figure comes from.")
     note = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    is_public = forms.BooleanField(
+        required=False,
+        label="Show this value on the public pages",
+        help_text="Its period and value appear on the public pages and in the open data once the plan is "
+        "published; the note never does.",
+    )
 
     def __init__(self, *args, measure, **kwargs):
         super().__init__(*args, **kwargs)
@@ -120,7 +126,15 @@ class MeasurementForm(forms.Form):
                 max_length=5000,
                 error_messages={"required": "Enter the value."},
             )
-        self.order_fields(["period_start", "period_end", "value", "text_value", "source", "note"])
+        self.order_fields(["period_start", "period_end", "value", "text_value", "source", "note", "is_public"])
+
+
+class MeasurementSubmissionForm(MeasurementForm):
+    """A partner's reported value: the same fields, without the public choice (the secretariat's to make)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["is_public"]
 
 
 class ActionChoiceField(IdsChoiceField):

@@ -211,6 +211,9 @@ class Measurement(models.Model):
     )
     recorded_at = models.DateTimeField(default=timezone.now)
     is_demo = models.BooleanField(default=False, help_text="Made by load_demo, not by a real user.")
+    is_public = models.BooleanField(
+        "public", default=False, help_text="Shown on the public pages and in the open data (period and value)."
+    )
 
     class Meta:
         ordering = ["measure", "period_start"]
@@ -286,6 +289,7 @@ INDICATOR_CHANGE_FIELD_LABELS = {
     "period": "Period",
     "source": "Source",
     "note": "Note",
+    "is_public": "Public",
 }
 
 

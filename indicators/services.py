@@ -28,7 +28,7 @@ MEASURE_FIELDS = (
     "reporting_period",
 )
 NOTE_MAX_LENGTH = 5000
-MEASUREMENT_FIELDS = ("period_start", "period_end", "value", "text_value", "source", "note")
+MEASUREMENT_FIELDS = ("period_start", "period_end", "value", "text_value", "source", "note", "is_public")
 # Unconfirmed uploads older than this are deleted when someone uploads another file.
 IMPORT_KEEP = datetime.timedelta(days=1)
 
@@ -50,6 +50,8 @@ def _display(field, value, unit=None):
         return ""
     if field in ("baseline_value", "target_value", "value"):
         return format_value(value, unit)
+    if field == "is_public":
+        return "Yes" if value else "No"
     if isinstance(value, datetime.date):
         return value.strftime("%-d %B %Y")
     if field == "unit":
@@ -300,9 +302,22 @@ def _measurement_subject(measure, measurement):
 
 @transaction.atomic
 def measurement_record(
-    *, measure, by, period_start, period_end, value=None, text_value="", source="", note="", via="web"
+    *,
+    measure,
+    by,
+    period_start,
+    period_end,
+    value=None,
+    text_value="",
+    source="",
+    note="",
+    is_public=False,
+    via="web",
 ):
-    """Record the value of a measure for one period; refuses a second value for the same period."""
+    """Record the value of a measure for one period; refuses a second value for the same period.
+
+    `is_public` shows its period and value on the public pages and in the open data once the plan is published.
+    """
     locked = _lock_measure(measure)
     measurement = Measurement(
         measure=locked,
@@ -312,6 +327,7 @@ def measurement_record(
         text_value=text_value or "",
         source=(source or "").strip(),
         note=(note or "").strip(),
+        is_public=bool(is_public),
         recorded_by=by,
         recorded_at=timezone.now(),
     )
@@ -335,8 +351,8 @@ def measurement_record(
             at=measurement.recorded_at,
             via=via,
         )
-        for field in ("value" if locked.is_numeric else "text_value", "source", "note")
-        if getattr(measurement, field) not in (None, "")
+        for field in ("value" if locked.is_numeric else "text_value", "source", "note", "is_public")
+        if getattr(measurement, field) not in (None, "") and not (field == "is_public" and not measurement.is_public)
     )
     return measurement
 
@@ -382,7 +398,7 @@ def measurement_correct(*, measurement, by, via="web", **changes):
                 via=via,
             )
         )
-    for field in ("value", "text_value", "source", "note"):
+    for field in ("value", "text_value", "source", "note", "is_public"):
         if field in changed:
             records.append(
                 _change(

@@ -16,7 +16,7 @@ from tracker.spreadsheets import csv_response, xlsx_response
 
 from . import exporting, services
 from .charts import build_trend_chart
-from .forms import ImportForm, LinkActionsForm, MeasureForm, MeasurementForm
+from .forms import ImportForm, LinkActionsForm, MeasureForm, MeasurementForm, MeasurementSubmissionForm
 from .importing import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, parse_measurements_file
 from .models import Measure, Measurement, MeasurementImport, MeasurementSubmission, SuccessIndicator
 
@@ -400,7 +400,7 @@ class MeasurementSubmitView(RoleRequiredMixin, FormView):
 
     allowed_roles = (PARTNER,)
     template_name = "indicators/measurement_submit.html"
-    form_class = MeasurementForm
+    form_class = MeasurementSubmissionForm
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.user.role == PARTNER:

@@ -14,7 +14,7 @@ class PriorityInline(admin.TabularInline):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["title", "organisation_name", "start_date", "end_date"]
+    list_display = ["title", "organisation_name", "start_date", "end_date", "published_at"]
     search_fields = ["title", "organisation_name"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [PriorityInline]
@@ -51,7 +51,7 @@ class ProgressUpdateInline(admin.TabularInline):
 
     model = ProgressUpdate
     extra = 0
-    fields = ["created_at", "previous_status", "status", "note", "evidence_url", "author", "organisation"]
+    fields = ["created_at", "previous_status", "status", "note", "evidence_url", "author", "organisation", "is_public"]
     readonly_fields = fields
     can_delete = False
     ordering = ["-created_at"]

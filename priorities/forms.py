@@ -7,7 +7,7 @@ from tracker.forms import IdsChoiceField, MergeOnConflictMixin
 from tracker.models import Organisation, User
 
 from .models import ActionPartner, Status, UpdateFrequency
-from .services import NOTE_MAX_LENGTH
+from .services import NOTE_MAX_LENGTH, PUBLIC_SUMMARY_MAX_LENGTH
 
 EARLIEST_DATE = datetime.date(1900, 1, 1)
 LATEST_DATE = datetime.date(2999, 12, 31)
@@ -42,6 +42,12 @@ class ProgressUpdateForm(MergeOnConflictMixin, forms.Form):
         help_text="A link to a report, minutes or a published page, starting https:// or http://",
         assume_scheme="https",
     )
+    is_public = forms.BooleanField(
+        required=False,
+        label="Show this update on the public pages",
+        help_text="Its status, date and note appear on the public pages once the plan is published; "
+        "the evidence link and who recorded it never do.",
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, action, **kwargs):
@@ -66,6 +72,14 @@ class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
     )
 
     title = forms.CharField(max_length=200, label="Short title")
+    public_summary = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=PUBLIC_SUMMARY_MAX_LENGTH,
+        label="Public summary (optional)",
+        help_text="A short summary of progress for the public pages, in plain words "
+        f"({PUBLIC_SUMMARY_MAX_LENGTH:,} characters at most). No names of people, no internal detail.",
+    )
     owner = forms.ModelChoiceField(
         queryset=User.objects.filter(role=User.Role.SECRETARIAT, is_active=True),
         required=False,
@@ -108,6 +122,7 @@ class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
         partnerships = list(action.partnerships.all())
         return {
             "title": action.title,
+            "public_summary": action.public_summary,
             "owner": action.owner_id,
             "start_date": action.start_date,
             "target_date": action.target_date,
@@ -141,7 +156,7 @@ class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
     def details(self):
         return {
             field: self.cleaned_data[field]
-            for field in ("title", "owner", "start_date", "target_date", "update_frequency")
+            for field in ("title", "public_summary", "owner", "start_date", "target_date", "update_frequency")
         }
 
 
@@ -151,6 +166,8 @@ class SubmissionForm(ProgressUpdateForm):
     def __init__(self, *args, action, **kwargs):
         super().__init__(*args, action=action, **kwargs)
         del self.fields["version"], self.fields["opened"]
+        # Whether progress is shown publicly is the secretariat's decision, made when accepting or later.
+        del self.fields["is_public"]
         self.fields["status"].label = "Proposed status"
 
 

@@ -42,6 +42,12 @@ class UpdateFrequency(models.IntegerChoices):
     ANNUALLY = 12, "Annually"
 
 
+class PlanQuerySet(models.QuerySet):
+    def published(self):
+        """Plans the secretariat has published: the only ones the public pages and open data show."""
+        return self.filter(published_at__isnull=False)
+
+
 class Plan(models.Model):
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
@@ -51,14 +57,41 @@ class Plan(models.Model):
     start_date = models.DateField(null=True, blank=True, help_text="First updates fall due one period after this date.")
     end_date = models.DateField(null=True, blank=True)
     source_url = models.URLField(blank=True)
+    # Set and cleared only by services.plan_publish / plan_unpublish, which log each decision.
+    published_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the secretariat published it; empty when not public."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PlanQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]
 
     def __str__(self):
         return self.title
+
+    @property
+    def is_published(self):
+        return self.published_at is not None
+
+
+class PlanPublication(models.Model):
+    """One decision to publish or unpublish a plan's public pages: who, when. Written only by the services."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="publications")
+    published = models.BooleanField(help_text="True: published; False: taken down.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="plan_publications"
+    )
+    decided_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.plan} {'published' if self.published else 'unpublished'} {self.decided_at:%d %b %Y %H:%M}"
 
 
 class Priority(models.Model):
@@ -232,6 +265,11 @@ class Action(models.Model):
     code = models.CharField(max_length=20, help_text="As published, e.g. 5.11.")
     title = models.CharField("short title", max_length=200)
     description = models.TextField(help_text="The action as published, word for word.")
+    public_summary = models.TextField(
+        blank=True,
+        max_length=1000,
+        help_text="A short summary of progress for the public pages, written by the secretariat.",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -447,6 +485,9 @@ class ProgressUpdate(models.Model):
         help_text="For progress reported by a partner: who in the secretariat accepted it.",
     )
     is_demo = models.BooleanField(default=False, help_text="Made by load_demo, not by a real user.")
+    is_public = models.BooleanField(
+        "public", default=False, help_text="Shown on the public pages (its status, date and note; never who wrote it)."
+    )
 
     objects = ProgressUpdateQuerySet.as_manager()
 
@@ -502,6 +543,8 @@ CHANGE_FIELD_LABELS = {
     "update_frequency": "Update frequency",
     "partners": "Partners",
     "description": "Description",
+    "public_summary": "Public summary",
+    "update_public": "Update shown publicly",
     "created": "Created",
 }
 

@@ -4,11 +4,22 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Action, ActionChange, ActionPartner, ProgressUpdate, Status, Submission, UpdateFrequency
+from .models import (
+    Action,
+    ActionChange,
+    ActionPartner,
+    Plan,
+    PlanPublication,
+    ProgressUpdate,
+    Status,
+    Submission,
+    UpdateFrequency,
+)
 from .scheduling import next_due_date
 
 NOTE_MAX_LENGTH = 5000
-DETAIL_FIELDS = ("title", "description", "owner", "start_date", "target_date", "update_frequency")
+DETAIL_FIELDS = ("title", "description", "public_summary", "owner", "start_date", "target_date", "update_frequency")
+PUBLIC_SUMMARY_MAX_LENGTH = 1000
 
 
 class StaleActionError(Exception):
@@ -96,9 +107,13 @@ def action_record_update(
     expected_version=None,
     at=None,
     is_demo=False,
+    is_public=False,
     via="web",
 ):
-    """Record a progress update and make its status the action's status; refuses a stale version."""
+    """Record a progress update and make its status the action's status; refuses a stale version.
+
+    `is_public` shows the update (status, date, note) on the public pages once the plan is published.
+    """
     locked = _lock(action, expected_version)
     validate_update(action=locked, status=status, note=note)
     new_version = locked.version + 1
@@ -114,6 +129,7 @@ def action_record_update(
         created_at=at or timezone.now(),
         action_version=new_version,
         is_demo=is_demo,
+        is_public=is_public,
     )
     update.full_clean()
     update.save()
@@ -179,6 +195,13 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
             )
         )
 
+    if "public_summary" in changes:
+        changes["public_summary"] = (changes["public_summary"] or "").strip()
+        # TextField does not enforce max_length itself.
+        if len(changes["public_summary"]) > PUBLIC_SUMMARY_MAX_LENGTH:
+            raise ValidationError(
+                {"public_summary": f"The public summary must be {PUBLIC_SUMMARY_MAX_LENGTH:,} characters or fewer."}
+            )
     for field, new in changes.items():
         old = getattr(locked, field)
         if old != new:
@@ -312,3 +335,53 @@ def submission_return(*, submission, by, reason):
     record_decision(locked, by=by, state=Submission.State.RETURNED, return_reason=reason)
     submission.refresh_from_db()
     return locked
+
+
+@transaction.atomic
+def progress_update_set_public(*, update, public, by, via="web"):
+    """Show an update on the public pages or withdraw it, recording the choice in the action's history."""
+    locked = ProgressUpdate.objects.select_for_update(of=("self",)).select_related("action").get(pk=update.pk)
+    if locked.is_public == bool(public):
+        return None
+    locked.is_public = bool(public)
+    locked.save(update_fields=["is_public"])
+    when = f"{timezone.localtime(locked.created_at):%-d %B %Y %H:%M}"
+    change = ActionChange.objects.create(
+        action=locked.action,
+        field="update_public",
+        old_value=f"Update of {when}: {'public' if not public else 'not public'}",
+        new_value=f"Update of {when}: {'public' if public else 'not public'}",
+        changed_by=by,
+        via=via,
+        action_version=locked.action.version,
+    )
+    update.refresh_from_db()
+    return change
+
+
+def _decide_publication(plan, *, published, by):
+    locked = Plan.objects.select_for_update().get(pk=plan.pk)
+    if locked.is_published == published:
+        return None
+    now = timezone.now()
+    locked.published_at = now if published else None
+    locked.save(update_fields=["published_at", "updated_at"])
+    decision = PlanPublication.objects.create(plan=locked, published=published, decided_by=by, decided_at=now)
+    plan.refresh_from_db()
+    return decision
+
+
+@transaction.atomic
+def plan_publish(*, plan, by):
+    """Publish the plan's public pages and open data (accepted, public items only); None if already published."""
+    if by.role != by.Role.SECRETARIAT:
+        raise PermissionError("Only the secretariat publishes the plan.")
+    return _decide_publication(plan, published=True, by=by)
+
+
+@transaction.atomic
+def plan_unpublish(*, plan, by):
+    """Take the plan's public pages and open data down at once; None if it was not published."""
+    if by.role != by.Role.SECRETARIAT:
+        raise PermissionError("Only the secretariat unpublishes the plan.")
+    return _decide_publication(plan, published=False, by=by)

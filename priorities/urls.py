@@ -20,4 +20,11 @@ urlpatterns = [
     path("reviews/<int:pk>/accept/", reviews.submission_accept_view, name="submission-accept"),
     path("reviews/<int:pk>/return/", reviews.submission_return_view, name="submission-return"),
     path("actions/<int:pk>/remind/", reminders.action_send_reminder, name="action-send-reminder"),
+    path(
+        "actions/<int:pk>/updates/<int:update_pk>/public/",
+        actions.progress_update_public_view,
+        name="progress-update-public",
+    ),
+    path("plan/<int:pk>/publish/", plan.plan_publish_view, name="plan-publish"),
+    path("plan/<int:pk>/unpublish/", plan.plan_unpublish_view, name="plan-unpublish"),
 ]

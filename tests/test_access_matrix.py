@@ -16,7 +16,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from indicators.services import measurement_import_store, measurement_submission_create
 from priorities.models import Status
-from priorities.services import submission_create
+from priorities.services import action_record_update, plan_publish, submission_create
 from tests.factories import (
     ActionPartnerFactory,
     MeasurementFactory,
@@ -93,6 +93,19 @@ EXPECTED = {
     "two-step-turn-off": ((302, 302, 302, 302, 302), (302, 302, 302, 302, 302)),
     "user-two-step-reset": (ALL_405, (302, 403, 403, 302, 403)),
     "organisation-two-step": (ALL_405, (302, 403, 403, 302, 403)),
+    # Publishing (the world's plan is published; an empty POST to the update switch changes nothing).
+    "priorities:plan-publish": (ALL_405, (302, 403, 403, 302, 403)),
+    "priorities:plan-unpublish": (ALL_405, (302, 403, 403, 302, 403)),
+    "priorities:progress-update-public": (ALL_405, (302, 403, 403, 302, 403)),
+    # The public pages and open data: the same for everyone, signed in or not; read-only.
+    "public:plan": ((200, 200, 200, 200, 200), ALL_405),
+    "public:objective": ((200, 200, 200, 200, 200), ALL_405),
+    "public:objective-page": ((200, 200, 200, 200, 200), ALL_405),
+    "public:action": ((200, 200, 200, 200, 200), ALL_405),
+    "public:indicator": ((200, 200, 200, 200, 200), ALL_405),
+    "public:plan-json": ((200, 200, 200, 200, 200), ALL_405),
+    "public:plan-csv": ((200, 200, 200, 200, 200), ALL_405),
+    "public:plan-schema": ((200, 200, 200, 200, 200), ALL_405),
 }
 
 
@@ -147,6 +160,9 @@ def world(db):
         period_end=datetime.date(1999, 12, 31),
         value=3,
     )
+    update = action_record_update(action=action, status=Status.ON_TRACK, note="u", by=users["secretariat"])
+    for plan in {action.objective.priority.plan, indicator.plan}:
+        plan_publish(plan=plan, by=users["secretariat"])
     invitation = partner_invite(
         email="new@example.org", organisation=org_a, first_name="N", last_name="U", by=users["secretariat"]
     )
@@ -187,6 +203,13 @@ def world(db):
         },
         "user-two-step-reset": {"user_id": users["partner_a"].pk},
         "organisation-two-step": {"slug": org_a.slug},
+        "priorities:plan-publish": {"pk": action.objective.priority.plan_id},
+        "priorities:plan-unpublish": {"pk": action.objective.priority.plan_id},
+        "priorities:progress-update-public": {"pk": action.pk, "update_pk": update.pk},
+        "public:objective": {"pk": action.objective_id},
+        "public:objective-page": {"pk": action.objective_id, "page": 1},
+        "public:action": {"pk": action.pk},
+        "public:indicator": {"pk": indicator.pk},
     }
     return users, kwargs
 

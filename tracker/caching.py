@@ -21,6 +21,7 @@ import hashlib
 import itertools
 import json
 import logging
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -67,6 +68,23 @@ def generation():
 
     shared = DataGeneration.objects.filter(pk=1).values_list("value", flat=True).first()
     return (shared or 0, _local_generation)
+
+
+_recent = {"local": None, "shared": 0, "read_at": float("-inf")}
+
+
+def recent_generation(max_age):
+    """As generation(), but reading the database at most once every `max_age` seconds in this process.
+
+    This process's own writes count at once (the local part); other processes' committed changes
+    within `max_age` seconds. For pages that every visitor shares (the public pages), where a query
+    per request would cost more than the page.
+    """
+    now = time.monotonic()
+    if _recent["local"] != _local_generation or now - _recent["read_at"] >= max_age:
+        _recent["shared"], _recent["local"] = generation()
+        _recent["read_at"] = now
+    return (_recent["shared"], _recent["local"])
 
 
 def audience(user):

@@ -88,6 +88,9 @@ class SessionLifetimeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # Public pages never read the session (reading it would add Vary: Cookie and defeat shared caches).
+        if request.path_info.startswith(settings.SESSIONLESS_PATH_PREFIXES):
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = int(time.time())

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "tracker",
     "priorities",
     "indicators",
+    "public_pages",
 ]
 
 MIDDLEWARE = [
@@ -315,6 +316,23 @@ CONTENT_SECURITY_POLICY = {
 }
 
 DJANGO_TABLES2_TEMPLATE = "includes/table.html"
+
+# Public pages and open data (public_pages/): how long browsers and proxies may keep them, the licence the
+# open data is published under, and where Quick exit goes (a neutral site).
+PUBLIC_CACHE_SECONDS = int(os.environ.get("PUBLIC_CACHE_SECONDS", "300"))
+# How often a web process re-reads the data generation for the public pages (other processes' changes
+# show within this many seconds; its own at once).
+PUBLIC_GENERATION_SECONDS = float(os.environ.get("PUBLIC_GENERATION_SECONDS", "1"))
+PUBLIC_DATA_LICENCE = {
+    "name": os.environ.get("PUBLIC_DATA_LICENCE_NAME", "Open Government Licence v3.0"),
+    "url": os.environ.get(
+        "PUBLIC_DATA_LICENCE_URL", "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+    ),
+}
+PUBLIC_QUICK_EXIT_URL = os.environ.get("PUBLIC_QUICK_EXIT_URL", "https://www.bbc.co.uk/weather")
+# Paths whose views never read the session (tracker.security.SessionLifetimeMiddleware leaves them alone),
+# so their responses carry no Vary: Cookie and no cookie, and shared caches may keep them.
+SESSIONLESS_PATH_PREFIXES = ("/public/",)
 
 LOGGING = {
     "version": 1,

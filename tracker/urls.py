@@ -12,6 +12,8 @@ admin.site.site_title = "Plan Tracker admin"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Early: public traffic is the heaviest, and resolving past every other pattern costs more than the page.
+    path("public/", include("public_pages.urls")),
     path(
         "accounts/login/",
         account_views.SignInView.as_view(),

@@ -19,7 +19,7 @@ from ..exports import register_rows
 from ..filters import ActionFilter
 from ..forms import ActionDetailsForm, ProgressUpdateForm, SubmissionForm
 from ..models import Action, ActionChange, ActionPartner, ProgressUpdate, Submission
-from ..services import StaleActionError, action_record_update, action_update_details
+from ..services import StaleActionError, action_record_update, action_update_details, progress_update_set_public
 from ..tables import ActionTable
 
 REGISTER_PAGE_SIZE = 50
@@ -204,6 +204,7 @@ def action_record_update_view(request, pk):
                 status=form.cleaned_data["status"],
                 note=form.cleaned_data["note"],
                 evidence_url=form.cleaned_data["evidence_url"],
+                is_public=form.cleaned_data["is_public"],
                 by=request.user,
                 expected_version=form.cleaned_data["version"],
             )
@@ -278,3 +279,23 @@ def action_edit(request, pk):
         {"action": action, "form": form, "stale": stale},
         status=409 if stale else 400 if request.method == "POST" else 200,
     )
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def progress_update_public_view(request, pk, update_pk):
+    """Show one accepted update on the public pages, or withdraw it (`public` is "1" or "0")."""
+    action = _visible_action(request, pk)
+    update = get_object_or_404(ProgressUpdate.objects.filter(action=action), pk=update_pk)
+    public = request.POST.get("public")
+    if public not in ("0", "1"):
+        messages.error(request, "Choose whether the update is public.")
+        return redirect(action)
+    change = progress_update_set_public(update=update, public=public == "1", by=request.user)
+    if change is None:
+        messages.info(request, "Nothing was changed.")
+    elif public == "1":
+        messages.success(request, "The update will be shown on the public pages while the plan is published.")
+    else:
+        messages.success(request, "The update is no longer shown on the public pages.")
+    return redirect(f"{action.get_absolute_url()}#update-{update.pk}")

@@ -1,15 +1,21 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
-from ..models import Action, Objective, Plan, Priority
+from tracker.permissions import SECRETARIAT, role_required
+
+from ..models import Action, Objective, Plan, PlanPublication, Priority
+from ..services import plan_publish, plan_unpublish
+
+PUBLICATION_HISTORY = 20
 
 
 @require_GET
 @login_required
 def plan_overview(request):
-    """The plan as published, with each visible action's current status."""
+    """The plan as published, with each visible action's current status; the secretariat publishes it here."""
     actions = Action.objects.visible_to(request.user).select_related("owner")
     plans = Plan.objects.prefetch_related(
         Prefetch(
@@ -22,4 +28,38 @@ def plan_overview(request):
             ),
         )
     )
-    return render(request, "priorities/plan.html", {"plans": plans})
+    is_secretariat = request.user.role == SECRETARIAT
+    if is_secretariat:
+        # The latest publishing decisions, per plan (a sliced prefetch: one query, however long the log).
+        plans = plans.prefetch_related(
+            Prefetch(
+                "publications",
+                queryset=PlanPublication.objects.select_related("decided_by")[:PUBLICATION_HISTORY],
+                to_attr="recent_publications",
+            )
+        )
+    return render(request, "priorities/plan.html", {"plans": plans, "can_publish": is_secretariat})
+
+
+def _decide(request, pk, *, publish):
+    plan = get_object_or_404(Plan, pk=pk)
+    decision = (plan_publish if publish else plan_unpublish)(plan=plan, by=request.user)
+    if decision is None:
+        messages.info(request, f"{plan.title} was already {'published' if publish else 'not published'}.")
+    elif publish:
+        messages.success(request, f"{plan.title} is published: its public pages and open data are online.")
+    else:
+        messages.success(request, f"{plan.title} is unpublished: its public pages and open data are offline.")
+    return redirect("priorities:plan")
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def plan_publish_view(request, pk):
+    return _decide(request, pk, publish=True)
+
+
+@require_POST
+@role_required(SECRETARIAT)
+def plan_unpublish_view(request, pk):
+    return _decide(request, pk, publish=False)
