@@ -30,6 +30,7 @@ from .outbox import (  # noqa: F401 (SendOutcome and the constants are this modu
     outbox_send_batch,
     release_stale_claims,
 )
+from .report_links import LINKED_KINDS, dry_run_url, links_for_reminders
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class RunSummary:
     written: int
     queued_ids: list
     outcome: SendOutcome | None = None
+    # recipient email -> the report links their digest would carry (dry run only; not valid links)
+    links: dict = dataclasses.field(default_factory=dict)
 
 
 def partner_reminder_due(*, due, today):
@@ -247,12 +250,30 @@ def _summarise(owed):
     return dict(sorted(recipients.items()))
 
 
+def _dry_run_links(owed):
+    """The report links the digests would carry, shown without a valid signature."""
+    codes = dict(Action.objects.filter(pk__in={o.action_id for o in owed}).values_list("pk", "code"))
+    links = defaultdict(list)
+    for item in owed:
+        if item.kind in LINKED_KINDS and item.recipient_user_id and item.organisation_id:
+            code = codes.get(item.action_id, item.action_id)
+            links[item.recipient_email].append(dry_run_url(action_code=code, recipient_email=item.recipient_email))
+    return {email: sorted(set(urls)) for email, urls in sorted(links.items())}
+
+
 def reminders_run_daily(*, today, dry_run=False, send_now=False):
     """Write the reminders owed on `today`, then send every pending row: queued after commit, or here when send_now."""
     owed = reminders_owed(today=today)
     if dry_run:
         new = [item for item in owed if item.key not in _existing_keys(owed)]
-        return RunSummary(today=today, dry_run=True, recipients=_summarise(new), written=len(new), queued_ids=[])
+        return RunSummary(
+            today=today,
+            dry_run=True,
+            recipients=_summarise(new),
+            written=len(new),
+            queued_ids=[],
+            links=_dry_run_links(new),
+        )
     with transaction.atomic():
         reminders_release_stale_claims()
         new = reminders_record(owed=owed)
@@ -320,7 +341,7 @@ SECTIONS = [
 ]
 
 
-def build_digest(*, recipient_email, reminders, today=None, connection=None, action_urls=None):
+def build_digest(*, recipient_email, reminders, today=None, connection=None, action_urls=None, report_urls=None):
     """The digest email for one recipient's rows: plain text and HTML, each action with its due date and link."""
     today = today or timezone.localdate()
     sections = []
@@ -339,6 +360,7 @@ def build_digest(*, recipient_email, reminders, today=None, connection=None, act
                     "due": f"{due.day} {MONTHS[due.month - 1]} {due.year}" if due else "",
                     "overdue": f"{days_overdue} day{'' if days_overdue == 1 else 's'} overdue" if days_overdue else "",
                     "url": _action_url(row.action, action_urls),
+                    "report_url": report_urls.get(row.pk, "") if report_urls else "",
                 }
             )
         if items:
@@ -378,11 +400,16 @@ def build_digest(*, recipient_email, reminders, today=None, connection=None, act
 def reminders_send_batch(*, reminder_ids, claim_token, connection=None, today=None):
     """Send the batch's pending rows as one digest per recipient over one SMTP connection, marking each sent."""
     today = today or timezone.localdate()
-    action_urls = {}
+    action_urls, report_urls = {}, {}
 
     def build(email, group, connection):
         return build_digest(
-            recipient_email=email, reminders=group, today=today, connection=connection, action_urls=action_urls
+            recipient_email=email,
+            reminders=group,
+            today=today,
+            connection=connection,
+            action_urls=action_urls,
+            report_urls=report_urls,
         )
 
     return outbox_send_batch(
@@ -395,6 +422,8 @@ def reminders_send_batch(*, reminder_ids, claim_token, connection=None, today=No
             "recipient_email", "action__sort_key", "pk"
         ),
         connection=connection,
+        # Each partner's action gets a link to report without signing in (priorities/report_links.py).
+        prepare=lambda rows: report_urls.update(links_for_reminders(rows)),
         label="Reminders",
     )
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, dashboard, partners, plan, reminders, reports, reviews
+from .views import actions, dashboard, notifications, partners, plan, reminders, reports, reviews
 
 app_name = "priorities"
 
@@ -20,4 +20,7 @@ urlpatterns = [
     path("reviews/<int:pk>/accept/", reviews.submission_accept_view, name="submission-accept"),
     path("reviews/<int:pk>/return/", reviews.submission_return_view, name="submission-return"),
     path("actions/<int:pk>/remind/", reminders.action_send_reminder, name="action-send-reminder"),
+    path("accounts/notifications/", notifications.notification_choices_view, name="notification-choices"),
+    path("report/<str:token>/", notifications.report_link_view, name="report-link"),
+    path("report/<str:token>/new-link/", notifications.report_link_renew_view, name="report-link-renew"),
 ]

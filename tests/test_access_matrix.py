@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from indicators.services import measurement_import_store, measurement_submission_create
 from priorities.models import Status
+from priorities.report_links import link_token
 from priorities.services import submission_create
 from tests.factories import (
     ActionPartnerFactory,
@@ -20,6 +21,7 @@ from tests.factories import (
     OrganisationFactory,
     PartnerFactory,
     SecretariatFactory,
+    report_link_for,
 )
 from tracker.models import User
 from tracker.services import invitation_token, partner_invite
@@ -73,6 +75,11 @@ EXPECTED = {
     "indicators:measurement-submit": ((302, 200, 404, 403, 403), (302, 400, 404, 403, 403)),
     "indicators:measurement-submission-accept": (ALL_405, (302, 403, 403, 302, 403)),
     "indicators:measurement-submission-return": (ALL_405, (302, 403, 403, 302, 403)),
+    "priorities:notification-choices": ((302, 200, 200, 200, 200), (302, 400, 400, 400, 400)),
+    # A reminder's link is for whoever holds it, signed in or not: an empty report is a 400, a new
+    # link is sent (200). Tampered, expired, used and replaced links: tests/priorities/test_report_links.py.
+    "priorities:report-link": ((200, 200, 200, 200, 200), (400, 400, 400, 400, 400)),
+    "priorities:report-link-renew": (ALL_405, (200, 200, 200, 200, 200)),
 }
 
 
@@ -127,6 +134,7 @@ def world(db):
         period_end=datetime.date(1999, 12, 31),
         value=3,
     )
+    report_link = report_link_for(action=action, user=users["partner_a"])
     invitation = partner_invite(
         email="new@example.org", organisation=org_a, first_name="N", last_name="U", by=users["secretariat"]
     )
@@ -157,6 +165,8 @@ def world(db):
         "indicators:measurement-submit": {"pk": measurement.measure.pk},
         "indicators:measurement-submission-accept": {"pk": value_submission.pk},
         "indicators:measurement-submission-return": {"pk": value_submission.pk},
+        "priorities:report-link": {"token": link_token(report_link)},
+        "priorities:report-link-renew": {"token": link_token(report_link)},
     }
     return users, kwargs
 

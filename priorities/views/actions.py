@@ -114,7 +114,7 @@ def _render_action(request, action, *, update_form=None, stale=None, status=200)
     submissions = (
         Submission.objects.visible_to(request.user)
         .filter(action=action)
-        .select_related("submitted_by", "organisation", "decided_by")
+        .select_related("submitted_by", "organisation", "decided_by", "report_link")
     )
     context = {
         "submissions": submissions,
