@@ -21,14 +21,18 @@ from priorities.models import Notification, Reminder, Status, Submission, Update
 from priorities.notifications import notification_choices_set
 from priorities.services import submission_create, submission_return
 from tests.factories import ActionFactory, ActionPartnerFactory, OrganisationFactory, PartnerFactory, SecretariatFactory
-from tests.priorities.test_reminders_worker import shared_database_url, smtp_sink  # noqa: F401 (fixtures)
+from tests.priorities import test_reminders_worker
+
+# The reminders' integration fixtures: the test database shared with the worker, and the SMTP sink.
+shared_database_url = test_reminders_worker.shared_database_url
+smtp_sink = test_reminders_worker.smtp_sink
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = "https://tracker.example.org"
 
 
 @pytest.fixture
-def fs_worker(shared_database_url, smtp_sink, tmp_path, settings):  # noqa: F811
+def fs_worker(shared_database_url, smtp_sink, tmp_path, settings):
     """A worker on a filesystem queue under tmp_path, and this process's Celery app publishing into it."""
     from tracker.celery import app
 
@@ -111,7 +115,7 @@ def body(message):
 
 
 @pytest.fixture
-def people(shared_database_url):  # noqa: F811
+def people(shared_database_url):
     organisation = OrganisationFactory(name="Europol", slug="europol")
     owner = SecretariatFactory(username="owner", email="owner@example.org")
     SecretariatFactory(username="colleague", email="colleague@example.org")
