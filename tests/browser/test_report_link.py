@@ -76,3 +76,37 @@ def test_the_link_works_without_javascript(reminded, browser):
     expect(page.get_by_role("heading", name="Report sent")).to_be_visible()
     assert Submission.objects.get().action.code == "5.32"
     context.close()
+
+
+def test_the_link_pages_and_the_choices_page_pass_axe(reminded, browser, live_server):
+    from axe_playwright_python.sync_playwright import Axe
+
+    def serious(page):
+        violations = Axe().run(page).response["violations"]
+        return [f"{v['id']}: {v['help']}" for v in violations if v["impact"] in {"serious", "critical"}]
+
+    # axe-core is injected as a script: let it past our Content-Security-Policy in this test only.
+    context = browser.new_context(bypass_csp=True, viewport=PHONE)
+    page = context.new_page()
+    page.goto(reminded["5.31"])
+    assert not serious(page)
+    page.get_by_label("Off track").check()
+    page.get_by_role("button", name="Send report").click()
+    expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    assert not serious(page)
+    page.goto(reminded["5.31"][:-3] + "xx/")
+    expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
+    assert not serious(page)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("eva")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server.url}/accounts/notifications/")
+    expect(page.get_by_role("heading", name="Email notifications")).to_be_visible()
+    assert not serious(page)
+    page.get_by_role("group", name="When the secretariat accepts or returns something you reported").get_by_label(
+        "In a daily digest"
+    ).check()
+    page.get_by_role("button", name="Save choices").click()
+    expect(page.get_by_text("Your email choices are saved.")).to_be_visible()
+    context.close()
