@@ -277,3 +277,16 @@ def notifications_run_digest(*, send_now=False):
     if send_now:
         return notifications_send_batch(notification_ids=ids, claim_token=f"inline-{uuid.uuid4()}")
     return ids
+
+
+@transaction.atomic
+def notifications_retry_failed(*, notification_ids):
+    """Put failed rows back to pending with fresh attempts and queue them; sent rows are never touched."""
+    ids = list(
+        Notification.objects.filter(pk__in=notification_ids, state=Notification.State.FAILED).values_list(
+            "pk", flat=True
+        )
+    )
+    Notification.objects.filter(pk__in=ids).update(state=Notification.State.PENDING, attempts=0, claim_token="")
+    notifications_enqueue(notification_ids=ids)
+    return len(ids)

@@ -215,3 +215,22 @@ def test_notifications_are_listed_for_staff_on_the_action_page_not_for_partners(
     assert 'id="action-notifications"' in client.get(action.get_absolute_url()).content.decode()
     client.force_login(ann)
     assert "action-notifications" not in client.get(action.get_absolute_url()).content.decode()
+
+
+def test_the_admin_shows_notifications_without_their_links_and_sends_failed_ones_again(
+    client, action, ann, django_capture_on_commit_callbacks
+):
+    submit(action, ann)
+    row = Notification.objects.get()
+    Notification.objects.filter(pk=row.pk).update(state="failed", attempts=5, last_error="550")
+    admin_user = SecretariatFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    html = client.get(reverse("admin:priorities_notification_change", args=[row.pk])).content.decode()
+    assert "owner@example.org" in html and "/reviews/#submission-" not in html
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:priorities_notification_changelist"),
+            {"action": "retry_failed", "_selected_action": [row.pk]},
+        )
+    row.refresh_from_db()
+    assert row.state == "sent" and len(mail.outbox) == 1
