@@ -102,7 +102,9 @@ def _visible_action(request, pk):
 def _render_action(request, action, *, update_form=None, stale=None, status=200):
     """The action page; secretariat staff record updates on it, partners submit progress."""
     partnerships = ActionPartner.objects.filter(action=action).select_related("organisation")
-    updates = ProgressUpdate.objects.filter(action=action).select_related("author", "organisation", "accepted_by")
+    updates = ProgressUpdate.objects.filter(action=action).select_related(
+        "author", "organisation", "accepted_by", "submission__report_link"
+    )
     changes = ActionChange.objects.filter(action=action).select_related("changed_by")
     role = request.user.role
     can_edit = role == SECRETARIAT
