@@ -171,6 +171,11 @@ def report_link_submit(*, token, status, note, evidence_url=""):
         .get(pk=link.pk)
     )
     check_usable(link)
+    # A conditional UPDATE as well as the lock: SQLite has no SELECT ... FOR UPDATE, and two posts at
+    # once must still make one report. A refused report rolls this back with the rest.
+    now = timezone.now()
+    if not ReportLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now):
+        raise LinkUnusable("This link has already been used to send a report.", link)
     submission = submission_create(
         action=link.action,
         by=link.recipient_user,
@@ -179,7 +184,7 @@ def report_link_submit(*, token, status, note, evidence_url=""):
         evidence_url=evidence_url,
         via_link_to=link.recipient_email,
     )
-    link.used_at = timezone.now()
+    link.used_at = now
     link.submission = submission
     link.save(update_fields=["used_at", "submission"])
     return submission

@@ -237,3 +237,16 @@ def test_dry_run_shows_the_links_it_would_include_without_a_valid_signature(acti
     assert "ann@example.org: https://tracker.example.org/report/DRY-RUN/" in text and "5.31" in text
     assert not ReportLink.objects.exists() and not Reminder.objects.exists()
     assert Client().get("/report/DRY-RUN/").status_code == 404
+
+
+def test_two_reports_at_once_through_one_link_make_one(link):
+    """The second of two posts that both passed the checks before either wrote is refused by the UPDATE."""
+    from unittest import mock
+
+    from priorities.report_links import LinkUnusable, report_link_submit
+
+    ReportLink.objects.filter(pk=link.pk).update(used_at=timezone.now())
+    with mock.patch("priorities.report_links.check_usable", lambda link, **kwargs: link):
+        with pytest.raises(LinkUnusable):
+            report_link_submit(token=link_token(link), **REPORT)
+    assert not Submission.objects.exists()
