@@ -3,7 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -335,6 +335,17 @@ class MeasurementSubmissionQuerySet(models.QuerySet):
 
     def pending(self):
         return self.filter(state=MeasurementSubmission.State.SUBMITTED)
+
+    def awaiting_answer(self):
+        """Returned values their organisation has not answered yet (no later value for the measure and period)."""
+        later = MeasurementSubmission.objects.filter(
+            measure=OuterRef("measure"),
+            organisation=OuterRef("organisation"),
+            period_start=OuterRef("period_start"),
+            period_end=OuterRef("period_end"),
+            submitted_at__gt=OuterRef("submitted_at"),
+        )
+        return self.filter(state=MeasurementSubmission.State.RETURNED).exclude(Exists(later))
 
 
 class MeasurementSubmission(models.Model):

@@ -8,8 +8,10 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from priorities.notifications import notify_report_decided, notify_report_submitted
 from priorities.services import clean_return_reason, lock_pending, record_decision
 from tracker.caching import data_changed
 
@@ -532,7 +534,44 @@ def measurement_submission_create(
     )
     submission.full_clean()
     submission.save()
+    _notify_value_submitted(submission)
     return submission
+
+
+def _value_what(submission):
+    period = period_label(submission.period_start, submission.period_end)
+    return f"a value for {submission.measure.name} ({period})"
+
+
+def _notify_value_submitted(submission):
+    """Reported values have no action owner: every active secretariat member hears of them."""
+    value = format_value(submission.display_value, submission.measure.unit)
+    details = [f"Value: {value}", f"Source: {submission.source or '(none)'}", f"Note: {submission.note or '(none)'}"]
+    notify_report_submitted(
+        event=f"value-submission:{submission.pk}:submitted",
+        action=None,
+        organisation=submission.organisation,
+        submitted_by=submission.submitted_by,
+        what=_value_what(submission),
+        details=details,
+        review_path=reverse("priorities:review-queue") + f"#value-submission-{submission.pk}",
+    )
+
+
+def _notify_value_decided(submission):
+    accepted = submission.state == MeasurementSubmission.State.ACCEPTED
+    notify_report_decided(
+        event=f"value-submission:{submission.pk}:{submission.state}",
+        action=None,
+        organisation=submission.organisation,
+        submitted_by=submission.submitted_by,
+        what=f"your report of {_value_what(submission)}",
+        accepted=accepted,
+        outcome="It is now the measure's official value for that period.",
+        reason=submission.return_reason,
+        answer_path=reverse("indicators:measurement-submit", kwargs={"pk": submission.measure_id}),
+        decided_by=submission.decided_by,
+    )
 
 
 def _lock_pending_measurement(submission):
@@ -555,6 +594,7 @@ def measurement_submission_accept(*, submission, by):
         via="review",
     )
     record_decision(locked, by=by, state=MeasurementSubmission.State.ACCEPTED, measurement=measurement)
+    _notify_value_decided(locked)
     submission.refresh_from_db()
     return measurement
 
@@ -565,5 +605,6 @@ def measurement_submission_return(*, submission, by, reason):
     reason = clean_return_reason(reason, "the value")
     locked = _lock_pending_measurement(submission)
     record_decision(locked, by=by, state=MeasurementSubmission.State.RETURNED, return_reason=reason)
+    _notify_value_decided(locked)
     submission.refresh_from_db()
     return locked

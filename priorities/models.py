@@ -567,6 +567,13 @@ class SubmissionQuerySet(models.QuerySet):
         """Exists: the organisation has progress on the action waiting for review (no reminder is owed then)."""
         return Exists(self.pending().filter(action=action_ref, organisation=organisation_ref))
 
+    def awaiting_answer(self):
+        """Returned submissions their organisation has not answered yet (no later submission on the action)."""
+        later = Submission.objects.filter(
+            action=OuterRef("action"), organisation=OuterRef("organisation"), submitted_at__gt=OuterRef("submitted_at")
+        )
+        return self.filter(state=Submission.State.RETURNED).exclude(Exists(later))
+
 
 class Submission(models.Model):
     """Progress reported by a partner organisation: proposed, not official until the secretariat accepts it."""
@@ -701,3 +708,130 @@ class Reminder(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.recipient_email} about {self.action.code} ({self.cycle})"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def for_action_page(self):
+        """The notifications about an action, newest first (call it on `action.notifications`)."""
+        return self.order_by("-created_at", "-pk")
+
+    def pending(self):
+        return self.filter(state=Notification.State.PENDING)
+
+
+class Notification(models.Model):
+    """One email owed to one person about one event (a report submitted, a decision, a new link): sent once.
+
+    The same outbox as reminders (priorities/outbox.py): the row is written in the transaction that
+    made the event, under a unique key, and a task sends it after commit with a stable Message-ID.
+    The subject and text are written with the row, so a resend is the same email.
+    """
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", "A partner reported progress or a value"
+        DECIDED = "decided", "A decision on a report you submitted"
+        LINK = "link", "A new link to report progress"
+
+    class Delivery(models.TextChoices):
+        NOW = "now", "As it happens"
+        DIGEST = "digest", "In a daily digest"
+
+    State = Reminder.State
+
+    key = models.CharField(max_length=200, unique=True, help_text="The event and the recipient: written once.")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.NOW)
+    recipient_email = models.EmailField()
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications"
+    )
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications")
+    subject = models.CharField(max_length=300)
+    text = models.TextField(help_text="The email's paragraphs, written when the event happened.")
+    link_url = models.CharField(max_length=500, blank=True)
+    link_label = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=10, choices=Reminder.State.choices, default="pending", db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claim_token = models.CharField(max_length=64, blank=True, help_text="The task sending the row.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="notification_sent_has_sent_at",
+                condition=~Q(state="sent") | Q(sent_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.recipient_email}: {self.subject}"
+
+
+class NotificationPreference(models.Model):
+    """How one person wants one kind of notification: as it happens (no row) or in a daily digest."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_choices")
+    kind = models.CharField(max_length=20, choices=Notification.Kind.choices)
+    delivery = models.CharField(max_length=10, choices=Notification.Delivery.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="unique_notification_choice_per_kind"),
+        ]
+
+    def __str__(self):
+        return f"{self.user}: {self.get_kind_display()} {self.get_delivery_display().lower()}"
+
+
+class ReportLinkQuerySet(models.QuerySet):
+    def for_action_page(self):
+        """The report links sent about an action, newest first (call it on `action.report_links`)."""
+        return self.select_related("submission").order_by("-created_at", "-pk")
+
+
+class ReportLink(models.Model):
+    """A link in a reminder that lets one person report on one action once, without signing in.
+
+    The URL carries a signature of (id, nonce); the row is what makes the limits checkable: it is used
+    at most once, expires after VALID_FOR_DAYS or when a newer link for the same person and action is
+    made (the next reminder, or "send me a new link"), and is void once the person is deactivated or
+    their organisation no longer partners the action.
+    """
+
+    VALID_FOR_DAYS = 14
+
+    class Origin(models.TextChoices):
+        REMINDER = "reminder", "In a reminder"
+        RENEWAL = "renewal", "Asked for a new link"
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="report_links")
+    recipient_email = models.EmailField()
+    recipient_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey("tracker.Organisation", on_delete=models.CASCADE, related_name="+")
+    reminder = models.OneToOneField(
+        Reminder, on_delete=models.SET_NULL, null=True, blank=True, related_name="report_link"
+    )
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.REMINDER)
+    nonce = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    submission = models.OneToOneField(
+        Submission, on_delete=models.SET_NULL, null=True, blank=True, related_name="report_link"
+    )
+
+    objects = ReportLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient_email", "action", "created_at"], name="report_link_person_action")]
+
+    def __str__(self):
+        return f"Report link for {self.action.code} to {self.recipient_email}"

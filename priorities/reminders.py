@@ -8,27 +8,31 @@ twice, and a redelivered task (acks_late, same id) takes back the rows it had cl
 
 import dataclasses
 import datetime
-import hashlib
 import logging
-import smtplib
-import time
 import uuid
 from collections import defaultdict
-from email.utils import parseaddr
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import F, OuterRef, Q
+from django.db.models import OuterRef
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from tracker.models import Organisation, User
 
 from .models import Action, ActionPartner, Reminder, Status, Submission
+from .outbox import (  # noqa: F401 (SendOutcome and the constants are this module's API too)
+    MARK_SENT_EVERY,
+    MAX_SEND_ATTEMPTS,
+    STALE_CLAIM,
+    OutboxEmail,
+    SendOutcome,
+    message_id_for,
+    outbox_send_batch,
+    release_stale_claims,
+)
+from .report_links import LINKED_KINDS, dry_run_url, links_for_reminders
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +40,8 @@ DUE_SOON_DAYS = 7
 OVERDUE_INTERVAL_DAYS = 7
 OVERDUE_REMINDERS_MAX = 4
 ESCALATE_AFTER_DAYS = 14
-MAX_SEND_ATTEMPTS = 5
 # Rows per sending task; a recipient's rows are never split over two tasks.
 BATCH_ROWS = 500
-# A row still "sending" this long after its claim lost its task for good: it goes back to pending.
-STALE_CLAIM = datetime.timedelta(hours=2)
-# Seconds between commits marking accepted emails sent (see SentMarks).
-MARK_SENT_EVERY = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,14 +67,6 @@ class OwedReminder:
 
 
 @dataclasses.dataclass
-class SendOutcome:
-    sent_ids: list = dataclasses.field(default_factory=list)
-    failed_ids: list = dataclasses.field(default_factory=list)
-    retry_ids: list = dataclasses.field(default_factory=list)
-    messages: int = 0
-
-
-@dataclasses.dataclass
 class RunSummary:
     today: datetime.date
     dry_run: bool
@@ -84,6 +75,8 @@ class RunSummary:
     written: int
     queued_ids: list
     outcome: SendOutcome | None = None
+    # recipient email -> the report links their digest would carry (dry run only; not valid links)
+    links: dict = dataclasses.field(default_factory=dict)
 
 
 def partner_reminder_due(*, due, today):
@@ -230,10 +223,7 @@ def reminders_record(*, owed, requested_by=None):
 
 def reminders_release_stale_claims(*, now=None):
     """Rows claimed by a task that never came back go back to pending."""
-    now = now or timezone.now()
-    return Reminder.objects.filter(state=Reminder.State.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
-        state=Reminder.State.PENDING, claim_token=""
-    )
+    return release_stale_claims(model=Reminder, now=now)
 
 
 def batches_by_recipient(*, reminder_ids):
@@ -272,12 +262,30 @@ def _summarise(owed):
     return dict(sorted(recipients.items()))
 
 
+def _dry_run_links(owed):
+    """The report links the digests would carry, shown without a valid signature."""
+    codes = dict(Action.objects.filter(pk__in={o.action_id for o in owed}).values_list("pk", "code"))
+    links = defaultdict(list)
+    for item in owed:
+        if item.kind in LINKED_KINDS and item.recipient_user_id and item.organisation_id:
+            code = codes.get(item.action_id, item.action_id)
+            links[item.recipient_email].append(dry_run_url(action_code=code, recipient_email=item.recipient_email))
+    return {email: sorted(set(urls)) for email, urls in sorted(links.items())}
+
+
 def reminders_run_daily(*, today, dry_run=False, send_now=False):
     """Write the reminders owed on `today`, then send every pending row: queued after commit, or here when send_now."""
     owed = reminders_owed(today=today)
     if dry_run:
         new = [item for item in owed if item.key not in _existing_keys(owed)]
-        return RunSummary(today=today, dry_run=True, recipients=_summarise(new), written=len(new), queued_ids=[])
+        return RunSummary(
+            today=today,
+            dry_run=True,
+            recipients=_summarise(new),
+            written=len(new),
+            queued_ids=[],
+            links=_dry_run_links(new),
+        )
     with transaction.atomic():
         reminders_release_stale_claims()
         new = reminders_record(owed=owed)
@@ -317,25 +325,12 @@ def reminders_send_for_action(*, action, by, today=None):
     return rows
 
 
-def _site_domain():
-    return urlsplit(settings.SITE_URL).hostname or parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
-
-
 def digest_message_id(*, recipient_email, reminder_ids):
     """A Message-ID that depends only on the rows, so a resend after a crash can be recognised as the same email."""
-    ids = sorted(reminder_ids)
-    digest = hashlib.sha256(f"{recipient_email}:{','.join(map(str, ids))}".encode()).hexdigest()[:20]
-    return f"<reminder-{ids[0]}.{digest}@{_site_domain()}>"
+    return message_id_for(prefix="reminder", recipient_email=recipient_email, ids=reminder_ids)
 
 
-class DigestEmail(EmailMultiAlternatives):
-    """The digest, with its MIME boundary derived from its Message-ID."""
-
-    def _create_alternatives(self, msg):
-        msg = super()._create_alternatives(msg)
-        # The generator otherwise draws a random boundary and compiles a regex per email to check it.
-        msg.set_boundary("=_" + hashlib.sha256(self.extra_headers["Message-ID"].encode()).hexdigest()[:32])
-        return msg
+DigestEmail = OutboxEmail
 
 
 def _action_url(action, cache):
@@ -358,7 +353,7 @@ SECTIONS = [
 ]
 
 
-def build_digest(*, recipient_email, reminders, today=None, connection=None, action_urls=None):
+def build_digest(*, recipient_email, reminders, today=None, connection=None, action_urls=None, report_urls=None):
     """The digest email for one recipient's rows: plain text and HTML, each action with its due date and link."""
     today = today or timezone.localdate()
     sections = []
@@ -377,6 +372,7 @@ def build_digest(*, recipient_email, reminders, today=None, connection=None, act
                     "due": f"{due.day} {MONTHS[due.month - 1]} {due.year}" if due else "",
                     "overdue": f"{days_overdue} day{'' if days_overdue == 1 else 's'} overdue" if days_overdue else "",
                     "url": _action_url(row.action, action_urls),
+                    "report_url": report_urls.get(row.pk, "") if report_urls else "",
                 }
             )
         if items:
@@ -413,78 +409,6 @@ def build_digest(*, recipient_email, reminders, today=None, connection=None, act
     return message
 
 
-def _is_permanent(exc):
-    # A 5xx answer about this message or recipient: retrying will not help, the next digest may still go.
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in exc.recipients.values())
-    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
-
-
-class SentMarks:
-    """Rows accepted by the mail server, marked sent in one commit at most every MARK_SENT_EVERY seconds.
-
-    One commit per email would cost more than the email itself; grouping them bounds what a killed
-    worker can send twice to the emails of the last few milliseconds, each with the same Message-ID.
-    """
-
-    def __init__(self, *, claim_token):
-        self.claim_token = claim_token
-        self.waiting = []
-        self.flushed_at = time.monotonic()
-
-    def add(self, *, ids, message_id):
-        self.waiting.append((ids, message_id))
-        if time.monotonic() - self.flushed_at >= MARK_SENT_EVERY:
-            self.flush()
-
-    def flush(self):
-        if self.waiting:
-            _mark_sent_each(self.waiting, claim_token=self.claim_token)
-            self.waiting = []
-        self.flushed_at = time.monotonic()
-
-
-# One statement per flush, each row with its own digest's Message-ID. Plain SQL: the ORM's
-# Case(When(pk__in=...)) cost more to build than the emails took to send. Only placeholders go in.
-MARK_SENT_SQL = (
-    "UPDATE priorities_reminder SET state = %s, sent_at = %s, message_id = CASE id {whens} END, "
-    "attempts = attempts + 1, last_error = '' WHERE id IN ({ids}) AND state = %s AND claim_token = %s"
-)
-
-
-def _mark_sent_each(waiting, *, claim_token):
-    """Mark [(ids, message_id), ...] sent in one statement: all of them or, if the database fails, none."""
-    pairs = [(pk, message_id) for ids, message_id in waiting for pk in ids]
-    sql = MARK_SENT_SQL.format(whens=" ".join(["WHEN %s THEN %s"] * len(pairs)), ids=", ".join(["%s"] * len(pairs)))
-    params = [
-        Reminder.State.SENT,
-        db_connection.ops.adapt_datetimefield_value(timezone.now()),
-        *(value for pair in pairs for value in pair),
-        *(pk for pk, _ in pairs),
-        Reminder.State.SENDING,
-        claim_token,
-    ]
-    with db_connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-def _mark_failed(*, ids, claim_token, error):
-    Reminder.objects.filter(pk__in=ids, state=Reminder.State.SENDING, claim_token=claim_token).update(
-        state=Reminder.State.FAILED, attempts=F("attempts") + 1, last_error=error[:1000]
-    )
-
-
-def _release(*, ids, claim_token, error):
-    """Give rows back after a failed attempt; the fifth failed attempt marks them failed. Returns the ones to retry."""
-    claimed = Reminder.objects.filter(pk__in=ids, state=Reminder.State.SENDING, claim_token=claim_token)
-    claimed.filter(attempts__gte=MAX_SEND_ATTEMPTS - 1).update(
-        state=Reminder.State.FAILED, attempts=F("attempts") + 1, last_error=error[:1000]
-    )
-    retry = list(claimed.values_list("pk", flat=True))
-    claimed.update(state=Reminder.State.PENDING, claim_token="", attempts=F("attempts") + 1, last_error=error[:1000])
-    return retry
-
-
 def reminders_skip_awaiting_review(*, reminder_ids):
     """Pending partner rows whose organisation has since submitted progress on the action: marked not sent."""
     return (
@@ -502,62 +426,33 @@ def reminders_send_batch(*, reminder_ids, claim_token, connection=None, today=No
     """Send the batch's pending rows as one digest per recipient over one SMTP connection, marking each sent."""
     # A row written before the partner submitted (queued, or waiting for a retry) must not go out.
     reminders_skip_awaiting_review(reminder_ids=reminder_ids)
-    Reminder.objects.filter(pk__in=reminder_ids).filter(
-        Q(state=Reminder.State.PENDING) | Q(state=Reminder.State.SENDING, claim_token=claim_token)
-    ).update(state=Reminder.State.SENDING, claim_token=claim_token, claimed_at=timezone.now())
-    rows = list(
-        Reminder.objects.filter(pk__in=reminder_ids, state=Reminder.State.SENDING, claim_token=claim_token)
-        .select_related("action", "recipient_user", "organisation")
-        .order_by("recipient_email", "action__sort_key", "pk")
-    )
-    outcome = SendOutcome()
-    if not rows:
-        return outcome
-    groups = defaultdict(list)
-    for row in rows:
-        groups[row.recipient_email].append(row)
-    connection = connection or get_connection()
-    try:
-        connection.open()
-    except (smtplib.SMTPException, OSError) as exc:
-        logger.warning("Reminders: cannot reach the mail server (%s); %d rows back to pending", exc, len(rows))
-        outcome.retry_ids = _release(ids=[row.pk for row in rows], claim_token=claim_token, error=repr(exc))
-        return outcome
     today = today or timezone.localdate()
-    marks = SentMarks(claim_token=claim_token)
-    action_urls = {}
-    try:
-        recipients = list(groups)
-        for position, email in enumerate(recipients):
-            group = groups[email]
-            ids = [row.pk for row in group]
-            message = build_digest(
-                recipient_email=email, reminders=group, today=today, connection=connection, action_urls=action_urls
-            )
-            try:
-                message.send()
-            except (smtplib.SMTPException, OSError) as exc:
-                if _is_permanent(exc):
-                    logger.warning("Reminders: %s refused (%s)", email, exc)
-                    _mark_failed(ids=ids, claim_token=claim_token, error=repr(exc))
-                    outcome.failed_ids += ids
-                    continue
-                marks.flush()
-                rest = [row.pk for later in recipients[position:] for row in groups[later]]
-                logger.warning("Reminders: sending stopped (%s); %d rows back to pending", exc, len(rest))
-                outcome.retry_ids = _release(ids=rest, claim_token=claim_token, error=repr(exc))
-                outcome.failed_ids += sorted(set(rest) - set(outcome.retry_ids))
-                break
-            marks.add(ids=ids, message_id=message.extra_headers["Message-ID"])
-            outcome.sent_ids += ids
-            outcome.messages += 1
-    finally:
-        marks.flush()
-        try:
-            connection.close()
-        except (smtplib.SMTPException, OSError):
-            pass
-    return outcome
+    action_urls, report_urls = {}, {}
+
+    def build(email, group, connection):
+        return build_digest(
+            recipient_email=email,
+            reminders=group,
+            today=today,
+            connection=connection,
+            action_urls=action_urls,
+            report_urls=report_urls,
+        )
+
+    return outbox_send_batch(
+        model=Reminder,
+        ids=reminder_ids,
+        claim_token=claim_token,
+        build=build,
+        group_key=lambda row: row.recipient_email,
+        queryset=Reminder.objects.select_related("action", "recipient_user", "organisation").order_by(
+            "recipient_email", "action__sort_key", "pk"
+        ),
+        connection=connection,
+        # Each partner's action gets a link to report without signing in (priorities/report_links.py).
+        prepare=lambda rows: report_urls.update(links_for_reminders(rows)),
+        label="Reminders",
+    )
 
 
 @transaction.atomic

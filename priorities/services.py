@@ -15,6 +15,7 @@ from .models import (
     Submission,
     UpdateFrequency,
 )
+from .notifications import notify_progress_decided, notify_progress_submitted
 from .scheduling import next_due_date
 
 NOTE_MAX_LENGTH = 5000
@@ -290,8 +291,11 @@ def record_decision(locked, *, by, state, **fields):
 
 
 @transaction.atomic
-def submission_create(*, action, by, status, note, evidence_url=""):
-    """A partner user proposes a progress update on one of their organisation's actions."""
+def submission_create(*, action, by, status, note, evidence_url="", via_link_to=""):
+    """A partner user proposes a progress update on one of their organisation's actions.
+
+    `via_link_to`: the address of the reminder whose link it came through (priorities.report_links).
+    """
     if not Action.objects.visible_to(by).filter(pk=action.pk).exists() or by.role != by.Role.PARTNER:
         raise PermissionError("Only a partner of this action can submit progress on it.")
     validate_update(action=action, status=status, note=note)
@@ -305,6 +309,7 @@ def submission_create(*, action, by, status, note, evidence_url=""):
     )
     submission.full_clean()
     submission.save()
+    notify_progress_submitted(submission=submission, via_link_to=via_link_to)
     return submission
 
 
@@ -323,6 +328,7 @@ def submission_accept(*, submission, by):
         via="review",
     )
     record_decision(locked, by=by, state=Submission.State.ACCEPTED, progress_update=update)
+    notify_progress_decided(submission=locked)
     submission.refresh_from_db()
     return update
 
@@ -333,6 +339,7 @@ def submission_return(*, submission, by, reason):
     reason = clean_return_reason(reason, "the submission")
     locked = lock_pending(Submission.objects, submission)
     record_decision(locked, by=by, state=Submission.State.RETURNED, return_reason=reason)
+    notify_progress_decided(submission=locked)
     submission.refresh_from_db()
     return locked
 

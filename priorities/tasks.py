@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
+from .notifications import notifications_run_digest, notifications_send_batch
 from .reminders import MAX_SEND_ATTEMPTS, reminders_run_daily, reminders_send_batch
 
 
@@ -38,3 +39,29 @@ def send_reminder_batch(self, reminder_ids):
         base = settings.REMINDER_RETRY_BACKOFF_SECONDS
         raise self.retry(kwargs={"reminder_ids": outcome.retry_ids}, countdown=base * 2**self.request.retries)
     return {"sent": len(outcome.sent_ids), "failed": len(outcome.failed_ids)}
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_SEND_ATTEMPTS,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+)
+def send_notification_batch(self, notification_ids):
+    """Send these notification rows (the same outbox as reminders); retry the rest with backoff."""
+    outcome = notifications_send_batch(
+        notification_ids=notification_ids, claim_token=self.request.id or f"direct-{uuid.uuid4()}"
+    )
+    if outcome.retry_ids:
+        base = settings.REMINDER_RETRY_BACKOFF_SECONDS
+        raise self.retry(kwargs={"notification_ids": outcome.retry_ids}, countdown=base * 2**self.request.retries)
+    return {"sent": len(outcome.sent_ids), "failed": len(outcome.failed_ids)}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def send_notification_digests():
+    """Beat's daily job: queue each person's digest of the notifications they chose to get once a day."""
+    return {"queued": len(notifications_run_digest())}

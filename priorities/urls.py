@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, dashboard, partners, plan, reminders, reports, reviews
+from .views import actions, dashboard, notifications, partners, plan, reminders, reports, reviews
 
 app_name = "priorities"
 
@@ -27,4 +27,7 @@ urlpatterns = [
     ),
     path("plan/<int:pk>/publish/", plan.plan_publish_view, name="plan-publish"),
     path("plan/<int:pk>/unpublish/", plan.plan_unpublish_view, name="plan-unpublish"),
+    path("accounts/notifications/", notifications.notification_choices_view, name="notification-choices"),
+    path("report/<str:token>/", notifications.report_link_view, name="report-link"),
+    path("report/<str:token>/new-link/", notifications.report_link_renew_view, name="report-link-renew"),
 ]

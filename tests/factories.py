@@ -116,3 +116,26 @@ class MeasurementFactory(factory.django.DjangoModelFactory):
     period_start = factory.Sequence(lambda n: __import__("datetime").date(2000 + n, 1, 1))
     period_end = factory.LazyAttribute(lambda m: m.period_start.replace(month=12, day=31))
     value = 1
+
+
+def report_link_for(*, action, user, reminder=None, **fields):
+    """A report link as a reminder makes it (priorities.report_links), for tests."""
+    import datetime
+    import secrets
+
+    from django.utils import timezone
+
+    from priorities.models import ReportLink
+
+    now = fields.pop("created_at", None) or timezone.now()
+    return ReportLink.objects.create(
+        action=action,
+        recipient_email=user.email,
+        recipient_user=user,
+        organisation=user.organisation,
+        reminder=reminder,
+        nonce=secrets.token_urlsafe(24),
+        created_at=now,
+        expires_at=fields.pop("expires_at", None) or now + datetime.timedelta(days=ReportLink.VALID_FOR_DAYS),
+        **fields,
+    )

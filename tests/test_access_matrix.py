@@ -16,6 +16,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from indicators.services import measurement_import_store, measurement_submission_create
 from priorities.models import Status
+from priorities.report_links import link_token
 from priorities.services import action_record_update, plan_publish, submission_create
 from tests.factories import (
     ActionPartnerFactory,
@@ -23,6 +24,7 @@ from tests.factories import (
     OrganisationFactory,
     PartnerFactory,
     SecretariatFactory,
+    report_link_for,
 )
 from tracker.models import User
 from tracker.services import invitation_token, partner_invite
@@ -106,6 +108,11 @@ EXPECTED = {
     "public:plan-json": ((200, 200, 200, 200, 200), ALL_405),
     "public:plan-csv": ((200, 200, 200, 200, 200), ALL_405),
     "public:plan-schema": ((200, 200, 200, 200, 200), ALL_405),
+    "priorities:notification-choices": ((302, 200, 200, 200, 200), (302, 400, 400, 400, 400)),
+    # A reminder's link is for whoever holds it, signed in or not: an empty report is a 400, a new
+    # link is sent (200). Tampered, expired, used and replaced links: tests/priorities/test_report_links.py.
+    "priorities:report-link": ((200, 200, 200, 200, 200), (400, 400, 400, 400, 400)),
+    "priorities:report-link-renew": (ALL_405, (200, 200, 200, 200, 200)),
 }
 
 
@@ -163,6 +170,7 @@ def world(db):
     update = action_record_update(action=action, status=Status.ON_TRACK, note="u", by=users["secretariat"])
     for plan in {action.objective.priority.plan, indicator.plan}:
         plan_publish(plan=plan, by=users["secretariat"])
+    report_link = report_link_for(action=action, user=users["partner_a"])
     invitation = partner_invite(
         email="new@example.org", organisation=org_a, first_name="N", last_name="U", by=users["secretariat"]
     )
@@ -210,6 +218,8 @@ def world(db):
         "public:objective-page": {"pk": action.objective_id, "page": 1},
         "public:action": {"pk": action.pk},
         "public:indicator": {"pk": indicator.pk},
+        "priorities:report-link": {"token": link_token(report_link)},
+        "priorities:report-link-renew": {"token": link_token(report_link)},
     }
     return users, kwargs
 

@@ -14,6 +14,19 @@ def _items_for(user):
             ("indicators:indicator-list", "Indicators"),
             ("priorities:plan", "The plan"),
         ]
+        # Returned progress and values the organisation has not answered yet, counted in one query.
+        returned = (
+            Submission.objects.visible_to(user)
+            .awaiting_answer()
+            .order_by()
+            .values("pk")
+            .union(MeasurementSubmission.objects.visible_to(user).awaiting_answer().order_by().values("pk"), all=True)
+            .count()
+        )
+        if returned:
+            items = [{"href": reverse(name), "text": text} for name, text in entries]
+            items.insert(1, {"href": reverse("home") + "#recent-submissions", "text": f"To answer ({returned})"})
+            return items
     elif user.role == user.Role.COMMISSIONER:
         entries = [
             ("priorities:dashboard", "Dashboard"),

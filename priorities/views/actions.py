@@ -141,7 +141,9 @@ def _visible_action(request, pk):
 def _render_action(request, action, *, update_form=None, stale=None, status=200):
     """The action page; secretariat staff record updates on it, partners submit progress."""
     partnerships = ActionPartner.objects.filter(action=action).select_related("organisation")
-    updates = ProgressUpdate.objects.filter(action=action).select_related("author", "organisation", "accepted_by")
+    updates = ProgressUpdate.objects.filter(action=action).select_related(
+        "author", "organisation", "accepted_by", "submission__report_link"
+    )
     updates = list(updates)
     # A status change made by accepting a partner's report is that report's: attribute it to both people.
     reviewed = {update.action_version: update for update in updates if update.accepted_by_id}
@@ -158,7 +160,7 @@ def _render_action(request, action, *, update_form=None, stale=None, status=200)
     submissions = list(
         Submission.objects.visible_to(request.user)
         .filter(action=action)
-        .select_related("submitted_by", "organisation", "decided_by")
+        .select_related("submitted_by", "organisation", "decided_by", "report_link")
     )
     context = {
         "submissions": submissions,

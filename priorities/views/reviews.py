@@ -16,7 +16,7 @@ from ..services import AlreadyDecidedError, submission_accept, submission_return
 def _queue_context(request, **extra):
     pending = (
         Submission.objects.pending()
-        .select_related("action", "organisation", "submitted_by")
+        .select_related("action", "organisation", "submitted_by", "report_link")
         .order_by("submitted_at", "pk")
     )
     decided = (

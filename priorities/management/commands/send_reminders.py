@@ -33,6 +33,11 @@ class Command(BaseCommand):
                 f"  {email}: {count} action{'s' if count != 1 else ''} "
                 f"({', '.join(sorted(owed['actions']))}); {', '.join(sorted(owed['kinds']))}"
             )
+        if summary.links:
+            self.stdout.write("Links to report without signing in (each digest's own link is made when it is sent):")
+            for email, urls in summary.links.items():
+                for url in urls:
+                    self.stdout.write(f"  {email}: {url}")
         self.stdout.write(f"{verb} {summary.written} reminder(s) for {len(summary.recipients)} recipient(s).")
         skipped = organisations_without_contact(today=today)
         if skipped:
