@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('indicators', '0004_measurement_submissions'),
+        ('indicators', '0005_measure_reporting_period'),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('priorities', '0007_report_lookup_indexes'),
+        ('priorities', '0008_reminder_skipped'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

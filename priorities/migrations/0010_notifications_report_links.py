@@ -38,7 +38,7 @@ def remove_digest_schedule(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('priorities', '0007_report_lookup_indexes'),
+        ('priorities', '0009_public'),
         ('tracker', '0003_data_generation'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
