@@ -32,6 +32,9 @@ class TwoStepMiddleware:
         self._open_paths = None
 
     def __call__(self, request):
+        # The public pages never read the session (tracker.security.SessionLifetimeMiddleware says why).
+        if request.path_info.startswith(settings.SESSIONLESS_PATH_PREFIXES):
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not user.is_verified():
             if self._open_paths is None:

@@ -37,12 +37,18 @@ def correct(measurement, by, day, **changes):
 
 @pytest.fixture
 def history(db, secretariat):
-    """Victims identified: 2023 recorded in Feb 2024; 2024 recorded on 10 Jan 2025 as 100, corrected to 120
-    on 1 Mar 2025; a value recorded on 20 Jan 2025 for "Q4 2025" by mistake, corrected to Q3 2024 on 1 Mar."""
-    measure = MeasureFactory(name="Victims identified", unit=Measure.Unit.COUNT, baseline_value=10)
-    record(measure, secretariat, d(2024, 2, 1), d(2023, 1, 1), d(2023, 12, 31), 1500)
-    y2024 = record(measure, secretariat, d(2025, 1, 10), d(2024, 1, 1), d(2024, 12, 31), 100)
-    correct(y2024, secretariat, d(2025, 3, 1), value=Decimal("120"))
+    """Victims identified, counted by quarter: Q4 2023 recorded in Feb 2024; Q4 2024 recorded on 10 Jan 2025
+    as 100, corrected to 120 on 1 Mar 2025; a value recorded on 20 Jan 2025 for "Q4 2025" by mistake,
+    corrected to Q3 2024 on 1 Mar."""
+    measure = MeasureFactory(
+        name="Victims identified",
+        unit=Measure.Unit.COUNT,
+        baseline_value=10,
+        reporting_period=Measure.ReportingPeriod.QUARTERLY,
+    )
+    record(measure, secretariat, d(2024, 2, 1), d(2023, 10, 1), d(2023, 12, 31), 1500)
+    q4_2024 = record(measure, secretariat, d(2025, 1, 10), d(2024, 10, 1), d(2024, 12, 31), 100)
+    correct(q4_2024, secretariat, d(2025, 3, 1), value=Decimal("120"))
     q4 = record(measure, secretariat, d(2025, 1, 20), d(2025, 10, 1), d(2025, 12, 31), 30)
     correct(q4, secretariat, d(2025, 3, 1), period_start=d(2024, 7, 1), period_end=d(2024, 9, 30), value=35)
     return measure
@@ -54,10 +60,10 @@ def values(measure, as_of):
 
 def test_only_values_recorded_by_the_date_with_the_corrections_made_by_then(history):
     assert values(history, d(2024, 1, 31)) == {}
-    assert values(history, d(2024, 2, 1)) == {"2023": 1500}
-    assert values(history, d(2025, 1, 15)) == {"2023": 1500, "2024": 100}
-    assert values(history, d(2025, 2, 1)) == {"2023": 1500, "2024": 100, "Q4 2025": 30}
-    assert values(history, d(2025, 3, 1)) == {"2023": 1500, "2024": 120, "Q3 2024": 35}
+    assert values(history, d(2024, 2, 1)) == {"Q4 2023": 1500}
+    assert values(history, d(2025, 1, 15)) == {"Q4 2023": 1500, "Q4 2024": 100}
+    assert values(history, d(2025, 2, 1)) == {"Q4 2023": 1500, "Q4 2024": 100, "Q4 2025": 30}
+    assert values(history, d(2025, 3, 1)) == {"Q4 2023": 1500, "Q4 2024": 120, "Q3 2024": 35}
     assert values(history, timezone.localdate()) == values(history, d(2025, 3, 1))
 
 
@@ -69,16 +75,16 @@ def report_cell(client, measure, as_of):
 
 def test_the_report_shows_what_was_known_on_the_date(client, commissioner, history):
     client.force_login(commissioner)
-    assert "1500" in report_cell(client, history, d(2025, 1, 5))  # 2024 was over but not yet recorded
+    assert "1,500" in report_cell(client, history, d(2025, 1, 5))  # 2024 was over but not yet recorded
     cell = report_cell(client, history, d(2025, 2, 1))
     assert "100" in cell and "120" not in cell and "31 Dec 2024" in cell
     cell = report_cell(client, history, d(2025, 3, 2))
     assert "120" in cell and "31 Dec 2024" in cell
     workbook = load_workbook(
-        __import__("io").BytesIO(client.get(REPORT_XLSX, {"as_of": "2025-02-01"}).content), read_only=True
+        __import__("io").BytesIO(client.get(REPORT_XLSX, {"as_of": "2025-02-01"}).getvalue()), read_only=True
     )
     rows = [row for row in workbook["Indicators"].iter_rows(values_only=True) if row[2] == history.name]
-    assert [(float(row[6]), row[7]) for row in rows] == [(100.0, "2024-12-31")]
+    assert [(float(row[6]), row[7]) for row in rows] == [(100.0, datetime.datetime(2024, 12, 31))]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """The importer guard: hostile workbooks and CSVs get one clear refusal, nothing is written, memory stays bounded."""
 
+import csv
 import tracemalloc
 
 import pytest
@@ -82,6 +83,13 @@ def test_the_preview_shows_100_rows_and_the_error_report_lists_every_problem(cli
     assert "150 more are not shown here" in page.content.decode()
     report = client.get(reverse("indicators:import-errors", kwargs={"token": upload.token}))
     assert report["Content-Disposition"] == 'attachment; filename="import-problems-bad-name-.csv"'
-    lines = report.content.decode("utf-8-sig").splitlines()
+    lines = report.getvalue().decode("utf-8-sig").splitlines()
     assert len(lines) == 251
-    assert lines[1] == "2,measure,No measure is called “No such measure”.,No such measure,2024,1"
+    assert next(csv.reader([lines[1]])) == [
+        "2",
+        "measure",
+        "No measure is called “No such measure”.",
+        "No such measure",
+        "2024",
+        "1",
+    ]

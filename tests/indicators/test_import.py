@@ -296,7 +296,7 @@ def test_the_import_template_has_the_columns_and_an_example_row_that_imports(cli
     response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'attachment; filename="measurements-template.{fmt}"'
-    preview = parse_measurements_file(filename=f"template.{fmt}", content=response.content)
+    preview = parse_measurements_file(filename=f"template.{fmt}", content=response.getvalue())
     assert preview.is_valid, errors_of(preview)
     assert not preview.ignored_columns
     (row,) = preview.rows

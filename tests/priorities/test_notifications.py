@@ -125,7 +125,7 @@ def test_a_deactivated_submitter_s_decision_goes_to_the_organisation_s_contact(
 
 
 def test_a_reported_indicator_value_and_its_return_are_notified(org_a, ann, owner, django_capture_on_commit_callbacks):
-    measure = MeasureFactory(reporting_organisation=org_a, name="Victims identified")
+    measure = MeasureFactory(reporting_organisation=org_a, name="Victims identified", reporting_period=3)
     with django_capture_on_commit_callbacks(execute=True):
         value = measurement_submission_create(
             measure=measure,

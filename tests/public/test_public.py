@@ -163,7 +163,7 @@ def world(db):
         measure=measure,
         by=partner,
         period_start=datetime.date(2026, 1, 1),
-        period_end=datetime.date(2026, 6, 30),
+        period_end=datetime.date(2026, 12, 31),
         value=Decimal("55443.21"),
         note=secret("submitted-value-note"),
     )
