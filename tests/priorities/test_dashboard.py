@@ -251,7 +251,7 @@ def test_dashboard_and_report_run_a_fixed_number_of_queries(
     make_plan(count)
     client = Client()
     client.force_login(commissioner)
-    # session, user, data generation, counts, objectives, at risk, overdue, changes, engagement (3),
+    # session, user, data generation, counts, objectives, at risk, overdue, changes, engagement (1),
     # indicators (+ measures, linked actions, measurements)
     with django_assert_max_num_queries(15):
         response = client.get(DASHBOARD)
