@@ -1,4 +1,4 @@
-"""The register's CSV and Excel downloads: rows straight from `values()` (tracker.spreadsheets writes them)."""
+"""The register's CSV and Excel downloads: rows straight from `values_list()` (tracker.spreadsheets writes them)."""
 
 from django.utils import timezone
 
@@ -25,27 +25,39 @@ def _person(first, last, username):
 
 
 def register_rows(actions):
-    """The heading and one row of typed cells (text, dates) per action of an ordered register queryset."""
+    """The heading and one row of typed cells (text, dates) per action of an ordered register queryset.
+
+    Two queries whatever the number of actions: the partner lists, then the rows, read in chunks.
+    """
     today = timezone.localdate()
     yield REGISTER_HEADINGS
     partners = actions.partner_lists()
-    for row in actions.export_rows().iterator(chunk_size=2000):
-        updated = row["last_update__created_at"]
-        due = row["next_update_due"]
+    for (
+        pk,
+        code,
+        title,
+        objective_code,
+        objective_title,
+        status,
+        owner_first,
+        owner_last,
+        owner_username,
+        updated,
+        author_first,
+        author_last,
+        author_username,
+        due,
+    ) in actions.export_rows().iterator(chunk_size=2000):
         yield [
-            row["code"],
-            row["title"],
-            f"{row['objective__code']} {row['objective__title']}",
-            STATUS_LABELS.get(row["status"], row["status"]),
-            _person(row["owner__first_name"], row["owner__last_name"], row["owner__username"]),
-            partners.get(row["pk"], ""),
+            code,
+            title,
+            f"{objective_code} {objective_title}",
+            STATUS_LABELS.get(status, status),
+            _person(owner_first, owner_last, owner_username),
+            partners.get(pk, ""),
             timezone.localtime(updated).date() if updated else None,
-            _person(
-                row["last_update__author__first_name"],
-                row["last_update__author__last_name"],
-                row["last_update__author__username"],
-            ),
+            _person(author_first, author_last, author_username),
             due,
             # As Action.is_overdue.
-            "Overdue" if due is not None and due < today and row["status"] != Status.COMPLETED else "",
+            "Overdue" if due is not None and due < today and status != Status.COMPLETED else "",
         ]

@@ -196,11 +196,11 @@ class ActionQuerySet(models.QuerySet):
         )
 
     def export_rows(self):
-        """The register's download as `values()` rows (no model objects), keeping the filters and ordering."""
+        """The register's download as plain rows (`values_list`, no model objects), keeping the filters and ordering."""
         return (
             self.select_related(None)
             .prefetch_related(None)
-            .values(
+            .values_list(
                 "pk",
                 "code",
                 "title",

@@ -47,6 +47,7 @@ _DANGER = re.compile(
     r"""[\s\u200b-\u200f\u2060\ufeff]*"""  # blanks and invisible characters a reader may trim
     r"""[=+\-@|]"""
 )
+_TRIGGER = re.compile(r"[=+\-@|\t\r\n]")
 # Rows read ahead to size the columns of a workbook before its first row is written.
 WIDTH_SAMPLE_ROWS = 200
 MAX_COLUMN_WIDTH = 60
@@ -55,7 +56,11 @@ CSV_CHUNK_ROWS = 500
 
 def is_formula_like(text):
     """True when a spreadsheet could read some part of `text` as a formula or command."""
-    if not text.isascii():
+    if text.isascii():
+        # Most text holds none of these at all: one scan for them is far cheaper than the full pattern.
+        if _TRIGGER.search(text) is None:
+            return False
+    else:
         text = unicodedata.normalize("NFKC", text)
     return _DANGER.search(text) is not None
 
