@@ -8,8 +8,11 @@ import datetime
 import re
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from indicators.services import measurement_import_store, measurement_submission_create
 from priorities.models import Status
@@ -73,6 +76,21 @@ EXPECTED = {
     "indicators:measurement-submit": ((302, 200, 404, 403, 403), (302, 400, 404, 403, 403)),
     "indicators:measurement-submission-accept": (ALL_405, (302, 403, 403, 302, 403)),
     "indicators:measurement-submission-return": (ALL_405, (302, 403, 403, 302, 403)),
+    # Accounts (issue 14). Everyone may ask for a reset; the link redirects to its own form (Django's).
+    "account": ((302, 200, 200, 200, 200), ALL_405),
+    "password-change": ((302, 200, 200, 200, 200), (302, 400, 400, 400, 400)),
+    "password-reset": ((200, 200, 200, 200, 200), (400, 400, 400, 400, 400)),
+    "password-reset-sent": ((200, 200, 200, 200, 200), ALL_405),
+    "password-reset-confirm": ((302, 302, 302, 302, 302), (302, 302, 302, 302, 302)),
+    "password-reset-complete": ((200, 200, 200, 200, 200), ALL_405),
+    # Nobody here owes a code: anonymous visitors go to sign in, the others home.
+    "two-step-verify": ((302, 302, 302, 302, 302), (302, 302, 302, 302, 302)),
+    "two-step-setup": ((302, 200, 200, 200, 200), (302, 400, 400, 400, 400)),
+    # Nobody here has a second step: a message and back to the account page.
+    "two-step-recovery-codes": (ALL_405, (302, 302, 302, 302, 302)),
+    "two-step-turn-off": ((302, 302, 302, 302, 302), (302, 302, 302, 302, 302)),
+    "user-two-step-reset": (ALL_405, (302, 403, 403, 302, 403)),
+    "organisation-two-step": (ALL_405, (302, 403, 403, 302, 403)),
 }
 
 
@@ -130,6 +148,7 @@ def world(db):
     invitation = partner_invite(
         email="new@example.org", organisation=org_a, first_name="N", last_name="U", by=users["secretariat"]
     )
+    forgetful = PartnerFactory(organisation=org_a)
     kwargs = {
         "accept-invitation": {"token": invitation_token(invitation)},
         "organisation-detail": {"slug": org_a.slug},
@@ -157,6 +176,13 @@ def world(db):
         "indicators:measurement-submit": {"pk": measurement.measure.pk},
         "indicators:measurement-submission-accept": {"pk": value_submission.pk},
         "indicators:measurement-submission-return": {"pk": value_submission.pk},
+        # For someone who is not signed in here (signing in voids a reset link).
+        "password-reset-confirm": {
+            "uidb64": urlsafe_base64_encode(force_bytes(forgetful.pk)),
+            "token": default_token_generator.make_token(forgetful),
+        },
+        "user-two-step-reset": {"user_id": users["partner_a"].pk},
+        "organisation-two-step": {"slug": org_a.slug},
     }
     return users, kwargs
 

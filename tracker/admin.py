@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 
+from .accounts import two_step_reset
 from .models import Organisation, User
+from .security import client_address
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -19,7 +22,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "short_name", "kind", "country", "contact_email"]
+    list_display = ["name", "short_name", "kind", "country", "contact_email", "two_step_required"]
     list_filter = ["kind", "country"]
     search_fields = ["name", "short_name", "country", "contact_email"]
     prepopulated_fields = {"slug": ["name"]}
@@ -33,3 +36,15 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ["organisation"]
     fieldsets = DjangoUserAdmin.fieldsets + (("Plan Tracker", {"fields": ["role", "organisation"]}),)
     add_fieldsets = DjangoUserAdmin.add_fieldsets + (("Plan Tracker", {"fields": ["email", "role", "organisation"]}),)
+    actions = ["reset_two_step"]
+
+    @admin.action(description="Reset two-step sign-in (they set it up again when they next sign in)")
+    def reset_two_step(self, request, queryset):
+        # Through the service, so each reset is logged and the person is told by email.
+        for person in queryset:
+            try:
+                two_step_reset(user=person, by=request.user, client=client_address(request))
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.WARNING)
+            else:
+                self.message_user(request, f"Two-step sign-in for {person} is reset.", messages.SUCCESS)

@@ -57,3 +57,29 @@ def apply_errors(form, error):
     for field, errors in items:
         for message in (m for e in errors for m in e.messages):
             form.add_error(field if field in form.fields else None, message)
+
+
+class TwoStepCodeForm(forms.Form):
+    token = forms.CharField(
+        max_length=32,
+        label="Code",
+        help_text="The 6-digit code your authenticator app shows now, or one of your recovery codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false", "autofocus": True}),
+    )
+
+
+class TwoStepSetupForm(forms.Form):
+    token = forms.CharField(
+        max_length=12,
+        label="Code from the app",
+        help_text="The 6-digit code the app shows for Plan Tracker.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}),
+    )
+
+
+class CurrentPasswordForm(forms.Form):
+    password = forms.CharField(
+        label="Your current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

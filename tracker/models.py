@@ -32,6 +32,11 @@ class Organisation(models.Model):
     country = models.CharField(max_length=100, blank=True, help_text="Where it is based; blank if international.")
     website = models.URLField(blank=True)
     contact_email = models.EmailField(blank=True, help_text="Receives reminders when no partner user is active.")
+    two_step_required = models.BooleanField(
+        default=False,
+        verbose_name="two-step sign-in required",
+        help_text="Its people must use an authenticator app as well as their password.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

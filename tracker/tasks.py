@@ -1,6 +1,7 @@
 from celery import shared_task
 
-from .models import Invitation
+from .accounts import account_notice_send, password_reset_send
+from .models import Invitation, User
 from .services import invitation_send
 
 
@@ -17,3 +18,18 @@ def send_invitation(invitation_id):
     if invitation is None or invitation.accepted_at is not None:
         return
     invitation_send(invitation=invitation)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_password_reset(email, client):
+    """Email a password-reset link to the active accounts with this address, if any (the view never knows)."""
+    password_reset_send(email=email, client=client)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_account_notice(user_id, event, when, client):
+    """Tell a person by email that their password or two-step sign-in changed."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not user.email:
+        return
+    account_notice_send(user=user, event=event, when=when, client=client)

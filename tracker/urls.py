@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import account_views, views
 
 handler500 = "tracker.views.server_error"
 
@@ -14,11 +14,36 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        account_views.SignInView.as_view(),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/invitation/<str:token>/", views.accept_invitation, name="accept-invitation"),
+    # Accounts people manage themselves (tracker/account_views.py).
+    path("accounts/", account_views.account, name="account"),
+    path("accounts/password/", account_views.PasswordChangeView.as_view(), name="password-change"),
+    path("accounts/password-reset/", account_views.PasswordResetView.as_view(), name="password-reset"),
+    path(
+        "accounts/password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="registration/password_reset_sent.html"),
+        name="password-reset-sent",
+    ),
+    path(
+        "accounts/password-reset/<uidb64>/<token>/",
+        account_views.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path(
+        "accounts/password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(template_name="registration/password_reset_done.html"),
+        name="password-reset-complete",
+    ),
+    path("accounts/two-step/", account_views.two_step_sign_in, name="two-step-verify"),
+    path("accounts/two-step/setup/", account_views.two_step_setup, name="two-step-setup"),
+    path("accounts/two-step/recovery-codes/", account_views.recovery_codes_new, name="two-step-recovery-codes"),
+    path("accounts/two-step/turn-off/", account_views.two_step_turn_off, name="two-step-turn-off"),
+    path("people/<int:user_id>/two-step/reset/", account_views.user_two_step_reset, name="user-two-step-reset"),
+    path("organisations/<slug:slug>/two-step/", account_views.organisation_two_step, name="organisation-two-step"),
     path("organisations/", views.organisation_list, name="organisation-list"),
     path("organisations/<slug:slug>/", views.organisation_detail, name="organisation-detail"),
     path("organisations/<slug:slug>/invite/", views.organisation_invite, name="organisation-invite"),

@@ -6,12 +6,13 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from priorities.models import ActionPartner, Reminder
 
@@ -105,9 +106,13 @@ def organisation_detail(request, slug):
 def _render_organisation(request, slug, invite_form=None, status=200):
     """An organisation's people, its actions and when each was last reported on."""
     organisation = get_object_or_404(Organisation, slug=slug)
-    people = organisation.users.prefetch_related(
-        Prefetch("invitations", queryset=Invitation.objects.filter(accepted_at__isnull=True))
-    ).order_by("-is_active", "last_name", "first_name")
+    people = (
+        organisation.users.prefetch_related(
+            Prefetch("invitations", queryset=Invitation.objects.filter(accepted_at__isnull=True))
+        )
+        .annotate(has_two_step=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)))
+        .order_by("-is_active", "last_name", "first_name")
+    )
     partnerships = (
         ActionPartner.objects.filter(organisation=organisation)
         .select_related("action__last_update__author")

@@ -1,0 +1,266 @@
+"""Writes to people's own sign-in: password resets and changes, two-step devices and recovery codes.
+
+Every change is written to the security log (logger "tracker.security") with who, when (the log line's time)
+and from where, and the person gets an email saying what changed, sent by a Celery task after commit.
+"""
+
+import base64
+import hashlib
+import logging
+import time
+from binascii import unhexlify
+
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
+
+from .two_step import two_step_required
+
+logger = logging.getLogger("tracker.security")
+
+RECOVERY_CODE_COUNT = 10
+RATE_WINDOW_SECONDS = 60 * 60
+
+
+class TooManyRequests(Exception):
+    """A client asked for more password resets than the hourly limit."""
+
+
+# --- notices -----------------------------------------------------------------------------------------
+
+NOTICES = {
+    "password-changed": "Your Plan Tracker password was changed",
+    "password-reset": "Your Plan Tracker password was reset",
+    "two-step-enrolled": "Two-step sign-in was set up on your Plan Tracker account",
+    "two-step-removed": "Two-step sign-in was turned off on your Plan Tracker account",
+    "two-step-reset": "The secretariat reset your Plan Tracker two-step sign-in",
+    "recovery-codes-renewed": "New recovery codes were made for your Plan Tracker account",
+}
+
+
+def _notify(user, event, client):
+    from .tasks import send_account_notice
+
+    when = timezone.now().isoformat()
+    transaction.on_commit(lambda: send_account_notice.delay(user.pk, event, when, client))
+
+
+def account_notice_send(*, user, event, when, client):
+    """Email a person that their password or second step changed (called by the Celery task)."""
+    context = {
+        "user": user,
+        "what": NOTICES[event],
+        "event": event,
+        "when_display": date_format(timezone.localtime(parse_datetime(when)), "j F Y \\a\\t H:i T"),
+        "client": client,
+        "site_url": settings.SITE_URL,
+    }
+    message = EmailMultiAlternatives(
+        subject=NOTICES[event], body=render_to_string("emails/account_notice.txt", context), to=[user.email]
+    )
+    message.attach_alternative(render_to_string("emails/account_notice.html", context), "text/html")
+    message.send()
+
+
+# --- passwords ---------------------------------------------------------------------------------------
+
+
+def _over_limit(kind, value, limit):
+    """Counts one request for `value` in this hour's window; True once the count passes `limit`."""
+    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
+    key = f"password-reset:{kind}:{digest}"
+    cache.add(key, 0, RATE_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, RATE_WINDOW_SECONDS)
+        count = 1
+    return count > limit
+
+
+def password_reset_request(*, email, client):
+    """Queue a reset email for `email`: the same work whether or not an account has it (no enumeration).
+
+    Raises TooManyRequests past the hourly limit per client; past the limit per address, nothing is sent
+    and the answer stays the same, so the limit says nothing about the address either.
+    """
+    email = email.strip().lower()
+    if _over_limit("client", client, settings.PASSWORD_RESET_LIMIT_PER_CLIENT):
+        logger.warning("password reset refused (too many from this client): email=%s from=%s", email, client)
+        raise TooManyRequests
+    if _over_limit("address", email, settings.PASSWORD_RESET_LIMIT_PER_ADDRESS):
+        logger.warning("password reset not sent (too many for this address): email=%s from=%s", email, client)
+        return
+    logger.info("password reset requested: email=%s from=%s", email, client)
+    # The account is looked up by the worker, so this answer takes as long for unknown addresses.
+    from .tasks import send_password_reset
+
+    send_password_reset.delay(email, client)
+
+
+def password_reset_send(*, email, client):
+    """Email a one-time reset link to each active account with this address and a password (Celery task)."""
+    form = PasswordResetForm({"email": email})
+    if not form.is_valid():
+        return
+    scheme, _, domain = settings.SITE_URL.partition("://")
+    form.save(
+        domain_override=domain,
+        use_https=scheme == "https",
+        subject_template_name="emails/password_reset_subject.txt",
+        email_template_name="emails/password_reset.txt",
+        html_email_template_name="emails/password_reset.html",
+        extra_email_context={"site_url": settings.SITE_URL, "client": client, "valid_hours": 2},
+    )
+
+
+@transaction.atomic
+def password_set(*, user, password, event, client):
+    """Set a new password by reset or change: every other session ends (Django's session hash changes)."""
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    label = {"password-reset": "password reset completed", "password-changed": "password changed"}[event]
+    logger.info("%s: user=%s from=%s", label, user.username, client)
+    _notify(user, event, client)
+    return user
+
+
+# --- two-step sign-in --------------------------------------------------------------------------------
+
+
+def new_two_step_key():
+    """A fresh TOTP secret (hex, as django-otp stores it), held in the session until the person confirms it."""
+    return random_hex(20)
+
+
+def key_as_text(key):
+    """The secret as authenticator apps take it typed in: base32, in groups of four."""
+    text = base64.b32encode(unhexlify(key)).decode()
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def otpauth_url(*, user, key):
+    return TOTPDevice(user=user, key=key).config_url
+
+
+def _clean_code(token):
+    return "".join(str(token).split()).replace("-", "").lower()
+
+
+def _new_recovery_codes(user):
+    device, _ = StaticDevice.objects.get_or_create(user=user, defaults={"name": "Recovery codes"})
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+@transaction.atomic
+def two_step_enrol(*, user, key, token, client):
+    """Confirm an authenticator app with a code it shows; returns (device, recovery codes shown once).
+
+    Replaces an earlier app and earlier recovery codes. The code is checked by django-otp's TOTP (RFC 6238),
+    allowing one 30-second step of clock drift, and may not be used again to sign in.
+    """
+    totp = TOTP(unhexlify(key))
+    totp.time = time.time()  # one instant for the check and the step recorded below
+    code = _clean_code(token)
+    if not (code.isdigit() and len(code) == 6 and totp.verify(int(code), tolerance=1)):
+        logger.warning("two-step enrolment failed: user=%s from=%s", user.username, client)
+        raise ValidationError({"token": "That code is not right. Enter the 6-digit code your app shows now."})
+    TOTPDevice.objects.filter(user=user).delete()
+    device = TOTPDevice(user=user, key=key, name="Authenticator app", confirmed=True, last_t=totp.t())
+    device.full_clean()
+    device.save()
+    codes = _new_recovery_codes(user)
+    logger.info("two-step enrolled: user=%s from=%s", user.username, client)
+    _notify(user, "two-step-enrolled", client)
+    return device, codes
+
+
+def two_step_verify(*, user, token, client):
+    """The device that accepts this code (an app's 6 digits or an unused recovery code), else None.
+
+    A recovery code works once: django-otp deletes it as it accepts it.
+    """
+    code = _clean_code(token)
+    model = TOTPDevice if (code.isdigit() and len(code) == 6) else StaticDevice
+    with transaction.atomic():
+        for device in model.objects.devices_for_user(user).select_for_update():
+            if device.verify_token(code):
+                if model is StaticDevice:
+                    left = device.token_set.count()
+                    logger.info("recovery code used: user=%s from=%s left=%s", user.username, client, left)
+                return device
+    logger.warning("two-step failed: user=%s from=%s", user.username, client)
+    return None
+
+
+@transaction.atomic
+def recovery_codes_renew(*, user, client):
+    """New recovery codes replace every earlier one; only for someone with an authenticator app."""
+    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise ValidationError("Set up two-step sign-in first: recovery codes stand in for your authenticator app.")
+    codes = _new_recovery_codes(user)
+    logger.info("recovery codes renewed: user=%s from=%s", user.username, client)
+    _notify(user, "recovery-codes-renewed", client)
+    return codes
+
+
+@transaction.atomic
+def two_step_remove(*, user, password, client):
+    """A person turns off their own second step: their password is needed, and only where it is optional."""
+    if not user.check_password(password):
+        raise ValidationError({"password": "That is not your current password."})
+    if two_step_required(user):
+        raise ValidationError("Two-step sign-in is required for your account, so it cannot be turned off.")
+    _delete_devices(user)
+    logger.info("two-step removed: user=%s from=%s", user.username, client)
+    _notify(user, "two-step-removed", client)
+
+
+def _delete_devices(user):
+    deleted = TOTPDevice.objects.filter(user=user).delete()[0]
+    deleted += StaticDevice.objects.filter(user=user).delete()[0]
+    return deleted
+
+
+@transaction.atomic
+def two_step_reset(*, user, by, client):
+    """The secretariat clears a person's app and recovery codes (a lost phone); they set it up again next sign-in."""
+    if user == by:
+        raise ValidationError("Reset your own two-step sign-in from your account page.")
+    if not _delete_devices(user):
+        raise ValidationError(f"{user} has no two-step sign-in to reset.")
+    logger.warning("two-step reset: user=%s by=%s from=%s", user.username, by.username, client)
+    _notify(user, "two-step-reset", client)
+    return user
+
+
+@transaction.atomic
+def organisation_set_two_step(*, organisation, required, by, client):
+    """Require (or stop requiring) two-step sign-in for an organisation's people."""
+    organisation.two_step_required = bool(required)
+    organisation.full_clean()
+    organisation.save(update_fields=["two_step_required", "updated_at"])
+    logger.info(
+        "two-step %s for organisation=%s by=%s from=%s",
+        "required" if required else "optional",
+        organisation.slug,
+        by.username,
+        client,
+    )
+    return organisation

@@ -1,0 +1,44 @@
+"""Who must use two-step sign-in, and the middleware that sends them to enrol or verify before anything else."""
+
+from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
+
+# Pages a person may reach while their second step is missing or not yet verified.
+OPEN_URL_NAMES = ("two-step-setup", "two-step-verify", "logout", "login", "healthz")
+
+
+def required_by_role(user):
+    return user.role in settings.TWO_STEP_ROLES
+
+
+def two_step_required(user):
+    """True when this person must use an authenticator app: by role, or by their organisation (partners)."""
+    if required_by_role(user):
+        return True
+    # user.organisation is the object partner pages use anyway, so this adds no query to them.
+    return user.role == user.Role.PARTNER and user.organisation_id is not None and user.organisation.two_step_required
+
+
+class TwoStepMiddleware:
+    """A signed-in person who must use a second step has verified one in this session, or goes to set one up.
+
+    Runs after django-otp's OTPMiddleware (request.user.is_verified()). People who chose a second step
+    themselves verify it at sign-in (tracker.account_views.SignInView), so only the requirement is enforced here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._open_paths = None
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not user.is_verified():
+            if self._open_paths is None:
+                self._open_paths = {reverse(name) for name in OPEN_URL_NAMES}
+            if request.path not in self._open_paths and two_step_required(user):
+                from django_otp import user_has_device
+
+                # Enrolled elsewhere since this session began: verify here too.
+                return redirect("two-step-verify" if user_has_device(user) else "two-step-setup")
+        return self.get_response(request)
