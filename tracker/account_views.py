@@ -226,7 +226,8 @@ def _unverified_with_device(request):
 
 def _qr_data_uri(url):
     # Drawn on the server as an SVG data: URI (img-src allows data:): no request, no script, the CSP stays strict.
-    return segno.make(url, error="m").svg_data_uri(scale=5, dark="#0b0c0c", light="#ffffff")
+    qr = segno.make(url, error="m")
+    return qr.svg_data_uri(scale=5, dark="#0b0c0c", light="#ffffff"), qr.symbol_size(scale=5)[0]
 
 
 @never_cache
@@ -252,7 +253,7 @@ def two_step_setup(request):
             return render(request, "tracker/recovery_codes.html", {"codes": codes, "just_enrolled": True})
     context = {
         "form": form,
-        "qr_data_uri": _qr_data_uri(otpauth_url(user=request.user, key=key)),
+        "qr": _qr_data_uri(otpauth_url(user=request.user, key=key)),
         "key_text": key_as_text(key),
         "replacing": TOTPDevice.objects.filter(user=request.user, confirmed=True).exists(),
         "required": two_step_required(request.user),
