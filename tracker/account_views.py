@@ -10,6 +10,7 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
@@ -171,9 +172,19 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
+class CurrentPasswordChangeForm(PasswordChangeForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = "Your current password"
+        self.fields["old_password"].error_messages["required"] = "Enter your current password."
+        self.fields["new_password1"].error_messages["required"] = "Enter a new password."
+        self.fields["new_password2"].error_messages["required"] = "Enter the new password again."
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Change your own password: your current one first. Your other sessions end; this one goes on."""
 
+    form_class = CurrentPasswordChangeForm
     template_name = "registration/password_change_form.html"
     success_url = reverse_lazy("account")
 

@@ -55,6 +55,8 @@ def navigation(request):
     path = request.path
     # The longest matching prefix is the current section (so "/" does not light up everywhere).
     best = max((i for i in items if path.startswith(i["href"])), key=lambda i: len(i["href"]), default=None)
+    if path.startswith("/accounts/"):
+        best = None  # the account pages have their own "Your account" entry (includes/header.html)
     for item in items:
         item["current"] = item is best
     request._navigation_items = items
