@@ -26,6 +26,9 @@ def pages_for(role):
         ("indicators", reverse("indicators:indicator-list")),
         ("indicator", indicator.get_absolute_url()),
         ("action", action.get_absolute_url()),
+        ("account", reverse("account")),
+        ("change password", reverse("password-change")),
+        ("set up two-step sign-in", reverse("two-step-setup")),
     ]
     staff = [
         ("dashboard", reverse("priorities:dashboard")),
@@ -101,6 +104,11 @@ def test_anonymous_pages_and_error_states_pass_axe(demo, axe_page, live_server):
     axe_page.goto(f"{live_server.url}/accounts/login/")
     assert not serious_violations(axe_page)
     axe_page.get_by_role("button", name="Sign in").click()  # empty form: the error summary
+    expect(axe_page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    assert not serious_violations(axe_page)
+    axe_page.goto(f"{live_server.url}{reverse('password-reset')}")
+    assert not serious_violations(axe_page)
+    axe_page.get_by_role("button", name="Send the link").click()
     expect(axe_page.get_by_role("heading", name="There is a problem")).to_be_visible()
     assert not serious_violations(axe_page)
     sign_in(axe_page, live_server, "secretariat")

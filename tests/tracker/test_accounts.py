@@ -444,3 +444,11 @@ def test_two_step_roles_come_from_the_environment(tmp_path):
         result = run_django("shell", "-c", code, **env)
         assert result.returncode == 0, result.stderr
         assert result.stdout.split("\n")[-2] == expected, env
+
+
+@pytest.mark.django_db
+def test_the_admin_signs_in_through_plan_trackers_sign_in_with_its_second_step(client):
+    response = client.get("/admin/login/?next=/admin/tracker/user/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("login") + "?next=/admin/tracker/user/"
+    assert client.get("/admin/")["Location"].startswith("/admin/login/")
