@@ -25,10 +25,15 @@ NEW_PASSWORD = "plum tractor umbrella 47"
 
 @pytest.fixture(autouse=True)
 def _accounts_settings(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from tracker.celery import app
+
+    # Celery read its settings once: switch the app itself to run tasks inline (as tests/tracker/test_people.py).
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, True
     # django-otp's own back-off between attempts (1 s, 2 s, ...) is not under test; django-axes' lock-out is.
     settings.OTP_TOTP_THROTTLE_FACTOR = 0
     settings.OTP_STATIC_THROTTLE_FACTOR = 0
+    yield
+    app.conf.task_always_eager = eager
 
 
 def sign_in(page, live_server, username, password=PASSWORD):
