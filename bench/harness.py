@@ -38,6 +38,8 @@ def django_env(db_name):
         DATABASE_URL=database_url(db_name),
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=SECRET,
+        # Load users sign in with a password alone (production would send staff to set up two-step sign-in).
+        DJANGO_TWO_STEP_ROLES="",
         PLAN_TRACKER_VAR_DIR=str(ROOT / "var" / "bench"),
         PYTHONPATH=str(ROOT),
     )
