@@ -101,7 +101,7 @@ class MeasurementForm(forms.Form):
     note = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     is_public = forms.BooleanField(
         required=False,
-        label="Show this value on the public pages",
+        label="Show on the public pages",
         help_text="Its period and value appear on the public pages and in the open data once the plan is "
         "published; the note never does.",
     )

@@ -86,14 +86,15 @@ class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
         label="Owner",
         empty_label="Not assigned",
     )
+    # A date input takes ISO 8601 only: the locale's 01/12/2025 would show blank and save as no date.
     start_date = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input--width-10"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "govuk-input--width-10"}),
         label="Start date",
     )
     target_date = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input--width-10"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "govuk-input--width-10"}),
         label="Target date",
     )
     update_frequency = forms.TypedChoiceField(

@@ -89,3 +89,22 @@ def test_a_measurement_is_public_only_when_chosen_and_the_choice_is_recorded(cli
     assert hidden.is_public
     change = IndicatorChange.objects.filter(field="is_public").latest("pk")
     assert (change.old_value, change.new_value) == ("No", "Yes")
+
+
+def test_saving_the_edit_form_untouched_changes_nothing(client, secretariat):
+    """The form as rendered, posted back as it is: no change, no dates lost, the summary kept."""
+    import datetime
+    import re
+
+    action = ActionFactory(
+        start_date=datetime.date(2025, 12, 1), target_date=datetime.date(2028, 12, 1), public_summary="Kept."
+    )
+    client.force_login(secretariat)
+    url = reverse("priorities:action-edit", args=[action.pk])
+    html = client.get(url).content.decode()
+    form = dict(re.findall(r'<input[^>]*name="(\w+)" value="([^"]*)"', html))
+    form["public_summary"] = re.search(r'<textarea[^>]*name="public_summary"[^>]*>\s*(.*?)</textarea>', html, re.S)[1]
+    assert form["start_date"] == "2025-12-01"
+    response = client.post(url, form, follow=True)
+    assert "Nothing was changed." in response.content.decode()
+    assert not ActionChange.objects.filter(action=action).exclude(field="created").exists()
