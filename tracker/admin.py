@@ -33,3 +33,5 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ["organisation"]
     fieldsets = DjangoUserAdmin.fieldsets + (("Plan Tracker", {"fields": ["role", "organisation"]}),)
     add_fieldsets = DjangoUserAdmin.add_fieldsets + (("Plan Tracker", {"fields": ["email", "role", "organisation"]}),)
+    # Set by Django, not typed: editable, an untouched save cut them to the whole second.
+    readonly_fields = ["last_login", "date_joined"]
