@@ -59,3 +59,6 @@ class UserAdmin(DjangoUserAdmin):
                 self.message_user(request, " ".join(error.messages), messages.WARNING)
             else:
                 self.message_user(request, f"Two-step sign-in for {person} is reset.", messages.SUCCESS)
+
+    # Set by Django, not typed: editable, an untouched save cut them to the whole second.
+    readonly_fields = ["last_login", "date_joined"]

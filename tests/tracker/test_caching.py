@@ -100,7 +100,7 @@ def test_renaming_an_organisation_or_an_owner_refreshes_the_register(client, sec
 
 def test_an_indicator_import_refreshes_the_dashboard(client, commissioner, secretariat, plan5):
     """The import writes with bulk_create, which sends no signal: it says itself that the data changed."""
-    MeasureFactory(indicator=SuccessIndicatorFactory(plan=plan5), name="Joint investigations")
+    MeasureFactory(indicator=SuccessIndicatorFactory(plan=plan5), name="Joint investigations", reporting_period=3)
     client.force_login(commissioner)
     before = main(client.get(DASHBOARD))
     content = b"measure,period start,period end,value,source,note\nJoint investigations,2026-01-01,2026-03-31,17,NCA,\n"

@@ -1,0 +1,191 @@
+"""Guard: every form that edits something that exists, saved untouched, changes nothing.
+
+Each edit form is opened in the browser by a user who may use it and saved without touching a
+field; then every row of the product's tables must be as it was (the same values, no new history
+row). The URL patterns are walked as the access matrix walks them, so a new edit form without a
+case in ROUND_TRIP fails `test_every_edit_form_has_a_round_trip_case` with what to add.
+"""
+
+import dataclasses
+import json
+from collections.abc import Callable
+
+import pytest
+from django.apps import apps
+from django.core import serializers
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from playwright.sync_api import expect
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """How to open one edit form: who, on which object (from the demo data), and its save button."""
+
+    kwargs: Callable[[], dict]
+    username: str = "secretariat"
+    save: str = "main form[method=post] button[type=submit]"
+
+
+def _pk(model, **lookup):
+    return lambda: {"pk": apps.get_model(model).objects.filter(**lookup).order_by("pk").first().pk}
+
+
+def _admin(model, **lookup):
+    """A Django admin change form: its pk is `object_id`, and its main save button is `_save`."""
+    return Case(
+        kwargs=lambda: {"object_id": apps.get_model(model).objects.filter(**lookup).order_by("pk").first().pk},
+        save="input[type=submit][name=_save]",
+    )
+
+
+# url name -> how to open it. A new edit form needs a line here (the failure message says so).
+ROUND_TRIP = {
+    "priorities:action-edit": Case(_pk("priorities.Action", code="5.11")),
+    "indicators:measure-update": Case(_pk("indicators.Measure")),
+    "indicators:measurement-update": Case(_pk("indicators.Measurement")),
+    "indicators:indicator-actions": Case(_pk("indicators.SuccessIndicator", actions__isnull=False)),
+    # Organisations, people and the reminder schedule are edited in the admin.
+    "admin:tracker_organisation_change": _admin("tracker.Organisation", slug="europol"),
+    "admin:tracker_user_change": _admin("tracker.User", username="partner-europol"),
+    "admin:priorities_plan_change": _admin("priorities.Plan"),
+    "admin:priorities_priority_change": _admin("priorities.Priority"),
+    "admin:priorities_objective_change": _admin("priorities.Objective"),
+    "admin:priorities_action_change": _admin("priorities.Action", code="5.24"),
+    "admin:indicators_successindicator_change": _admin("indicators.SuccessIndicator"),
+    "admin:indicators_measure_change": _admin("indicators.Measure"),
+    "admin:indicators_measurement_change": _admin("indicators.Measurement"),
+    "admin:django_celery_beat_periodictask_change": _admin("django_celery_beat.PeriodicTask"),
+    "admin:django_celery_beat_crontabschedule_change": _admin("django_celery_beat.CrontabSchedule"),
+}
+
+# URL patterns about one existing object that are not forms editing it: say why.
+NOT_EDIT_FORMS = {
+    "accept-invitation": "sets a first password; an empty one is refused by design",
+    "admin:auth_user_password_change": "sets a new password; an empty one is refused by design",
+    "organisation-detail": "its only form invites a new person",
+    "organisation-invite": "POST only: creates a person",
+    "user-resend-invitation": "a button: sends a new link",
+    "user-deactivate": "a button: deactivates",
+    "priorities:action-detail": "its forms record a new update or submission",
+    "priorities:action-record-update": "POST only: records a new update",
+    "priorities:submission-create": "POST only: a new submission",
+    "priorities:submission-accept": "a button: a decision",
+    "priorities:submission-return": "a decision with a reason",
+    "priorities:action-send-reminder": "a button: sends a reminder",
+    "indicators:indicator-detail": "a page; its buttons unlink actions",
+    "indicators:measure-create": "creates a measure",
+    "indicators:indicator-action-unlink": "a button: unlinks an action",
+    "indicators:indicator-export": "a download",
+    "indicators:measurement-create": "records a new value",
+    "indicators:measurement-submit": "a partner reports a new value",
+    "indicators:measurement-submission-accept": "a button: a decision",
+    "indicators:measurement-submission-return": "a decision with a reason",
+    "indicators:import-preview": "a preview of an upload",
+    "indicators:import-confirm": "POST only: writes an upload",
+    "indicators:import-template": "a download",
+    "indicators:export": "a download",
+    "admin:priorities_progressupdate_change": "read-only in the admin: updates are history",
+    "admin:priorities_actionchange_change": "read-only: the audit trail",
+    "admin:indicators_indicatorchange_change": "read-only: the audit trail",
+    "admin:priorities_reminder_change": "the log of reminders sent, written by the reminder job",
+    "admin:auth_group_change": "Plan Tracker uses roles, not groups: there are none to edit",
+    "admin:django_celery_beat_clockedschedule_change": "the reminder job runs on a crontab schedule",
+    "admin:django_celery_beat_solarschedule_change": "the reminder job runs on a crontab schedule",
+    "admin:django_celery_beat_intervalschedule_change": "the reminder job runs on a crontab schedule",
+    "admin:axes_accessattempt_change": "sign-in lock-out records, not product data",
+    "admin:axes_accesslog_change": "sign-in records, not product data",
+    "admin:axes_accessfailurelog_change": "sign-in records, not product data",
+}
+
+# Bookkeeping a save may touch without changing anything a person entered.
+VOLATILE_FIELDS = {"updated_at", "last_login", "date_changed"}
+# Django's own admin log notes every admin save ("No fields changed."): not the product's history,
+# which is ActionChange, IndicatorChange, ProgressUpdate and the rest, all compared below.
+NOT_COMPARED = {"admin.logentry", "sessions.session", "django_celery_beat.periodictasks", "tracker.datageneration"}
+
+
+def object_url_names(patterns=None, namespace=""):
+    """Every named URL pattern that takes arguments (an object), admin change forms included."""
+    names = set()
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            names |= object_url_names(entry.url_patterns, inner)
+        elif isinstance(entry, URLPattern) and entry.name and entry.pattern.regex.groups:
+            name = f"{namespace}{entry.name}"
+            if not name.startswith("admin:") or name.endswith("_change"):
+                names.add(name)
+    return names
+
+
+def test_every_edit_form_has_a_round_trip_case():
+    missing = object_url_names() - set(ROUND_TRIP) - set(NOT_EDIT_FORMS)
+    assert not missing, (
+        f"New URL patterns about an existing object: {sorted(missing)}. If one is a form that edits it, add "
+        "'name': Case(kwargs=..., username=..., save=...) to ROUND_TRIP in tests/browser/test_round_trip.py "
+        "(saving it untouched must change nothing); otherwise add it to NOT_EDIT_FORMS saying why."
+    )
+    gone = (set(ROUND_TRIP) | set(NOT_EDIT_FORMS)) - object_url_names()
+    assert not gone, f"ROUND_TRIP or NOT_EDIT_FORMS name URL patterns that no longer exist: {sorted(gone)}"
+
+
+def snapshot():
+    """Every row of every product table, less bookkeeping, as comparable text."""
+    rows = {}
+    for model in apps.get_models(include_auto_created=True):
+        label = model._meta.label_lower
+        if label in NOT_COMPARED or model._meta.app_label in ("contenttypes", "axes"):
+            continue
+        data = json.loads(serializers.serialize("json", model._default_manager.order_by("pk")))
+        for row in data:
+            for field in VOLATILE_FIELDS:
+                row["fields"].pop(field, None)
+        rows[label] = data
+    return rows
+
+
+def differences(before, after):
+    found = []
+    for label in sorted(set(before) | set(after)):
+        old = {row["pk"]: row["fields"] for row in before.get(label, [])}
+        new = {row["pk"]: row["fields"] for row in after.get(label, [])}
+        for pk in sorted(set(old) | set(new), key=str):
+            if pk not in old:
+                found.append(f"{label} {pk}: new row {new[pk]}")
+            elif pk not in new:
+                found.append(f"{label} {pk}: row deleted")
+            else:
+                for field in sorted(set(old[pk]) | set(new[pk])):
+                    if old[pk].get(field) != new[pk].get(field):
+                        found.append(f"{label} {pk}.{field}: {old[pk].get(field)!r} -> {new[pk].get(field)!r}")
+    return found
+
+
+@pytest.fixture
+def admin_secretariat(demo):
+    import importlib
+
+    from tracker.models import User
+
+    # The reminder schedule comes from a migration, which a flushed test database no longer has.
+    schedule = importlib.import_module("priorities.migrations.0006_reminder_schedule")
+    schedule.create_schedule(apps, None)
+    # The demo's secretariat account is an admin superuser, as `make run` makes it.
+    assert User.objects.filter(username="secretariat", is_superuser=True).exists()
+
+
+@pytest.mark.parametrize("url_name", sorted(ROUND_TRIP))
+def test_saving_an_untouched_form_changes_nothing(admin_secretariat, sign_in, live_server, page, url_name):
+    case = ROUND_TRIP[url_name]
+    url = live_server.url + reverse(url_name, kwargs=case.kwargs())
+    sign_in(case.username)
+    response = page.goto(url)
+    assert response.status == 200, f"{url_name}: {url} answered {response.status}"
+    before = snapshot()
+    with page.expect_navigation():
+        page.locator(case.save).first.click()
+    page.wait_for_load_state()
+    expect(page.locator(".govuk-error-summary, .errornote")).to_have_count(0)
+    assert page.url != url or url_name.startswith("admin:"), f"{url_name}: the form did not save"
+    changed = differences(before, snapshot())
+    assert not changed, f"Saving {url_name} untouched changed:\n" + "\n".join(changed)
