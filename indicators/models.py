@@ -153,9 +153,9 @@ class Measure(models.Model):
         if start is None or end is None or end < start:
             return None
         months = self.reporting_period
-        if end + datetime.timedelta(days=1) == add_months(start, months):
-            return None
         example_end = add_months(start, months) - datetime.timedelta(days=1)
+        if end == example_end:
+            return None
         return (
             f"Each value of {self.name} covers {self.get_reporting_period_display().lower()}: "
             f"a period starting {start:%-d %B %Y} ends on {example_end:%-d %B %Y}, not {end:%-d %B %Y}."

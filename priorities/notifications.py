@@ -38,7 +38,11 @@ def notification_choices_set(*, user, choices):
     if set(choices) - set(CHOOSABLE) or set(choices.values()) - set(Delivery.values):
         raise ValueError("Unknown notification kind or delivery.")
     for kind, delivery in choices.items():
-        NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"delivery": delivery})
+        # "As it happens" is the default, kept as no row: saving the page untouched writes nothing.
+        if delivery == Delivery.NOW:
+            NotificationPreference.objects.filter(user=user, kind=kind).delete()
+        elif notification_choices(user)[kind] != delivery:
+            NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"delivery": delivery})
     return notification_choices(user)
 
 
