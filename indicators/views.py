@@ -9,7 +9,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, FormView, ListView
 
+from priorities.models import Action
 from priorities.scheduling import add_months
+from priorities.services import AlreadyDecidedError
 from tracker.forms import apply_errors
 from tracker.permissions import COMMISSIONER, PARTNER, SECRETARIAT, RoleRequiredMixin, role_required
 from tracker.spreadsheets import csv_response, xlsx_response
@@ -81,8 +83,6 @@ def _attach_reviews(changes):
 
 def _hide_other_actions(changes, user):
     """A partner sees the codes of their own organisation's actions in link changes, and only a count of the rest."""
-    from priorities.models import Action
-
     link_changes = [change for change in changes if change.field == "actions"]
     if not link_changes:
         return
@@ -436,8 +436,6 @@ class MeasurementSubmitView(RoleRequiredMixin, FormView):
 @require_POST
 @role_required(SECRETARIAT)
 def measurement_submission_accept_view(request, pk):
-    from priorities.services import AlreadyDecidedError
-
     submission = get_object_or_404(MeasurementSubmission.objects.select_related("measure"), pk=pk)
     try:
         measurement = services.measurement_submission_accept(submission=submission, by=request.user)
@@ -460,8 +458,6 @@ def measurement_submission_accept_view(request, pk):
 @require_POST
 @role_required(SECRETARIAT)
 def measurement_submission_return_view(request, pk):
-    from priorities.services import AlreadyDecidedError
-
     submission = get_object_or_404(MeasurementSubmission.objects.select_related("measure", "organisation"), pk=pk)
     try:
         services.measurement_submission_return(
