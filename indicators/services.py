@@ -112,10 +112,6 @@ def validate_measure(measure):
     measure.full_clean()
 
 
-PERIOD_EARLIEST = datetime.date(1900, 1, 1)
-PERIOD_LATEST = datetime.date(2999, 12, 31)
-
-
 def validate_measurement(measurement, measure, *, check_period_length=True):
     """The rules a measurement obeys: a value of the measure's kind, percentages within 0–100, one per period
     of the measure's reporting period (a correction that keeps an older value's period is not refused for it).
@@ -138,13 +134,6 @@ def validate_measurement(measurement, measure, *, check_period_length=True):
         _merge(errors, "period_start", "Enter the date the period starts.")
     if measurement.period_end is None:
         _merge(errors, "period_end", "Enter the date the period ends.")
-    for name in ("period_start", "period_end"):
-        day = getattr(measurement, name)
-        if day and not PERIOD_EARLIEST <= day <= PERIOD_LATEST:
-            # Beyond any plan's life; and 9999-12-31 plus a period would leave the calendar.
-            _merge(errors, name, f"Enter a date between {PERIOD_EARLIEST:%-d %B %Y} and {PERIOD_LATEST:%-d %B %Y}.")
-    if errors:
-        raise ValidationError(errors)
     if measurement.period_start and measurement.period_end:
         if measurement.period_end < measurement.period_start:
             _merge(errors, "period_end", "The period cannot end before it starts.")

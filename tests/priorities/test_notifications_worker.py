@@ -32,7 +32,7 @@ SITE = "https://tracker.example.org"
 
 
 @pytest.fixture
-def fs_worker(shared_database_url, smtp_sink, tmp_path, settings):
+def fs_worker(shared_database_url, smtp_sink, tmp_path, settings, monkeypatch):
     """A worker on a filesystem queue under tmp_path, and this process's Celery app publishing into it."""
     from tracker.celery import app
 
@@ -47,6 +47,9 @@ def fs_worker(shared_database_url, smtp_sink, tmp_path, settings):
     for folder in ("in", "processed", "control"):
         (queue / folder).mkdir(parents=True, exist_ok=True)
     settings.SITE_URL = SITE
+    # Celery reads CELERY_BROKER_URL from the environment before app.conf (CI's PostgreSQL run sets it to
+    # Redis): without this the tasks would be published to Redis, where no worker of this test listens.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     env = {
         **os.environ,
         "DJANGO_DEBUG": "1",
