@@ -220,31 +220,33 @@ def cached_fragment(key, render):
     plain = not isinstance(key, FragmentKey)
     try:
         html = cache.get(key if plain else key.key)
-        if html is not None or plain:
-            return html if html is not None else _store(key, render())
-        previous = _previous(key)
-        if previous is not None and _take_lock(key):
-            if getattr(_request, "deferred", None) is not None:
-                _request.deferred.append((key, render))  # rendered once the response has gone
-                return previous
-            return _render_locked(key, render)  # outside a request: nobody would render it later
-        if previous is not None:
-            return previous  # another process is rendering the new one
+        if html is not None:
+            return html
+        previous = None if plain else _previous(key)
+        locked = previous is not None and _take_lock(key)
     except Exception:  # a cache server down or unreachable
         logger.warning("fragment cache unavailable: rendering %s", key, exc_info=True)
         return render()
+    if locked:
+        if getattr(_request, "deferred", None) is not None:
+            _request.deferred.append((key, render))  # rendered once the response has gone
+            return previous
+        return _render_locked(key, render)  # outside a request: nobody would render it later
+    if previous is not None:
+        return previous  # another process is rendering the new one
     return _store(key, render())
 
 
 def _store(key, html):
     try:
-        if isinstance(key, FragmentKey):
-            cache.set_many(
-                {key.key: html, key.latest: {"generation": key.generation, "html": html}},
-                settings.FRAGMENT_CACHE_SECONDS,
-            )
-        else:
+        if not isinstance(key, FragmentKey):
             cache.set(key, html, settings.FRAGMENT_CACHE_SECONDS)
+            return html
+        entries = {key.key: html}
+        latest = cache.get(key.latest)
+        if latest is None or latest["generation"] <= key.generation:  # a slower, older render never replaces it
+            entries[key.latest] = {"generation": key.generation, "html": html}
+        cache.set_many(entries, settings.FRAGMENT_CACHE_SECONDS)
     except Exception:
         logger.warning("fragment cache unavailable: not storing %s", key, exc_info=True)
     return html
