@@ -259,6 +259,12 @@ def test_the_same_cleaned_filters_share_one_entry(client, secretariat, plan5):
 # --- after a change: the previous fragment while one process renders the new one ----------------
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process(monkeypatch):
+    # A transactional test before this one may have committed generations that its flush took back.
+    monkeypatch.setattr(caching, "_own", {"committed": 0, "pending": False})
+
+
 def _as_another_process(monkeypatch, change):
     """Make `change` as another web process would: its data visible here, the shared generation bumped
     at its commit, nothing in this process's own bookkeeping (its local generation, its pending writes)."""
