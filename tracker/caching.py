@@ -20,8 +20,9 @@ Readers never wait for a re-render after someone else's write (cached_fragment w
 the last fragment rendered for an audience and query is also kept under a "latest" key without the
 generation. After a change, the first request to miss takes a short lock in the cache (`cache.add`,
 FRAGMENT_RENDER_LOCK_SECONDS) and is answered with that previous fragment; its process renders the new
-one right after the response has gone (request_finished), stores it and lets the lock go (always:
-finally, and the lock's timeout if the process dies). Requests arriving meanwhile get the previous
+one right after the response has gone (request_finished; in a thread, so the process goes on
+answering), stores it and lets the lock go (always: finally, and the lock's timeout if the process
+dies). Requests arriving meanwhile get the previous
 fragment too. With no previous fragment, or outside a request, the page is rendered at once.
 
 What is guaranteed:
@@ -223,15 +224,15 @@ def cached_fragment(key, render):
         if html is not None:
             return html
         previous = None if plain else _previous(key)
-        locked = previous is not None and _take_lock(key)
+        token = _take_lock(key) if previous is not None else None
     except Exception:  # a cache server down or unreachable
         logger.warning("fragment cache unavailable: rendering %s", key, exc_info=True)
         return render()
-    if locked:
+    if token is not None:
         if getattr(_request, "deferred", None) is not None:
-            _request.deferred.append((key, render))  # rendered once the response has gone
+            _request.deferred.append((key, render, token))  # rendered once the response has gone
             return previous
-        return _render_locked(key, render)  # outside a request: nobody would render it later
+        return _render_locked(key, render, token)  # outside a request: nobody would render it later
     if previous is not None:
         return previous  # another process is rendering the new one
     return _store(key, render())
@@ -267,28 +268,25 @@ def _lock_key(key):
 
 
 def _take_lock(key):
+    """A token if this process now holds the right to render `key`, else None."""
     token = secrets.token_hex(8)
-    if cache.add(_lock_key(key), token, settings.FRAGMENT_RENDER_LOCK_SECONDS):
-        _request.locks = {**getattr(_request, "locks", {}), key.latest: token}
-        return True
-    return False
+    return token if cache.add(_lock_key(key), token, settings.FRAGMENT_RENDER_LOCK_SECONDS) else None
 
 
-def _release(key):
-    token = getattr(_request, "locks", {}).pop(key.latest, None)
+def _release(key, token):
     try:
         # Only our own lock: after a timeout another process may hold a new one.
-        if token is not None and cache.get(_lock_key(key)) == token:
+        if cache.get(_lock_key(key)) == token:
             cache.delete(_lock_key(key))
     except Exception:
         logger.warning("fragment cache unavailable: lock %s left to expire", key.latest, exc_info=True)
 
 
-def _render_locked(key, render):
+def _render_locked(key, render, token):
     try:
         return _store(key, render())
     finally:
-        _release(key)
+        _release(key, token)
 
 
 def request_started(request):
@@ -307,13 +305,29 @@ def committed_in_request():
 
 
 def _render_deferred(**kwargs):
-    """After the response: render the fragments whose previous generation was served, then release their locks."""
+    """After the response: render the fragments whose previous generation was served, then release their locks.
+
+    In a thread of its own (FRAGMENT_RENDER_IN_THREAD), so that the web process goes on answering
+    requests meanwhile; tests render at once, inside their transaction."""
     deferred, _request.deferred = getattr(_request, "deferred", None) or [], None
-    for key, render in deferred:
-        try:
-            _render_locked(key, render)
-        except Exception:
-            logger.exception("rendering fragment %s after the response failed", key.key)
+    if not deferred:
+        return
+    if settings.FRAGMENT_RENDER_IN_THREAD:
+        threading.Thread(target=_render_all, args=(deferred, True), name="fragment-render", daemon=True).start()
+    else:
+        _render_all(deferred, False)
+
+
+def _render_all(deferred, in_thread):
+    try:
+        for key, render, token in deferred:
+            try:
+                _render_locked(key, render, token)
+            except Exception:
+                logger.exception("rendering fragment %s after the response failed", key.key)
+    finally:
+        if in_thread:
+            connections.close_all()  # this thread's own connections: nothing else will close them
 
 
 class FreshAfterOwnWritesMiddleware:

@@ -243,6 +243,8 @@ FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "900"))
 # One process renders a fragment after a change while others serve the previous one; the lock ends
 # after this long even if that process dies mid-render (tracker/caching.py).
 FRAGMENT_RENDER_LOCK_SECONDS = int(os.environ.get("FRAGMENT_RENDER_LOCK_SECONDS", "30"))
+# That render runs in a thread of its own, so the process goes on answering (tests render at once).
+FRAGMENT_RENDER_IN_THREAD = env_bool("FRAGMENT_RENDER_IN_THREAD", True)
 
 # Celery: embedded filesystem transport by default, Redis (or any broker URL) in production.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")

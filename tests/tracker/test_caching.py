@@ -410,3 +410,23 @@ def test_the_render_lock_expires_on_its_own(client, secretariat, plan5, monkeypa
     monkeypatch.setattr(actions, "_register_table_html", watching)
     register_total(client, status="at_risk")
     assert len(seen) == 1 and 0 < seen[0] <= 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_production_the_render_after_the_response_runs_in_its_own_thread(client, settings, monkeypatch):
+    """The process goes on answering while it renders; the thread stores the fragment and lets the lock go."""
+    import threading
+
+    from django.core.cache import cache
+
+    settings.FRAGMENT_RENDER_IN_THREAD = True
+    client.force_login(SecretariatFactory(username="sec-one"))
+    action = ActionFactory()
+    assert register_total(client, status="at_risk") == 0
+    _as_another_process(monkeypatch, _mark_at_risk(action.code))
+    assert register_total(client, status="at_risk") == 0  # the previous fragment; a thread renders the new one
+    for thread in threading.enumerate():
+        if thread.name == "fragment-render":
+            thread.join(timeout=30)
+    assert not [key for key in cache._cache if ":fragment-lock:" in key]
+    assert register_total(client, status="at_risk") == 1
