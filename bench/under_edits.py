@@ -124,7 +124,7 @@ def _phase(ctx, seconds, *, writer):
 def figure(ctx):
     """-> [(name, measured, target, met)] and a note in ctx.notes."""
     for path in READER_PAGES:  # warm both workers' caches and connections
-        for _ in range(2):
+        for _ in range(6):
             ctx.get(path, "commissioner")
     seconds = 12 if ctx.quick else 30
     quiet_p95s, edited_p95s, ratios, writes, own = [], [], [], 0, []
