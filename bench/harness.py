@@ -43,6 +43,8 @@ def django_env(db_name):
         PLAN_TRACKER_VAR_DIR=str(ROOT / "var" / "bench"),
         PYTHONPATH=str(ROOT),
     )
+    # Sessions are made with force_login (sessions()): no second step to pass on 127.0.0.1.
+    env.setdefault("DJANGO_TWO_STEP_ROLES", "")
     return env
 
 

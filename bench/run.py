@@ -280,6 +280,13 @@ def downloads_figure(ctx):
     return [Row(name, measured, target, met) for name, measured, target, met in downloads.figure(ctx)]
 
 
+def under_edits_figure(ctx):
+    """bench/under_edits.py: paced readers with and without a writer every 2 s."""
+    from bench import under_edits
+
+    return [Row(name, measured, target, met) for name, measured, target, met in under_edits.figure(ctx)]
+
+
 def public_figure(ctx):
     """The public plan page against the no-database page under wrk (bench/public.py)."""
     from bench.public import public_figure as figure
@@ -287,7 +294,15 @@ def public_figure(ctx):
     return figure(ctx)
 
 
-FIGURES = [dashboard_figure, register_figure, query_count_figure, reminders_figure, downloads_figure, public_figure]
+FIGURES = [
+    dashboard_figure,
+    register_figure,
+    query_count_figure,
+    reminders_figure,
+    downloads_figure,
+    public_figure,
+    under_edits_figure,
+]
 
 
 # --- the run ------------------------------------------------------------------------------------

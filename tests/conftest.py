@@ -26,6 +26,13 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fragments_rendered_at_once(settings):
+    # A render after the response runs in a thread in production: its own connection would not see
+    # the test's transaction (tracker/caching.py).
+    settings.FRAGMENT_RENDER_IN_THREAD = False
+
+
 @pytest.fixture
 def secretariat(db):
     return SecretariatFactory(username="sec")

@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "tracker.middleware.HostileInputMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tracker.security.RefusalLogMiddleware",
+    # Inside the session: keeps each person's own writes in it (tracker/caching.py).
+    "tracker.caching.FreshAfterOwnWritesMiddleware",
     # Last, so that it sees every sign-in attempt's outcome.
     "axes.middleware.AxesMiddleware",
 ]
@@ -238,6 +240,11 @@ else:
     }
 # A cached fragment is dropped after this long even if nothing changed (a backstop, not the invalidation).
 FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "900"))
+# One process renders a fragment after a change while others serve the previous one; the lock ends
+# after this long even if that process dies mid-render (tracker/caching.py).
+FRAGMENT_RENDER_LOCK_SECONDS = int(os.environ.get("FRAGMENT_RENDER_LOCK_SECONDS", "30"))
+# That render runs in a thread of its own, so the process goes on answering (tests render at once).
+FRAGMENT_RENDER_IN_THREAD = env_bool("FRAGMENT_RENDER_IN_THREAD", True)
 
 # Celery: embedded filesystem transport by default, Redis (or any broker URL) in production.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")

@@ -1,4 +1,7 @@
-"""Cached register and dashboard fragments (tracker/caching.py): never stale, never shared beyond their audience."""
+"""Cached register and dashboard fragments (tracker/caching.py).
+
+Never older than your own writes, at most one render behind others', never shared beyond their audience.
+"""
 
 import datetime
 import re
@@ -251,3 +254,179 @@ def test_the_same_cleaned_filters_share_one_entry(client, secretariat, plan5):
     known = _fragment_keys()
     main(client.get(REGISTER, {"q": "  victim "}))
     assert _fragment_keys() == known
+
+
+# --- after a change: the previous fragment while one process renders the new one ----------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process(monkeypatch):
+    # A transactional test before this one may have committed generations that its flush took back.
+    monkeypatch.setattr(caching, "_own", {"committed": 0, "pending": False})
+
+
+def _as_another_process(monkeypatch, change):
+    """Make `change` as another web process would: its data visible here, the shared generation bumped
+    at its commit, nothing in this process's own bookkeeping (its local generation, its pending writes)."""
+    from django.db.models import F
+
+    from tracker.models import DataGeneration
+
+    local, committed = caching._local_generation, caching._own["committed"]
+    change()
+    monkeypatch.setattr(caching, "_local_generation", local)
+    # The test's own writes (its factories) are never committed: this "process" has none pending.
+    monkeypatch.setattr(caching, "_own", {"committed": committed, "pending": False})
+    DataGeneration.objects.get_or_create(pk=1)
+    DataGeneration.objects.filter(pk=1).update(value=F("value") + 1)  # QuerySet.update: no signal
+
+
+def _hold_render_lock(name):
+    """Take the render lock of every cached `name` fragment, as a process busy rendering it would."""
+    from django.core.cache import cache
+
+    latest = [key.split(":", 2)[2] for key in cache._cache if f":fragment-latest:{name}:" in key]
+    assert latest
+    for key in latest:
+        assert cache.add(f"fragment-lock:{key}", "another process", 30)
+    return [f"fragment-lock:{key}" for key in latest]
+
+
+def _mark_at_risk(code):
+    action = Action.objects.get(code=code)
+    return lambda: action_record_update(action=action, status=Status.AT_RISK, note="Slipping", by=SecretariatFactory())
+
+
+def test_a_reader_gets_the_previous_fragment_while_another_process_renders(client, secretariat, plan5, monkeypatch):
+    from django.core.cache import cache
+
+    client.force_login(secretariat)
+    assert register_total(client, status="at_risk") == 0
+    _as_another_process(monkeypatch, _mark_at_risk("5.22"))
+    locks = _hold_render_lock("register-table")
+    # The change is committed, but a render is under way elsewhere: the previous fragment, at once.
+    assert register_total(client, status="at_risk") == 0
+    assert register_total(client, status="at_risk") == 0
+    for lock in locks:
+        cache.delete(lock)  # that render ended without storing anything (say, its process died)
+    # This request takes the lock, is answered with the previous fragment, and its process renders the
+    # new one once the response has gone: the next request has it, and the lock is free again.
+    assert register_total(client, status="at_risk") == 0
+    assert register_total(client, status="at_risk") == 1
+    assert not [key for key in cache._cache if ":fragment-lock:" in key]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writers_own_next_page_shows_the_change_on_any_process(client, monkeypatch):
+    """A person's committed write is in their session: no process serves them a fragment older than it."""
+    from django.test import Client
+
+    writer = SecretariatFactory(username="sec-one")
+    action = ActionFactory()
+    other_reader = Client()
+    other_reader.force_login(SecretariatFactory(username="sec-two"))
+    client.force_login(writer)
+    assert register_total(client, status="at_risk") == 0
+    assert register_total(other_reader, status="at_risk") == 0
+    local, committed = caching._local_generation, caching._own["committed"]
+    response = client.post(
+        reverse("priorities:action-record-update", args=[action.pk]),
+        {"status": Status.AT_RISK, "note": "Slipping", "version": action.version},
+    )
+    assert response.status_code == 302
+    # The next requests go to another process: it knows nothing of the write but the shared generation,
+    # and some third process is busy rendering the register.
+    monkeypatch.setattr(caching, "_local_generation", local)
+    monkeypatch.setattr(caching, "_own", {"committed": committed, "pending": False})
+    _hold_render_lock("register-table")
+    # Someone else may see the previous fragment while that render runs; the writer may not.
+    assert register_total(other_reader, status="at_risk") == 0
+    assert register_total(client, status="at_risk") == 1
+
+
+def test_a_process_that_wrote_never_serves_an_older_fragment(client, secretariat, plan5):
+    client.force_login(secretariat)
+    assert register_total(client, status="at_risk") == 0
+    _mark_at_risk("5.22")()  # this process's write, not committed yet (the test's transaction)
+    _hold_render_lock("register-table")
+    assert register_total(client, status="at_risk") == 1
+
+
+def test_with_no_previous_fragment_the_page_is_rendered_at_once(client, secretariat, plan5, monkeypatch):
+    from django.core.cache import cache
+
+    client.force_login(secretariat)
+    assert register_total(client, status="at_risk") == 0
+    _as_another_process(monkeypatch, _mark_at_risk("5.22"))
+    _hold_render_lock("register-table")
+    for key in [key for key in cache._cache if ":fragment-latest:" in key]:
+        del cache._cache[key]  # evicted
+    assert register_total(client, status="at_risk") == 1
+
+
+def test_a_failed_render_after_the_response_releases_the_lock(client, secretariat, plan5, monkeypatch, caplog):
+    from django.core.cache import cache
+
+    from priorities.views import actions
+
+    client.force_login(secretariat)
+    assert register_total(client, status="at_risk") == 0
+    _as_another_process(monkeypatch, _mark_at_risk("5.22"))
+
+    def broken(request):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(actions, "_register_table_html", broken)
+    # Answered with the previous fragment; the render after the response fails, is logged, and lets go.
+    assert register_total(client, status="at_risk") == 0
+    assert "rendering fragment" in caplog.text and "render failed" in caplog.text
+    assert not [key for key in cache._cache if ":fragment-lock:" in key]
+    monkeypatch.undo()
+    _as_another_process(monkeypatch, lambda: None)
+    assert register_total(client, status="at_risk") == 0  # previous again, rendered after this response
+    assert register_total(client, status="at_risk") == 1
+
+
+def test_the_render_lock_expires_on_its_own(client, secretariat, plan5, monkeypatch, settings):
+    """A process that dies mid-render cannot hold the lock for longer than FRAGMENT_RENDER_LOCK_SECONDS."""
+    import time
+
+    from django.core.cache import cache
+
+    from priorities.views import actions
+
+    settings.FRAGMENT_RENDER_LOCK_SECONDS = 7
+    client.force_login(secretariat)
+    assert register_total(client, status="at_risk") == 0
+    _as_another_process(monkeypatch, _mark_at_risk("5.22"))
+    seen = []
+    render = actions._register_table_html
+
+    def watching(request):
+        locks = [key for key in cache._cache if ":fragment-lock:fragment-latest:register-table:" in key]
+        seen.extend(cache._expire_info[key] - time.time() for key in locks)
+        return render(request)
+
+    monkeypatch.setattr(actions, "_register_table_html", watching)
+    register_total(client, status="at_risk")
+    assert len(seen) == 1 and 0 < seen[0] <= 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_production_the_render_after_the_response_runs_in_its_own_thread(client, settings, monkeypatch):
+    """The process goes on answering while it renders; the thread stores the fragment and lets the lock go."""
+    import threading
+
+    from django.core.cache import cache
+
+    settings.FRAGMENT_RENDER_IN_THREAD = True
+    client.force_login(SecretariatFactory(username="sec-one"))
+    action = ActionFactory()
+    assert register_total(client, status="at_risk") == 0
+    _as_another_process(monkeypatch, _mark_at_risk(action.code))
+    assert register_total(client, status="at_risk") == 0  # the previous fragment; a thread renders the new one
+    for thread in threading.enumerate():
+        if thread.name == "fragment-render":
+            thread.join(timeout=30)
+    assert not [key for key in cache._cache if ":fragment-lock:" in key]
+    assert register_total(client, status="at_risk") == 1
