@@ -20,17 +20,21 @@ def send_daily_reminders(today=None):
     return {"written": summary.written, "queued": len(summary.queued_ids)}
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=MAX_SEND_ATTEMPTS,
-    # A database outage mid-batch would otherwise end the task (and acknowledge it) with rows still
-    # claimed: retry the same task id, which takes its claimed rows back and skips those marked sent.
-    autoretry_for=(DatabaseError,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-)
+# Every outbox batch task (reminders, notifications): acknowledged only once done, so a killed worker's
+# batch is redelivered. A database outage mid-batch would otherwise end the task (and acknowledge it) with
+# rows still claimed: retry the same task id, which takes its claimed rows back and skips those marked sent.
+OUTBOX_BATCH_TASK = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "max_retries": MAX_SEND_ATTEMPTS,
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+}
+
+
+@shared_task(**OUTBOX_BATCH_TASK)
 def send_reminder_batch(self, reminder_ids):
     """Send these reminder rows; after a mail-server or database failure retry the rest with backoff."""
     # The task id survives redelivery and retries, so a re-run takes back the rows it had claimed.
@@ -41,15 +45,7 @@ def send_reminder_batch(self, reminder_ids):
     return {"sent": len(outcome.sent_ids), "failed": len(outcome.failed_ids)}
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=MAX_SEND_ATTEMPTS,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-)
+@shared_task(**OUTBOX_BATCH_TASK)
 def send_notification_batch(self, notification_ids):
     """Send these notification rows (the same outbox as reminders); retry the rest with backoff."""
     outcome = notifications_send_batch(
