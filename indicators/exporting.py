@@ -1,5 +1,7 @@
 """Measurements as CSV or Excel rows, straight from `values()` (tracker.spreadsheets writes them safely)."""
 
+from tracker.spreadsheets import person_name
+
 from .models import Measure
 
 HEADINGS = [
@@ -37,7 +39,6 @@ def measurement_rows(measurements):
     )
     for m in rows.iterator(chunk_size=2000):
         unit = m["measure__unit"]
-        who = f"{m['recorded_by__first_name'] or ''} {m['recorded_by__last_name'] or ''}".strip()
         yield [
             m["measure__indicator__code"],
             m["measure__name"],
@@ -47,6 +48,6 @@ def measurement_rows(measurements):
             m["text_value"] if unit == Measure.Unit.TEXT else m["value"],
             m["source"],
             m["note"],
-            who or m["recorded_by__username"] or "",
+            person_name(m["recorded_by__first_name"], m["recorded_by__last_name"], m["recorded_by__username"]),
             m["recorded_at"],  # the writers show it in local time
         ]

@@ -2,6 +2,8 @@
 
 from django.utils import timezone
 
+from tracker.spreadsheets import person_name
+
 from .models import Status
 
 REGISTER_HEADINGS = [
@@ -17,11 +19,6 @@ REGISTER_HEADINGS = [
     "Overdue",
 ]
 STATUS_LABELS = dict(Status.choices)
-
-
-def _person(first, last, username):
-    """As User.get_full_name() or the username, from plain columns."""
-    return f"{first or ''} {last or ''}".strip() or (username or "")
 
 
 def register_rows(actions):
@@ -53,10 +50,10 @@ def register_rows(actions):
             title,
             f"{objective_code} {objective_title}",
             STATUS_LABELS.get(status, status),
-            _person(owner_first, owner_last, owner_username),
+            person_name(owner_first, owner_last, owner_username),
             partners.get(pk, ""),
             timezone.localtime(updated).date() if updated else None,
-            _person(author_first, author_last, author_username),
+            person_name(author_first, author_last, author_username),
             due,
             # As Action.is_overdue.
             "Overdue" if due is not None and due < today and status != Status.COMPLETED else "",

@@ -54,6 +54,11 @@ MAX_COLUMN_WIDTH = 60
 CSV_CHUNK_ROWS = 500
 
 
+def person_name(first, last, username):
+    """A person as User.__str__ shows them (full name, else username), from plain values() columns."""
+    return f"{first or ''} {last or ''}".strip() or (username or "")
+
+
 def is_formula_like(text):
     """True when a spreadsheet could read some part of `text` as a formula or command."""
     if text.isascii():

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from indicators.history import annotate_as_of
 from indicators.models import Measure, SuccessIndicator
 from tracker.permissions import STAFF, role_required
-from tracker.spreadsheets import xlsx_response
+from tracker.spreadsheets import person_name, xlsx_response
 
 from ..charts import STATUS_ORDER
 from ..models import Action, Objective, Plan, Priority, ProgressUpdate, Status
@@ -145,7 +145,6 @@ def _report_action_rows(actions, as_of):
     ]
     for row in rows.iterator(chunk_size=2000):
         updated = row["updated_then"]
-        owner = f"{row['owner__first_name'] or ''} {row['owner__last_name'] or ''}".strip()
         yield [
             row["objective__priority__plan__title"],
             f"{row['objective__priority__number']} {row['objective__priority__title']}",
@@ -156,7 +155,7 @@ def _report_action_rows(actions, as_of):
             row["note_then"] or "",
             timezone.localtime(updated).date() if updated else None,
             (row["updated_by_then"] or "") if updated else "",
-            owner or row["owner__username"] or "",
+            person_name(row["owner__first_name"], row["owner__last_name"], row["owner__username"]),
         ]
 
 
