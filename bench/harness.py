@@ -5,6 +5,7 @@ import http.client
 import json
 import math
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -66,6 +67,23 @@ def drop_database(name):
 def create_database(name, template=None):
     drop_database(name)
     _admin_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+
+def wrk(port, path, seconds, cookie=None):
+    """Requests per second wrk sustains on `path` (2 threads, 4 connections); any non-2xx/3xx answer stops the bench."""
+    header = ["--header", f"Cookie: {cookie}"] if cookie else []
+    out = subprocess.run(
+        ["wrk", "--threads", "2", "--connections", "4", "--duration", f"{seconds}s", "--timeout", "30s"]
+        + header
+        + [f"http://{HOST}:{port}{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if bad:
+        raise SystemExit(f"wrk {path}: {bad.group(1)} responses were not 2xx/3xx:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
 def bump_data_generation(db_name):

@@ -3,9 +3,6 @@
 Run alone: `python -m bench.run --only public_figure` (it is in bench.run.FIGURES).
 """
 
-import re
-import subprocess
-
 import psycopg2
 
 from bench import harness
@@ -24,30 +21,6 @@ def _publish(db_name):
     finally:
         conn.close()
     harness.bump_data_generation(db_name)
-
-
-def _wrk(port, path, seconds):
-    out = subprocess.run(
-        [
-            "wrk",
-            "--threads",
-            "2",
-            "--connections",
-            "4",
-            "--duration",
-            f"{seconds}s",
-            "--timeout",
-            "30s",
-            f"http://{harness.HOST}:{port}{path}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    if bad:
-        raise SystemExit(f"wrk {path}: {bad.group(1)} responses were not 2xx/3xx:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
 def public_figure(ctx):
@@ -72,7 +45,7 @@ def public_figure(ctx):
     names = list(PAGES)
     for pair in range(pairs):
         for name in names[pair % 2 :] + names[: pair % 2]:
-            results[name].append(_wrk(port, PAGES[name], seconds))
+            results[name].append(harness.wrk(port, PAGES[name], seconds))
         say(f"  public pair {pair + 1}: public {results['public'][-1]:.1f} req/s, no-db {results['no-db'][-1]:.1f}")
     ratio = median([p / n for p, n in zip(results["public"], results["no-db"], strict=True)])
     ctx.notes.append(

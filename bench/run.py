@@ -134,30 +134,7 @@ def _after_each_change(ctx, path, raw_path, role, samples):
 
 
 def _wrk(ctx, path, role, seconds):
-    out = subprocess.run(
-        [
-            "wrk",
-            "--threads",
-            "2",
-            "--connections",
-            "4",
-            "--duration",
-            f"{seconds}s",
-            "--timeout",
-            "30s",
-            "--header",
-            f"Cookie: {ctx.cookies[role]}",
-            f"http://{harness.HOST}:{ctx.server.port}{path}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    if bad:
-        raise SystemExit(f"wrk {path}: {bad.group(1)} responses were not 2xx/3xx:\n{out}")
-    return rps
+    return harness.wrk(ctx.server.port, path, seconds, cookie=ctx.cookies[role])
 
 
 def register_figure(ctx):
