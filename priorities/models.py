@@ -642,7 +642,22 @@ class ReminderQuerySet(models.QuerySet):
         return self.filter(state=Reminder.State.PENDING)
 
 
-class Reminder(models.Model):
+class OutboxRow(models.Model):
+    """What every row of the email outbox (priorities/outbox.py) keeps about its sending."""
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claim_token = models.CharField(max_length=64, blank=True, help_text="The task sending the row.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Reminder(OutboxRow):
     """One reminder owed to one recipient about one action's update cycle: written once, sent once.
 
     The unique constraint is what makes a reminder exactly-once: the daily job, a second run of it and
@@ -681,16 +696,9 @@ class Reminder(models.Model):
     cycle = models.DateField(help_text="The due date the reminder is about (the Monday for a weekly summary).")
     sequence = models.PositiveSmallIntegerField(default=0, help_text="Which weekly overdue reminder: 1 to 4.")
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    claim_token = models.CharField(max_length=64, blank=True, help_text="The task sending the row.")
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    message_id = models.CharField(max_length=200, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     objects = ReminderQuerySet.as_manager()
 
@@ -719,7 +727,7 @@ class NotificationQuerySet(models.QuerySet):
         return self.filter(state=Notification.State.PENDING)
 
 
-class Notification(models.Model):
+class Notification(OutboxRow):
     """One email owed to one person about one event (a report submitted, a decision, a new link): sent once.
 
     The same outbox as reminders (priorities/outbox.py): the row is written in the transaction that
@@ -750,14 +758,7 @@ class Notification(models.Model):
     text = models.TextField(help_text="The email's paragraphs, written when the event happened.")
     link_url = models.CharField(max_length=500, blank=True)
     link_label = models.CharField(max_length=100, blank=True)
-    state = models.CharField(max_length=10, choices=Reminder.State.choices, default="pending", db_index=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    claim_token = models.CharField(max_length=64, blank=True, help_text="The task sending the row.")
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    message_id = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
 
     objects = NotificationQuerySet.as_manager()
 

@@ -1,7 +1,8 @@
 """The email outbox that reminders and notifications share: rows written once, claimed by a task, sent once.
 
-A model used as an outbox has the fields `recipient_email`, `state` (pending, sending, sent, failed),
-`attempts`, `last_error`, `claim_token`, `claimed_at`, `message_id` and `sent_at`. Sending claims
+A model used as an outbox is a `priorities.models.OutboxRow` (`attempts`, `last_error`, `claim_token`,
+`claimed_at`, `message_id`, `created_at`, `sent_at`) with `recipient_email` and `state` (pending, sending,
+sent, failed). Sending claims
 rows with a conditional UPDATE keyed by the sending task's id, so two runs at once never send a row
 twice, and a redelivered task (acks_late, same id) takes back the rows it had claimed. Rows are
 grouped into emails by `group_key` (a reminder digest per recipient, a notification alone, or a
