@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class IndicatorsConfig(AppConfig):
     name = "indicators"
     verbose_name = "Success indicators"
+
+    def ready(self):
+        from .filters import add_indicator_filter
+
+        add_indicator_filter()

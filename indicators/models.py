@@ -7,6 +7,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
+from priorities.models import Action
 from priorities.scheduling import add_months
 
 from .progress import format_value, period_label, progress_percent
@@ -15,8 +16,6 @@ from .progress import format_value, period_label, progress_percent
 class SuccessIndicatorQuerySet(models.QuerySet):
     def for_overview(self, user):
         """Indicators with their measures (latest value annotated) and the linked actions `user` may see."""
-        from priorities.models import Action
-
         return self.select_related("plan").prefetch_related(
             Prefetch(
                 "measures",

@@ -7,6 +7,8 @@ import calendar
 import datetime
 from decimal import Decimal, InvalidOperation
 
+from priorities.models import Status
+
 HIGHER = "higher"
 LOWER = "lower"
 
@@ -99,8 +101,6 @@ def short_period_label(start, end):
 
 def status_mix(actions):
     """[(Status, count)] for the statuses present among `actions`, in the order of the status list."""
-    from priorities.models import Status
-
     counts = {}
     for action in actions:
         counts[action.status] = counts.get(action.status, 0) + 1

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from priorities.models import Action
 from priorities.notifications import notify_report_decided, notify_report_submitted
 from priorities.services import clean_return_reason, lock_pending, record_decision
 from tracker.caching import data_changed
@@ -259,8 +260,6 @@ def _actions_display(actions):
 @transaction.atomic
 def indicator_set_actions(*, indicator, actions, by, via="web"):
     """Make `actions` (of the indicator's plan) the ones linked to it, recording old and new links."""
-    from priorities.models import Action
-
     indicator = SuccessIndicator.objects.select_for_update().get(pk=indicator.pk)
     actions = list(actions)
     foreign = list(
@@ -554,7 +553,7 @@ def _notify_value_submitted(submission):
         submitted_by=submission.submitted_by,
         what=_value_what(submission),
         details=details,
-        review_path=reverse("priorities:review-queue") + f"#value-submission-{submission.pk}",
+        review_path=reverse("overview:review-queue") + f"#value-submission-{submission.pk}",
     )
 
 

@@ -452,7 +452,7 @@ def measurement_submission_accept_view(request, pk):
             request,
             f"Accepted: {submission.measure.name} is {measurement.display_value} for {measurement.period_label}.",
         )
-    return redirect("priorities:review-queue")
+    return redirect("overview:review-queue")
 
 
 @require_POST
@@ -469,4 +469,4 @@ def measurement_submission_return_view(request, pk):
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, f"Returned to {submission.organisation} with your reason.")
-    return redirect("priorities:review-queue")
+    return redirect("overview:review-queue")

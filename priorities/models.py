@@ -6,6 +6,8 @@ from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
+from tracker.sql import JoinedText
+
 
 def code_sort_key(code):
     """Sort key for dotted codes in natural order: 5.2 < 5.10, 5.19 < 5.21."""
@@ -242,8 +244,6 @@ class ActionQuerySet(models.QuerySet):
                 .values_list("action_id", "names")
             )
         else:
-            from tracker.sql import JoinedText
-
             partners = (
                 ActionPartner.objects.filter(action=OuterRef("pk"))
                 .order_by("role", "organisation__name")

@@ -176,7 +176,7 @@ def notify_progress_submitted(*, submission, via_link_to=""):
         submitted_by=submission.submitted_by,
         what=f"progress on {action.code} {action.title}",
         details=_progress_details(submission),
-        review_path=reverse("priorities:review-queue") + f"#submission-{submission.pk}",
+        review_path=reverse("overview:review-queue") + f"#submission-{submission.pk}",
         via_link_to=via_link_to,
     )
 

@@ -2,9 +2,8 @@ import django_tables2 as tables
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from tracker.templatetags.tracker_tags import status_tag
-
 from .models import Action, Status
+from .templatetags.plan_tags import status_tag
 
 AWAITING_REVIEW = "Submitted, awaiting review"
 

@@ -1,24 +1,18 @@
 from django.urls import path
 
-from .views import actions, dashboard, notifications, partners, plan, reminders, reports, reviews
+from .views import actions, notifications, plan, reminders, submissions
 
 app_name = "priorities"
 
 urlpatterns = [
     path("plan/", plan.plan_overview, name="plan"),
-    path("dashboard/", dashboard.dashboard, name="dashboard"),
-    path("reports/progress/", reports.progress_report, name="progress-report"),
-    path("reports/progress.xlsx", reports.progress_report_xlsx, name="progress-report-xlsx"),
     path("actions/", actions.action_register, name="action-list"),
     path("actions/export.csv", actions.action_export_csv, name="action-export-csv"),
     path("actions/export.xlsx", actions.action_export_xlsx, name="action-export-xlsx"),
     path("actions/<int:pk>/", actions.action_detail, name="action-detail"),
     path("actions/<int:pk>/updates/", actions.action_record_update_view, name="action-record-update"),
     path("actions/<int:pk>/edit/", actions.action_edit, name="action-edit"),
-    path("actions/<int:pk>/submit/", partners.submission_create_view, name="submission-create"),
-    path("reviews/", reviews.review_queue, name="review-queue"),
-    path("reviews/<int:pk>/accept/", reviews.submission_accept_view, name="submission-accept"),
-    path("reviews/<int:pk>/return/", reviews.submission_return_view, name="submission-return"),
+    path("actions/<int:pk>/submit/", submissions.submission_create_view, name="submission-create"),
     path("actions/<int:pk>/remind/", reminders.action_send_reminder, name="action-send-reminder"),
     path(
         "actions/<int:pk>/updates/<int:update_pk>/public/",

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "tracker",
     "priorities",
     "indicators",
+    "overview",
     "public_pages",
 ]
 
@@ -119,7 +120,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "tracker.context_processors.navigation",
+                "overview.context_processors.navigation",
             ],
         },
     },

@@ -2,7 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from overview.views.home import home
+from priorities.views import organisations
+
 from . import account_views, views
+
+# The project's URLconf wires every app together, so it is the one module of `tracker` that imports
+# from the apps above it (see "Layout" in README.md and tests/test_layers.py).
 
 handler500 = "tracker.views.server_error"
 
@@ -10,7 +16,7 @@ admin.site.site_header = "Plan Tracker administration"
 admin.site.site_title = "Plan Tracker admin"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     # Early: public traffic is the heaviest, and resolving past every other pattern costs more than the page.
     path("public/", include("public_pages.urls")),
@@ -47,8 +53,8 @@ urlpatterns = [
     path("people/<int:user_id>/two-step/reset/", account_views.user_two_step_reset, name="user-two-step-reset"),
     path("organisations/<slug:slug>/two-step/", account_views.organisation_two_step, name="organisation-two-step"),
     path("organisations/", views.organisation_list, name="organisation-list"),
-    path("organisations/<slug:slug>/", views.organisation_detail, name="organisation-detail"),
-    path("organisations/<slug:slug>/invite/", views.organisation_invite, name="organisation-invite"),
+    path("organisations/<slug:slug>/", organisations.organisation_detail, name="organisation-detail"),
+    path("organisations/<slug:slug>/invite/", organisations.organisation_invite, name="organisation-invite"),
     path(
         "organisations/<slug:slug>/people/<int:user_id>/resend/",
         views.user_resend_invitation,
@@ -60,6 +66,7 @@ urlpatterns = [
         name="user-deactivate",
     ),
     path("admin/", admin.site.urls),
+    path("", include("overview.urls")),
     path("", include("priorities.urls")),
     path("indicators/", include("indicators.urls")),
 ]

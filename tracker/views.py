@@ -1,47 +1,32 @@
 import logging
+import sys
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django.views.defaults import server_error as default_server_error
 
-from priorities.models import ActionPartner, Reminder
-
-from .forms import InviteForm, apply_errors
-from .models import Invitation, Organisation, User
-from .permissions import PARTNER, SECRETARIAT, STAFF, role_required
+from .celery import app
+from .middleware import outage_errors, unavailable_response
+from .models import Organisation, User
+from .permissions import SECRETARIAT, STAFF, role_required
 from .services import (
     InvitationInvalid,
     invitation_accept,
     invitation_from_token,
-    partner_invite,
     partner_resend_invitation,
     user_deactivate,
 )
 
 logger = logging.getLogger(__name__)
-
-# Where staff land after signing in. Partners' home is "/" itself.
-ROLE_HOMES = {"secretariat": "priorities:action-list", "commissioner": "priorities:dashboard"}
-
-
-@require_GET
-@login_required
-def home(request):
-    if request.user.role == PARTNER:
-        from priorities.views.partners import partner_home
-
-        return partner_home(request)
-    return redirect(ROLE_HOMES.get(request.user.role, "priorities:plan"))
 
 
 def _database_ok():
@@ -56,8 +41,6 @@ def _database_ok():
 
 
 def _broker_ok():
-    from tracker.celery import app
-
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
@@ -95,55 +78,6 @@ def organisation_list(request):
         people_count=Count("users", filter=Q(users__is_active=True), distinct=True),
     )
     return render(request, "tracker/organisation_list.html", {"organisations": organisations})
-
-
-@require_GET
-@role_required(*STAFF)
-def organisation_detail(request, slug):
-    return _render_organisation(request, slug)
-
-
-def _render_organisation(request, slug, invite_form=None, status=200):
-    """An organisation's people, its actions and when each was last reported on."""
-    organisation = get_object_or_404(Organisation, slug=slug)
-    people = (
-        organisation.users.prefetch_related(
-            Prefetch("invitations", queryset=Invitation.objects.filter(accepted_at__isnull=True))
-        )
-        .annotate(has_two_step=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)))
-        .order_by("-is_active", "last_name", "first_name")
-    )
-    partnerships = (
-        ActionPartner.objects.filter(organisation=organisation)
-        .select_related("action__last_update__author")
-        .with_reporting()
-        .order_by("action__sort_key")
-    )
-    context = {
-        "organisation": organisation,
-        "organisation_reminders": Reminder.objects.for_organisation(organisation)[:50],
-        "people": people,
-        "partnerships": partnerships,
-        "invite_form": invite_form or InviteForm(),
-        "can_manage": request.user.role == SECRETARIAT,
-    }
-    return render(request, "tracker/organisation_detail.html", context, status=status)
-
-
-@require_POST
-@role_required(SECRETARIAT)
-def organisation_invite(request, slug):
-    organisation = get_object_or_404(Organisation, slug=slug)
-    form = InviteForm(request.POST)
-    if form.is_valid():
-        try:
-            invitation = partner_invite(organisation=organisation, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            messages.success(request, f"Invitation sent to {invitation.user.email}. The link works for 7 days.")
-            return redirect(organisation)
-    return _render_organisation(request, slug, invite_form=form, status=400)
 
 
 def _organisation_user(slug, user_id):
@@ -207,12 +141,6 @@ def server_error(request):
     DatabaseUnavailableMiddleware answers for outages in views; errors raised by other middleware never
     reach its process_exception, but they do reach this handler, with the exception still current.
     """
-    import sys
-
-    from django.views.defaults import server_error as default_server_error
-
-    from .middleware import outage_errors, unavailable_response
-
     if isinstance(sys.exc_info()[1], outage_errors()):
         return unavailable_response()
     return default_server_error(request)

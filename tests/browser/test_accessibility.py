@@ -31,11 +31,11 @@ def pages_for(role):
         ("set up two-step sign-in", reverse("two-step-setup")),
     ]
     staff = [
-        ("dashboard", reverse("priorities:dashboard")),
-        ("report", reverse("priorities:progress-report")),
+        ("dashboard", reverse("overview:dashboard")),
+        ("report", reverse("overview:progress-report")),
         ("register", reverse("priorities:action-list")),
         ("register filtered", reverse("priorities:action-list") + "?status=at_risk&overdue=on"),
-        ("reviews", reverse("priorities:review-queue")),
+        ("reviews", reverse("overview:review-queue")),
         ("organisations", reverse("organisation-list")),
         ("organisation", Organisation.objects.get(slug="europol").get_absolute_url()),
     ]

@@ -15,8 +15,8 @@ from indicators.services import measurement_correct, measurement_record
 from tests.factories import MeasureFactory
 
 d = datetime.date
-REPORT = reverse("priorities:progress-report")
-REPORT_XLSX = reverse("priorities:progress-report-xlsx")
+REPORT = reverse("overview:progress-report")
+REPORT_XLSX = reverse("overview:progress-report-xlsx")
 
 
 def at(day):

@@ -104,7 +104,7 @@ def test_the_partner_reports_in_the_browser_and_the_secretariat_accepts(client, 
     assert measure.name in client.get("/").content.decode()
 
     client.force_login(secretariat)
-    queue = client.get(reverse("priorities:review-queue")).content.decode()
+    queue = client.get(reverse("overview:review-queue")).content.decode()
     assert "Reviews (1)" in queue and measure.name in queue
     submission = MeasurementSubmission.objects.get()
     response = client.post(reverse("indicators:measurement-submission-accept", args=[submission.pk]), follow=True)

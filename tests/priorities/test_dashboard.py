@@ -22,8 +22,8 @@ from tests.factories import (
     SuccessIndicatorFactory,
 )
 
-DASHBOARD = reverse("priorities:dashboard")
-REPORT = reverse("priorities:progress-report")
+DASHBOARD = reverse("overview:dashboard")
+REPORT = reverse("overview:progress-report")
 
 
 def register_count(client, url):
@@ -55,7 +55,7 @@ def test_partners_get_403_on_both_pages(client, partner_a):
     client.force_login(partner_a)
     assert client.get(DASHBOARD).status_code == 403
     assert client.get(REPORT).status_code == 403
-    assert client.get(reverse("priorities:progress-report-xlsx")).status_code == 403
+    assert client.get(reverse("overview:progress-report-xlsx")).status_code == 403
 
 
 def test_dashboard_counts_equal_the_register_counts(client, commissioner, busy_plan):
@@ -169,7 +169,7 @@ def test_report_downloads_as_a_workbook_with_one_sheet_per_part(client, commissi
     from openpyxl import load_workbook
 
     client.force_login(commissioner)
-    response = client.get(reverse("priorities:progress-report-xlsx"))
+    response = client.get(reverse("overview:progress-report-xlsx"))
     assert "no-store" in response["Cache-Control"]
     workbook = load_workbook(io.BytesIO(response.getvalue()))
     assert workbook.sheetnames == ["Summary", "Actions", "Indicators"]
@@ -195,7 +195,7 @@ def test_report_workbook_has_real_dates_numbers_and_a_usable_layout(client, comm
     measurement = MeasurementFactory(measure=measure, period_start=datetime.date(2024, 1, 1), value=1834)
     client.force_login(commissioner)
     today = timezone.localdate()
-    workbook = load_workbook(io.BytesIO(client.get(reverse("priorities:progress-report-xlsx")).getvalue()))
+    workbook = load_workbook(io.BytesIO(client.get(reverse("overview:progress-report-xlsx")).getvalue()))
     for sheet in workbook:
         assert sheet.freeze_panes == "A2", sheet.title
         assert sheet.auto_filter.ref == f"A1:{sheet.cell(row=1, column=sheet.max_column).column_letter}{sheet.max_row}"
@@ -279,7 +279,7 @@ def test_dashboard_links_from_the_partner_filter_are_scoped(client, partner_a, o
 def test_the_date_box_shows_the_date_the_heading_names(client, commissioner, plan5):
     client.force_login(commissioner)
     default = timezone.localdate() - datetime.timedelta(days=30)
-    html = client.get(reverse("priorities:dashboard")).content.decode()
+    html = client.get(reverse("overview:dashboard")).content.decode()
     assert f'name="since" value="{default.isoformat()}"' in html
     assert f"What changed since {default:%-d %B %Y}" in html
 

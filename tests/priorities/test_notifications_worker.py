@@ -180,7 +180,7 @@ def test_a_reminder_s_link_opened_without_a_session_records_a_submission_once(pe
     assert (submission.submitted_by, submission.state, submission.action) == (ann, "submitted", action)
     staff = Client()
     staff.force_login(owner)
-    queue = staff.get(reverse("priorities:review-queue")).content.decode()
+    queue = staff.get(reverse("overview:review-queue")).content.decode()
     assert f'id="submission-{submission.pk}"' in queue and "Reported from an email link" in queue
     # The owner hears of it once, through the worker.
     messages = settle(fs_worker, smtp_sink, 2)

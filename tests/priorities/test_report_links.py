@@ -96,7 +96,7 @@ def test_a_report_through_the_link_enters_the_review_queue_marked_and_works_once
     # The review queue shows it with the mark; the action's history names who the link went to.
     staff = Client()
     staff.force_login(owner)
-    queue = staff.get(reverse("priorities:review-queue")).content.decode()
+    queue = staff.get(reverse("overview:review-queue")).content.decode()
     assert f'id="submission-{submission.pk}"' in queue and "Reported from an email link" in queue
     assert (
         "reported from an email link sent to ann@example.org" in staff.get(action.get_absolute_url()).content.decode()

@@ -13,7 +13,7 @@ from priorities.services import action_record_update
 from tracker.models import Organisation
 
 REGISTER = reverse("priorities:action-list")
-DASHBOARD = reverse("priorities:dashboard")
+DASHBOARD = reverse("overview:dashboard")
 
 
 def register_pks(client, organisation, reporting):

@@ -106,20 +106,20 @@ def test_review_queue_accept_and_return(client, only_a, partner_a, secretariat):
     first = submission_create(action=only_a, by=partner_a, status=Status.ON_TRACK, note="First")
     second = submission_create(action=only_a, by=partner_a, status=Status.AT_RISK, note="Second")
     client.force_login(secretariat)
-    queue = client.get(reverse("priorities:review-queue"))
+    queue = client.get(reverse("overview:review-queue"))
     assert queue.status_code == 200
     html = queue.content.decode()
     assert "Reviews (2)" in html and "First" in html and "Second" in html
-    response = client.post(reverse("priorities:submission-accept", args=[first.pk]), follow=True)
+    response = client.post(reverse("overview:submission-accept", args=[first.pk]), follow=True)
     assert "Accepted: " in response.content.decode()
-    response = client.post(reverse("priorities:submission-return", args=[second.pk]), {"reason": ""})
+    response = client.post(reverse("overview:submission-return", args=[second.pk]), {"reason": ""})
     assert response.status_code == 400 and "There is a problem" in response.content.decode()
     response = client.post(
-        reverse("priorities:submission-return", args=[second.pk]), {"reason": "Please add evidence"}, follow=True
+        reverse("overview:submission-return", args=[second.pk]), {"reason": "Please add evidence"}, follow=True
     )
     assert "Returned to" in response.content.decode()
     # Deciding again is refused with a clear message and changes nothing.
-    response = client.post(reverse("priorities:submission-accept", args=[second.pk]), follow=True)
+    response = client.post(reverse("overview:submission-accept", args=[second.pk]), follow=True)
     assert "already returned by" in response.content.decode()
     only_a.refresh_from_db()
     assert only_a.status == Status.ON_TRACK
@@ -137,12 +137,10 @@ def test_review_queue_accept_and_return(client, only_a, partner_a, secretariat):
 def test_commissioner_reads_the_queue_but_cannot_decide(client, only_a, partner_a, commissioner):
     submission = submission_create(action=only_a, by=partner_a, status=Status.ON_TRACK, note="n")
     client.force_login(commissioner)
-    page = client.get(reverse("priorities:review-queue"))
+    page = client.get(reverse("overview:review-queue"))
     assert page.status_code == 200 and "Accept" not in page.content.decode()
-    assert client.post(reverse("priorities:submission-accept", args=[submission.pk])).status_code == 403
-    assert (
-        client.post(reverse("priorities:submission-return", args=[submission.pk]), {"reason": "x"}).status_code == 403
-    )
+    assert client.post(reverse("overview:submission-accept", args=[submission.pk])).status_code == 403
+    assert client.post(reverse("overview:submission-return", args=[submission.pk]), {"reason": "x"}).status_code == 403
     submission.refresh_from_db()
     assert submission.state == Submission.State.SUBMITTED
 
@@ -180,4 +178,4 @@ def test_review_queue_runs_a_fixed_number_of_queries(client, partner_a, secretar
         submission_create(action=action, by=partner_a, status=Status.NOT_STARTED, note="")
     client.force_login(secretariat)
     with django_assert_max_num_queries(6):
-        assert client.get(reverse("priorities:review-queue")).status_code == 200
+        assert client.get(reverse("overview:review-queue")).status_code == 200

@@ -29,7 +29,7 @@ from tracker import caching
 from tracker.models import Organisation, User
 
 REGISTER = reverse("priorities:action-list")
-DASHBOARD = reverse("priorities:dashboard")
+DASHBOARD = reverse("overview:dashboard")
 
 
 def main(response):

@@ -55,7 +55,7 @@ def test_the_action_edit_form_keeps_its_dates(client, secretariat, plan5):
 
 @pytest.mark.parametrize(
     "url",
-    ["priorities:dashboard", "priorities:progress-report"],
+    ["overview:dashboard", "overview:progress-report"],
 )
 def test_date_filters_carry_iso_values(client, secretariat, plan5, url):
     client.force_login(secretariat)

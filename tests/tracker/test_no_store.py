@@ -12,15 +12,15 @@ pytestmark = pytest.mark.django_db
 PAGES = [
     "home",
     "priorities:action-list",
-    "priorities:dashboard",
+    "overview:dashboard",
     "priorities:plan",
-    "priorities:review-queue",
+    "overview:review-queue",
     "indicators:indicator-list",
 ]
 DOWNLOADS = [
     "priorities:action-export-csv",
     "priorities:action-export-xlsx",
-    "priorities:progress-report-xlsx",
+    "overview:progress-report-xlsx",
 ]
 
 

@@ -69,7 +69,7 @@ def test_a_long_uncommon_password_is_accepted():
 def test_refused_requests_are_logged_with_who_and_where(client, partner_a, caplog):
     caplog.set_level(logging.INFO, logger="tracker.security")
     client.force_login(partner_a)
-    assert client.get(reverse("priorities:dashboard"), REMOTE_ADDR="10.9.8.7").status_code == 403
+    assert client.get(reverse("overview:dashboard"), REMOTE_ADDR="10.9.8.7").status_code == 403
     assert "refused: user=partner-a from=10.9.8.7 GET /dashboard/" in [r.getMessage() for r in caplog.records]
 
 

@@ -11,11 +11,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from indicators.models import SuccessIndicator
+from priorities.charts import STATUS_ORDER, register_url, stacked_status_bars
+from priorities.models import Action, ActionChange, ActionPartner, Objective, Status
 from tracker.caching import cached_fragment, form_vary, fragment_key
 from tracker.permissions import STAFF, role_required
-
-from ..charts import STATUS_ORDER, register_url, stacked_status_bars
-from ..models import Action, ActionChange, ActionPartner, Objective, Status
 
 
 class SinceForm(forms.Form):

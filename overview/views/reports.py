@@ -11,11 +11,10 @@ from django.views.decorators.http import require_GET
 
 from indicators.history import annotate_as_of
 from indicators.models import Measure, SuccessIndicator
+from priorities.charts import STATUS_ORDER
+from priorities.models import Action, Objective, Plan, Priority, ProgressUpdate, Status
 from tracker.permissions import STAFF, role_required
 from tracker.spreadsheets import person_name, xlsx_response
-
-from ..charts import STATUS_ORDER
-from ..models import Action, Objective, Plan, Priority, ProgressUpdate, Status
 
 
 class AsOfForm(forms.Form):

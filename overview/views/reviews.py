@@ -6,11 +6,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from indicators.models import MeasurementSubmission
+from priorities.forms import ReturnForm
+from priorities.models import Submission
+from priorities.services import AlreadyDecidedError, submission_accept, submission_return
 from tracker.permissions import SECRETARIAT, STAFF, role_required
-
-from ..forms import ReturnForm
-from ..models import Submission
-from ..services import AlreadyDecidedError, submission_accept, submission_return
 
 
 def _queue_context(request, **extra):
@@ -65,7 +64,7 @@ def submission_accept_view(request, pk):
             f"Accepted: {submission.action.code} is now {submission.get_status_display().lower()}, "
             f"reported by {submission.submitted_by} ({submission.organisation}).",
         )
-    return redirect("priorities:review-queue")
+    return redirect("overview:review-queue")
 
 
 @require_POST
@@ -78,11 +77,11 @@ def submission_return_view(request, pk):
             submission_return(submission=submission, by=request.user, reason=form.cleaned_data["reason"])
         except AlreadyDecidedError as error:
             messages.error(request, str(error))
-            return redirect("priorities:review-queue")
+            return redirect("overview:review-queue")
         except ValidationError as error:
             form.add_error("reason", error.messages)
         else:
             messages.success(request, f"Returned to {submission.organisation} with your reason.")
-            return redirect("priorities:review-queue")
+            return redirect("overview:review-queue")
     context = _queue_context(request, return_form=form, returning=submission)
     return render(request, "priorities/review_queue.html", context, status=400)

@@ -1,19 +1,24 @@
-"""The partner portal: a partner's home and their submissions of progress."""
+"""Home: the partner portal's front page, and where staff land after signing in."""
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET
 
 from indicators.models import Measure, MeasurementSubmission
-from tracker.forms import apply_errors
+from priorities.models import Action, Submission
 from tracker.permissions import PARTNER, role_required
 
-from ..forms import SubmissionForm
-from ..models import Action, Submission
-from ..services import submission_create
-from .actions import _render_action
+# Where staff land after signing in. Partners' home is "/" itself.
+ROLE_HOMES = {"secretariat": "priorities:action-list", "commissioner": "overview:dashboard"}
+
+
+@require_GET
+@login_required
+def home(request):
+    if request.user.role == PARTNER:
+        return partner_home(request)
+    return redirect(ROLE_HOMES.get(request.user.role, "priorities:plan"))
 
 
 @role_required(PARTNER)
@@ -53,29 +58,3 @@ def partner_home(request):
         )[:20],
     }
     return render(request, "priorities/partner_home.html", context)
-
-
-@require_POST
-@role_required(PARTNER)
-def submission_create_view(request, pk):
-    action = get_object_or_404(
-        Action.objects.visible_to(request.user).select_related("objective__priority__plan", "owner"), pk=pk
-    )
-    form = SubmissionForm(request.POST, action=action)
-    if form.is_valid():
-        try:
-            submission_create(
-                action=action,
-                by=request.user,
-                status=form.cleaned_data["status"],
-                note=form.cleaned_data["note"],
-                evidence_url=form.cleaned_data["evidence_url"],
-            )
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            messages.success(
-                request, f"Progress on {action.code} submitted. The secretariat will review it before it is official."
-            )
-            return redirect(action)
-    return _render_action(request, action, update_form=form, status=400)

@@ -29,10 +29,10 @@ def _items_for(user):
             return items
     elif user.role == user.Role.COMMISSIONER:
         entries = [
-            ("priorities:dashboard", "Dashboard"),
+            ("overview:dashboard", "Dashboard"),
             ("priorities:action-list", "Actions"),
             ("indicators:indicator-list", "Indicators"),
-            ("priorities:progress-report", "Progress report"),
+            ("overview:progress-report", "Progress report"),
             ("organisation-list", "Organisations"),
             ("priorities:plan", "The plan"),
         ]
@@ -47,9 +47,9 @@ def _items_for(user):
         )
         entries = [
             ("priorities:action-list", "Actions"),
-            ("priorities:review-queue", f"Reviews ({pending})" if pending else "Reviews"),
+            ("overview:review-queue", f"Reviews ({pending})" if pending else "Reviews"),
             ("indicators:indicator-list", "Indicators"),
-            ("priorities:dashboard", "Dashboard"),
+            ("overview:dashboard", "Dashboard"),
             ("organisation-list", "Organisations"),
             ("priorities:plan", "The plan"),
             ("admin:index", "Admin"),
