@@ -18,6 +18,7 @@ COPY pyproject.toml README.md ./
 COPY tracker ./tracker
 COPY priorities ./priorities
 COPY indicators ./indicators
+COPY overview ./overview
 COPY public_pages ./public_pages
 RUN pip install --no-cache-dir .
 COPY manage.py ./
