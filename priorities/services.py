@@ -5,6 +5,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from tracker.caching import data_changed
+
 from .models import (
     Action,
     ActionChange,
@@ -493,6 +495,7 @@ def _refresh_due_dates(plan):
         last_at = action.last_update.created_at if action.last_update_id else None
         action.next_update_due = action_next_update_due(action=action, last_update_at=last_at)
     Action.objects.bulk_update(actions, ["next_update_due"], batch_size=500)
+    data_changed()  # bulk_update sends no signals: cached pages must not outlive the new dates
 
 
 @transaction.atomic
