@@ -96,6 +96,7 @@ NOT_EDIT_FORMS = {
     "admin:priorities_progressupdate_change": "read-only in the admin: updates are history",
     "admin:priorities_actionchange_change": "read-only: the audit trail",
     "admin:indicators_indicatorchange_change": "read-only: the audit trail",
+    "admin:priorities_planchange_change": "read-only: the audit trail",
     "admin:priorities_reminder_change": "the log of reminders sent, written by the reminder job",
     "admin:auth_group_change": "Plan Tracker uses roles, not groups: there are none to edit",
     "admin:django_celery_beat_clockedschedule_change": "the reminder job runs on a crontab schedule",

@@ -112,7 +112,9 @@ def test_saving_the_edit_form_untouched_changes_nothing(client, secretariat):
     html = client.get(url).content.decode()
     form = dict(re.findall(r'<input[^>]*name="(\w+)" value="([^"]*)"', html))
     for name in ("public_summary", "description"):
-        form[name] = html_module.unescape(re.search(rf'<textarea[^>]*name="{name}"[^>]*>\s*(.*?)</textarea>', html, re.S)[1])
+        form[name] = html_module.unescape(
+            re.search(rf'<textarea[^>]*name="{name}"[^>]*>\s*(.*?)</textarea>', html, re.S)[1]
+        )
     form["objective"] = re.search(r'<option value="(\d+)" selected>', html)[1]
     assert form["start_date"] == "2025-12-01"
     response = client.post(url, form, follow=True)
