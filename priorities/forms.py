@@ -85,7 +85,7 @@ class ProgressUpdateForm(MergeOnConflictMixin, forms.Form):
 
 
 class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
-    """The secretariat's edit of an action's title, owner, dates, frequency and partners."""
+    """The secretariat's edit of an action: its place (objective, code), words, owner, dates, frequency and partners."""
 
     merge_fields = (
         "objective",
