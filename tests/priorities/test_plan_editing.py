@@ -360,3 +360,23 @@ def test_partners_and_the_commissioner_cannot_change_the_plan(client, commission
         assert client.post(reverse("priorities:plan-create"), {"title": "New"}).status_code == 403
     plan.refresh_from_db()
     assert plan.title == "Strategic Plan 2027-2030" and Plan.objects.count() == 1
+
+
+def test_a_colleagues_move_survives_my_stale_save_of_the_action(client, secretariat):
+    """The merge on a stale save treats the objective and code like any other field."""
+    from tests.factories import SecretariatFactory
+
+    action = ActionFactory()
+    other = ObjectiveFactory(priority=action.objective.priority, code="9.98")
+    client.force_login(secretariat)
+    form = client.get(reverse("priorities:action-edit", args=[action.pk])).context["form"]
+    mine = {name: ("" if form[name].value() is None else form[name].value()) for name in form.fields}
+    action_update_details(action=action, by=SecretariatFactory(), objective=other, code="9.981")
+    mine["title"] = "My title"
+    response = client.post(reverse("priorities:action-edit", args=[action.pk]), mine)
+    assert response.status_code == 409
+    merged = response.context["form"]
+    assert str(merged["objective"].value()) == str(other.pk) and merged["code"].value() == "9.981"
+    assert client.post(reverse("priorities:action-edit", args=[action.pk]), merged.data).status_code == 302
+    action.refresh_from_db()
+    assert (action.objective, action.code, action.title) == (other, "9.981", "My title")
