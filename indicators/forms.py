@@ -173,3 +173,19 @@ class ImportForm(forms.Form):
         if not upload.name.lower().endswith((".csv", ".xlsx")):
             raise forms.ValidationError("The file must be a CSV (.csv) or Excel (.xlsx) file.")
         return upload
+
+
+class IndicatorForm(forms.Form):
+    """A success indicator's code and statement (services.indicator_create / indicator_update check the code)."""
+
+    code = forms.CharField(
+        max_length=20,
+        help_text="Unique in the plan, e.g. SI1. Indicators are listed in the order they were added.",
+        error_messages={"required": "Enter the indicator's code, e.g. SI1."},
+    )
+    statement = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        help_text="The answer to “how will we know that the response is improving?”, as published.",
+        error_messages={"required": "Enter the indicator's statement."},
+    )

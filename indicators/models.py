@@ -273,6 +273,9 @@ class IndicatorChange(models.Model):
 
 
 INDICATOR_CHANGE_FIELD_LABELS = {
+    "created": "Created",
+    "code": "Code",
+    "statement": "Statement",
     "name": "Name",
     "unit": "Unit",
     "direction": "Direction",

@@ -8,10 +8,11 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from priorities.models import Action
+from priorities.models import Action, Plan
 from priorities.notifications import notify_report_decided, notify_report_submitted
 from priorities.services import clean_return_reason, lock_pending, record_decision
 from tracker.caching import data_changed
@@ -607,3 +608,83 @@ def measurement_submission_return(*, submission, by, reason):
     _notify_value_decided(locked)
     submission.refresh_from_db()
     return locked
+
+
+# ---------------------------------------------------------------------------------------------------
+# Building the plan's indicators (issue 16): each change is an IndicatorChange row on the indicator.
+
+INDICATOR_FIELDS = ("code", "statement")
+
+
+def _clean_indicator(indicator):
+    indicator.code = (indicator.code or "").strip()
+    # Browsers send a textarea's line ends as CRLF: an untouched statement must save unchanged.
+    indicator.statement = (indicator.statement or "").replace("\r\n", "\n").strip()
+    errors = {}
+    if not indicator.code:
+        _merge(errors, "code", "Enter the indicator's code, e.g. SI1.")
+    elif (
+        SuccessIndicator.objects.filter(plan_id=indicator.plan_id, code__iexact=indicator.code)
+        .exclude(pk=indicator.pk)
+        .exists()
+    ):
+        _merge(errors, "code", f"This plan already has an indicator {indicator.code}: choose another code.")
+    if not indicator.statement:
+        _merge(errors, "statement", "Enter the indicator's statement.")
+    if errors:
+        raise ValidationError(errors)
+    indicator.full_clean()
+
+
+@transaction.atomic
+def indicator_create(*, plan, by, code, statement, via="web"):
+    """Add a success indicator to a plan, after its others; its code is unique in the plan."""
+    # The plan's row is locked so two people adding the same code at once get the form's error.
+    Plan.objects.select_for_update().get(pk=plan.pk)
+    last = SuccessIndicator.objects.filter(plan=plan).aggregate(last=Max("position"))["last"]
+    indicator = SuccessIndicator(plan=plan, code=code, statement=statement, position=(last or 0) + 1)
+    _clean_indicator(indicator)
+    indicator.save()
+    now = timezone.now()
+    IndicatorChange.objects.bulk_create(
+        _change(
+            indicator=indicator, measure=None, subject="Indicator", field=field, old="", new=new, by=by, at=now, via=via
+        )
+        for field, new in (("created", indicator.code), ("statement", indicator.statement))
+    )
+    return indicator
+
+
+@transaction.atomic
+def indicator_update(*, indicator, by, via="web", **changes):
+    """Change an indicator's code or statement, recording each change with its old and new value."""
+    unknown = set(changes) - set(INDICATOR_FIELDS)
+    if unknown:
+        raise TypeError(f"Not an editable indicator field: {', '.join(sorted(unknown))}")
+    Plan.objects.select_for_update().get(pk=indicator.plan_id)
+    locked = SuccessIndicator.objects.select_for_update().get(pk=indicator.pk)
+    old = {field: getattr(locked, field) for field in INDICATOR_FIELDS}
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    _clean_indicator(locked)
+    changed = [field for field in changes if getattr(locked, field) != old[field]]
+    if not changed:
+        return []
+    locked.save(update_fields=changed)
+    now = timezone.now()
+    records = IndicatorChange.objects.bulk_create(
+        _change(
+            indicator=locked,
+            measure=None,
+            subject="Indicator",
+            field=field,
+            old=old[field],
+            new=getattr(locked, field),
+            by=by,
+            at=now,
+            via=via,
+        )
+        for field in changed
+    )
+    indicator.refresh_from_db()
+    return records

@@ -5,11 +5,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, FormView, ListView
 
-from priorities.models import Action
+from priorities.models import Action, Plan
 from priorities.scheduling import add_months
 from priorities.services import AlreadyDecidedError
 from tracker.forms import apply_errors
@@ -18,7 +19,7 @@ from tracker.spreadsheets import csv_response, xlsx_response
 
 from . import exporting, services
 from .charts import build_trend_chart
-from .forms import ImportForm, LinkActionsForm, MeasureForm, MeasurementForm, MeasurementSubmissionForm
+from .forms import ImportForm, IndicatorForm, LinkActionsForm, MeasureForm, MeasurementForm, MeasurementSubmissionForm
 from .importing import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, parse_measurements_file
 from .models import Measure, Measurement, MeasurementImport, MeasurementSubmission, SuccessIndicator
 
@@ -126,6 +127,66 @@ class SecretariatFormView(RoleRequiredMixin, FormView):
     def form_invalid(self, form):
         # 400, like every other form in the app, so scripts and tests can tell a refusal from a page.
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class IndicatorCreateView(SecretariatFormView):
+    """Add a success indicator to a plan; then link its actions and define its measures."""
+
+    template_name = "priorities/plan_edit/form.html"
+    form_class = IndicatorForm
+
+    def load(self):
+        self.plan = get_object_or_404(Plan, pk=self.kwargs["plan_pk"])
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            title="Add a success indicator",
+            caption=self.plan.title,
+            button="Add the indicator",
+            back_url=f"{reverse('priorities:plan')}#indicators-{self.plan.pk}",
+            **kwargs,
+        )
+
+    def save(self, form):
+        self.indicator = services.indicator_create(plan=self.plan, by=self.request.user, **form.cleaned_data)
+        messages.success(self.request, f"Indicator {self.indicator.code} added: link its actions next.")
+
+    def get_success_url(self):
+        return reverse("indicators:indicator-actions", kwargs={"pk": self.indicator.pk})
+
+
+class IndicatorUpdateView(SecretariatFormView):
+    """Change an indicator's code or statement; its history is recorded with the rest of the indicator's."""
+
+    template_name = "priorities/plan_edit/form.html"
+    form_class = IndicatorForm
+
+    def load(self):
+        self.indicator = get_object_or_404(SuccessIndicator.objects.select_related("plan"), pk=self.kwargs["pk"])
+
+    def get_initial(self):
+        return {field: getattr(self.indicator, field) for field in services.INDICATOR_FIELDS}
+
+    def get_context_data(self, **kwargs):
+        changes = self.indicator.changes.filter(measure__isnull=True, subject="Indicator").select_related("changed_by")[
+            :CHANGES_SHOWN
+        ]
+        return super().get_context_data(
+            title=f"Edit indicator {self.indicator.code}",
+            caption=self.indicator.plan.title,
+            button="Save changes",
+            back_url=self.indicator.get_absolute_url(),
+            changes=list(changes),
+            show_history=True,
+            **kwargs,
+        )
+
+    def save(self, form):
+        changes = services.indicator_update(indicator=self.indicator, by=self.request.user, **form.cleaned_data)
+        messages.success(self.request, "Indicator saved." if changes else "Nothing was changed.")
+
+    def get_success_url(self):
+        return self.indicator.get_absolute_url()
 
 
 class MeasureCreateView(SecretariatFormView):

@@ -9,6 +9,7 @@ from .models import (
     Notification,
     Objective,
     Plan,
+    PlanChange,
     Priority,
     ProgressUpdate,
     Reminder,
@@ -155,6 +156,17 @@ class ActionChangeAdmin(ReadOnlyAdmin):
     search_fields = ["action__code", "old_value", "new_value"]
     date_hierarchy = "changed_at"
     list_select_related = ["action", "changed_by"]
+
+
+@admin.register(PlanChange)
+class PlanChangeAdmin(ReadOnlyAdmin):
+    """The audit trail of plans, priorities and objectives: read-only."""
+
+    list_display = ["plan", "item_label", "field", "old_value", "new_value", "changed_by", "via", "changed_at"]
+    list_filter = ["item_kind", "field", "via"]
+    search_fields = ["item_label", "old_value", "new_value"]
+    date_hierarchy = "changed_at"
+    list_select_related = ["plan", "changed_by"]
 
 
 @admin.register(Reminder)

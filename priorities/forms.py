@@ -6,7 +6,7 @@ from django.core.validators import URLValidator
 from tracker.forms import IdsChoiceField, MergeOnConflictMixin
 from tracker.models import Organisation, User
 
-from .models import ActionPartner, Status, UpdateFrequency
+from .models import ActionPartner, Objective, Status, UpdateFrequency
 from .services import NOTE_MAX_LENGTH, PUBLIC_SUMMARY_MAX_LENGTH
 
 EARLIEST_DATE = datetime.date(1900, 1, 1)
@@ -18,6 +18,32 @@ class HttpLinkField(forms.URLField):
 
     default_validators = [URLValidator(schemes=["http", "https"])]
     default_error_messages = {"invalid": "Enter a link that starts with https:// or http://"}
+
+
+DESCRIPTION_MAX_LENGTH = 10000
+
+
+class ObjectiveChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.code} {obj.title}"
+
+
+def _date_field(label, help_text=""):
+    # A date input takes ISO 8601 only: the locale's 01/12/2025 would show blank and save as no date.
+    return forms.DateField(
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "govuk-input--width-10"}),
+        label=label,
+        help_text=help_text,
+        error_messages={"invalid": f"Enter the {label.lower()} as a real date."},
+    )
+
+
+def _check_date_range(form, *names):
+    for name in names:
+        day = form.cleaned_data.get(name)
+        if day and not EARLIEST_DATE <= day <= LATEST_DATE:
+            form.add_error(name, f"Enter a date between {EARLIEST_DATE:%-d %B %Y} and {LATEST_DATE:%-d %B %Y}.")
 
 
 class ProgressUpdateForm(MergeOnConflictMixin, forms.Form):
@@ -59,10 +85,13 @@ class ProgressUpdateForm(MergeOnConflictMixin, forms.Form):
 
 
 class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
-    """The secretariat's edit of an action's title, owner, dates, frequency and partners."""
+    """The secretariat's edit of an action: its place (objective, code), words, owner, dates, frequency and partners."""
 
     merge_fields = (
+        "objective",
+        "code",
         "title",
+        "description",
         "owner",
         "start_date",
         "target_date",
@@ -71,7 +100,26 @@ class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
         "supporting_partners",
     )
 
+    objective = ObjectiveChoiceField(
+        queryset=Objective.objects.none(),
+        label="Objective",
+        help_text="Move the action to another objective of its plan.",
+        error_messages={"required": "Choose the objective.", "invalid_choice": "Choose an objective of this plan."},
+    )
+    code = forms.CharField(
+        max_length=20,
+        label="Code",
+        help_text="As published, e.g. 5.11. Actions are listed in the order of their codes (5.9 before 5.10).",
+        error_messages={"required": "Enter the code, e.g. 5.11."},
+    )
     title = forms.CharField(max_length=200, label="Short title")
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=DESCRIPTION_MAX_LENGTH,
+        label="Published description",
+        help_text="The action as the plan publishes it, word for word.",
+        error_messages={"required": "Enter the action's description, as published."},
+    )
     public_summary = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
@@ -118,11 +166,20 @@ class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
+    def __init__(self, *args, plan=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "objective" in self.fields:
+            objectives = Objective.objects.select_related("priority")
+            self.fields["objective"].queryset = objectives.filter(priority__plan=plan) if plan else objectives
+
     @classmethod
     def initial_for(cls, action):
         partnerships = list(action.partnerships.all())
         return {
+            "objective": action.objective_id,
+            "code": action.code,
             "title": action.title,
+            "description": action.description,
             "public_summary": action.public_summary,
             "owner": action.owner_id,
             "start_date": action.start_date,
@@ -154,10 +211,24 @@ class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
             (org, ActionPartner.Role.SUPPORTING) for org in data["supporting_partners"]
         ]
 
+    def clean_description(self):
+        # Browsers send a textarea's line ends as CRLF: an untouched description must save unchanged.
+        return self.cleaned_data["description"].replace("\r\n", "\n").strip()
+
     def details(self):
         return {
             field: self.cleaned_data[field]
-            for field in ("title", "public_summary", "owner", "start_date", "target_date", "update_frequency")
+            for field in (
+                "objective",
+                "code",
+                "title",
+                "description",
+                "public_summary",
+                "owner",
+                "start_date",
+                "target_date",
+                "update_frequency",
+            )
         }
 
 
@@ -199,3 +270,84 @@ class NotificationChoicesForm(forms.Form):
                 label=self.LABELS.get(kind, kind),
                 error_messages={"required": "Choose how you want these emails."},
             )
+
+
+# --- Building the plan (issue 16): the services check codes and numbers against the rest of the plan.
+
+
+class PlanForm(forms.Form):
+    title = forms.CharField(max_length=200, label="Title", error_messages={"required": "Enter the plan's title."})
+    organisation_name = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Publisher (optional)",
+        help_text="Who publishes the plan, e.g. the commissioner's office.",
+    )
+    start_date = _date_field("Start date", help_text="First updates fall due one period after this date.")
+    end_date = _date_field("End date")
+    source_url = HttpLinkField(
+        required=False,
+        max_length=200,
+        label="Source link (optional)",
+        help_text="Where the plan is published, starting https:// or http://",
+        assume_scheme="https",
+    )
+
+    def clean(self):
+        data = super().clean()
+        _check_date_range(self, "start_date", "end_date")
+        start, end = data.get("start_date"), data.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", "The end date must be the same as or after the start date.")
+        return data
+
+
+class PriorityForm(forms.Form):
+    number = forms.IntegerField(
+        min_value=1,
+        max_value=999,
+        label="Number",
+        help_text="As published, e.g. 5.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "govuk-input--width-3"}),
+        error_messages={
+            "required": "Enter the priority's number.",
+            "invalid": "Enter the number as a whole number, like 5.",
+            "min_value": "Enter a number from 1 to 999.",
+            "max_value": "Enter a number from 1 to 999.",
+        },
+    )
+    title = forms.CharField(max_length=300, label="Title", error_messages={"required": "Enter the priority's title."})
+    aim = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=DESCRIPTION_MAX_LENGTH,
+        required=False,
+        label="Aim (optional)",
+        help_text="The priority's aim, as published.",
+    )
+
+    def clean_aim(self):
+        return self.cleaned_data["aim"].replace("\r\n", "\n").strip()
+
+
+class ObjectiveForm(forms.Form):
+    code = forms.CharField(
+        max_length=20,
+        label="Code",
+        help_text="As published, e.g. 5.1. Objectives are listed in the order of their codes (5.9 before 5.10).",
+        error_messages={"required": "Enter the code, e.g. 5.1."},
+    )
+    title = forms.CharField(max_length=300, label="Title", error_messages={"required": "Enter the objective's title."})
+
+
+class ActionCreateForm(ActionDetailsForm):
+    """A new action: the edit form's fields, less what only an existing action has (its version, the summary)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["version"], self.fields["opened"], self.fields["objective"], self.fields["public_summary"]
+
+    def details(self):
+        return {
+            field: self.cleaned_data[field]
+            for field in ("code", "title", "description", "owner", "start_date", "target_date", "update_frequency")
+        }

@@ -535,6 +535,8 @@ class ActionChange(models.Model):
 
 
 CHANGE_FIELD_LABELS = {
+    "code": "Code",
+    "objective": "Objective",
     "title": "Title",
     "owner": "Owner",
     "status": "Status",
@@ -545,6 +547,57 @@ CHANGE_FIELD_LABELS = {
     "description": "Description",
     "public_summary": "Public summary",
     "update_public": "Update shown publicly",
+    "created": "Created",
+}
+
+
+class PlanChange(models.Model):
+    """One field of a plan, priority or objective changed: who, when, old and new value. Services only.
+
+    Actions keep their own history (ActionChange) and indicators theirs (IndicatorChange); this is the
+    history of the plan's outline. `item_id` and `item_label` name the item as it was, so the row
+    still reads when the item is renamed.
+    """
+
+    class Kind(models.TextChoices):
+        PLAN = "plan", "Plan"
+        PRIORITY = "priority", "Priority"
+        OBJECTIVE = "objective", "Objective"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="changes")
+    item_kind = models.CharField(max_length=20, choices=Kind.choices)
+    item_id = models.PositiveIntegerField()
+    item_label = models.CharField(max_length=400, help_text="The item as it was named when it changed.")
+    field = models.CharField(max_length=50)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="plan_changes"
+    )
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    via = models.CharField(max_length=20, default="web", help_text="Where the change was made: web, import, command.")
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["item_kind", "item_id"], name="plan_change_item")]
+
+    def __str__(self):
+        return f"{self.item_label} {self.field}: {self.old_value!r} → {self.new_value!r}"
+
+    @property
+    def field_label(self):
+        return PLAN_CHANGE_FIELD_LABELS.get(self.field, self.field.replace("_", " ").capitalize())
+
+
+PLAN_CHANGE_FIELD_LABELS = {
+    "title": "Title",
+    "organisation_name": "Publisher",
+    "start_date": "Start date",
+    "end_date": "End date",
+    "source_url": "Source link",
+    "number": "Number",
+    "aim": "Aim",
+    "code": "Code",
     "created": "Created",
 }
 

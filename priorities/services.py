@@ -3,13 +3,19 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
+
+from tracker.caching import data_changed
 
 from .models import (
     Action,
     ActionChange,
     ActionPartner,
+    Objective,
     Plan,
+    PlanChange,
     PlanPublication,
+    Priority,
     ProgressUpdate,
     Status,
     Submission,
@@ -20,6 +26,8 @@ from .scheduling import next_due_date
 
 NOTE_MAX_LENGTH = 5000
 DETAIL_FIELDS = ("title", "description", "public_summary", "owner", "start_date", "target_date", "update_frequency")
+# Where the action sits in the plan: changed from the secretariat's edit form (the admin keeps them fixed).
+PLACE_FIELDS = ("code", "objective")
 PUBLIC_SUMMARY_MAX_LENGTH = 1000
 
 
@@ -160,6 +168,8 @@ def _display(field, value):
         return UpdateFrequency(value).label
     if field in ("start_date", "target_date"):
         return value.strftime("%-d %B %Y")
+    if field == "objective":
+        return f"{value.code} {value.title}"
     return str(value)
 
 
@@ -171,13 +181,16 @@ def _partners_display(pairs):
 def action_update_details(*, action, by, expected_version=None, partners=None, via="web", **changes):
     """Change an action's details or partners, recording each change; refuses a stale version.
 
-    `changes` may hold any of DETAIL_FIELDS; `partners` is a list of (organisation, role) pairs that
-    replaces the current ones (None leaves them as they are). Returns the ActionChange rows written.
+    `changes` may hold any of DETAIL_FIELDS and PLACE_FIELDS (a new code, or another objective of the
+    same plan); `partners` is a list of (organisation, role) pairs that replaces the current ones (None
+    leaves them as they are). Returns the ActionChange rows written.
     """
-    unknown = set(changes) - set(DETAIL_FIELDS)
+    unknown = set(changes) - set(DETAIL_FIELDS) - set(PLACE_FIELDS)
     if unknown:
         raise TypeError(f"Not an editable action field: {', '.join(sorted(unknown))}")
     locked = _lock(action, expected_version)
+    if "code" in changes or "objective" in changes:
+        _check_action_place(action=locked, changes=changes)
     now = timezone.now()
     new_version = locked.version + 1
     records = []
@@ -223,7 +236,9 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
     locked.full_clean(exclude=["objective", "last_update", "owner"])
     last_at = locked.last_update.created_at if locked.last_update_id else None
     locked.next_update_due = action_next_update_due(action=locked, last_update_at=last_at)
-    _save_new_version(locked, fields=[*changes.keys(), "next_update_due"])
+    # Action.save() keeps sort_key in step with the code; it must be saved with it.
+    sort_key = ["sort_key"] if "code" in changes else []
+    _save_new_version(locked, fields=[*changes.keys(), *sort_key, "next_update_due"])
     ActionChange.objects.bulk_create(records)
     action.refresh_from_db()
     return records
@@ -392,3 +407,323 @@ def plan_unpublish(*, plan, by):
     if by.role != by.Role.SECRETARIAT:
         raise PermissionError("Only the secretariat unpublishes the plan.")
     return _decide_publication(plan, published=False, by=by)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Building the plan: plans, priorities, objectives and new actions (issue 16). Each change of a plan,
+# priority or objective is a PlanChange row (an action's are ActionChange rows), written in the same
+# transaction. Codes are unique within a plan, checked with the plan's row locked, so two people
+# adding the same code at once get a clear error instead of a database one.
+
+PLAN_FIELDS = ("title", "organisation_name", "start_date", "end_date", "source_url")
+PRIORITY_FIELDS = ("number", "title", "aim")
+OBJECTIVE_FIELDS = ("code", "title")
+
+
+def _lock_plan(plan_id):
+    return Plan.objects.select_for_update().get(pk=plan_id)
+
+
+def _plan_display(value):
+    if value is None or value == "":
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%-d %B %Y")
+    return str(value)
+
+
+def _clean_text(value):
+    """Stripped text with browsers' CRLF line ends made LF, so an untouched textarea saves unchanged."""
+    return (value or "").replace("\r\n", "\n").strip()
+
+
+def _record_plan_changes(*, plan, kind, item, label, old, new, by, via, at=None):
+    """PlanChange rows for the fields whose value differs between the dicts `old` and `new`."""
+    at = at or timezone.now()
+    rows = [
+        PlanChange(
+            plan=plan,
+            item_kind=kind,
+            item_id=item.pk,
+            item_label=label,
+            field=field,
+            old_value=_plan_display(old.get(field)),
+            new_value=_plan_display(value),
+            changed_by=by,
+            changed_at=at,
+            via=via,
+        )
+        for field, value in new.items()
+        if old.get(field) != value
+    ]
+    return PlanChange.objects.bulk_create(rows)
+
+
+def _record_created(*, plan, kind, item, label, by, via):
+    return PlanChange.objects.create(
+        plan=plan,
+        item_kind=kind,
+        item_id=item.pk,
+        item_label=label,
+        field="created",
+        new_value=label,
+        changed_by=by,
+        via=via,
+    )
+
+
+def _unique_slug(title):
+    base = slugify(title)[:50].strip("-") or "plan"
+    slug, n = base, 2
+    while Plan.objects.filter(slug=slug).exists():
+        slug = f"{base}-{n}"
+        n += 1
+    return slug
+
+
+def _check_plan_dates(plan):
+    if plan.start_date and plan.end_date and plan.end_date < plan.start_date:
+        raise ValidationError({"end_date": "The end date must be the same as or after the start date."})
+
+
+def _refresh_due_dates(plan):
+    """Recount every action's next update of the plan: an action without its own start counts from the plan's."""
+    actions = list(
+        Action.objects.filter(objective__priority__plan=plan).select_related("objective__priority__plan", "last_update")
+    )
+    for action in actions:
+        last_at = action.last_update.created_at if action.last_update_id else None
+        action.next_update_due = action_next_update_due(action=action, last_update_at=last_at)
+    Action.objects.bulk_update(actions, ["next_update_due"], batch_size=500)
+    data_changed()  # bulk_update sends no signals: cached pages must not outlive the new dates
+
+
+@transaction.atomic
+def plan_create(*, by, title, organisation_name="", start_date=None, end_date=None, source_url="", via="web"):
+    """Start a new plan (not published), recording its creation and each value it starts with."""
+    plan = Plan(
+        title=_clean_text(title),
+        organisation_name=_clean_text(organisation_name),
+        start_date=start_date,
+        end_date=end_date,
+        source_url=source_url or "",
+    )
+    plan.slug = _unique_slug(plan.title)
+    _check_plan_dates(plan)
+    plan.full_clean()
+    plan.save()
+    _record_created(plan=plan, kind=PlanChange.Kind.PLAN, item=plan, label=plan.title, by=by, via=via)
+    _record_plan_changes(
+        plan=plan,
+        kind=PlanChange.Kind.PLAN,
+        item=plan,
+        label=plan.title,
+        old={},
+        new={f: getattr(plan, f) for f in PLAN_FIELDS if f != "title" and getattr(plan, f) not in (None, "")},
+        by=by,
+        via=via,
+    )
+    return plan
+
+
+@transaction.atomic
+def plan_update(*, plan, by, via="web", **changes):
+    """Change a plan's title, publisher, dates or source link, recording each change; returns the rows."""
+    unknown = set(changes) - set(PLAN_FIELDS)
+    if unknown:
+        raise TypeError(f"Not an editable plan field: {', '.join(sorted(unknown))}")
+    locked = _lock_plan(plan.pk)
+    for field in ("title", "organisation_name"):
+        if field in changes:
+            changes[field] = _clean_text(changes[field])
+    if "source_url" in changes:
+        changes["source_url"] = changes["source_url"] or ""
+    old = {field: getattr(locked, field) for field in changes}
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    changed = {field: value for field, value in changes.items() if old[field] != value}
+    if not changed:
+        return []
+    _check_plan_dates(locked)
+    locked.full_clean()
+    locked.save(update_fields=[*changed, "updated_at"])
+    rows = _record_plan_changes(
+        plan=locked, kind=PlanChange.Kind.PLAN, item=locked, label=locked.title, old=old, new=changed, by=by, via=via
+    )
+    if "start_date" in changed:
+        _refresh_due_dates(locked)
+    plan.refresh_from_db()
+    return rows
+
+
+def _check_priority_number(priority):
+    clash = Priority.objects.filter(plan_id=priority.plan_id, number=priority.number).exclude(pk=priority.pk)
+    if priority.number is not None and clash.exists():
+        raise ValidationError({"number": f"This plan already has a priority {priority.number}: choose another number."})
+
+
+@transaction.atomic
+def priority_create(*, plan, by, number, title, aim="", via="web"):
+    """Add a priority to a plan; its number is unique in the plan."""
+    _lock_plan(plan.pk)
+    priority = Priority(plan=plan, number=number, title=_clean_text(title), aim=_clean_text(aim))
+    _check_priority_number(priority)
+    priority.full_clean()
+    priority.save()
+    label = f"Priority {priority.number}"
+    _record_created(plan=plan, kind=PlanChange.Kind.PRIORITY, item=priority, label=label, by=by, via=via)
+    _record_plan_changes(
+        plan=plan,
+        kind=PlanChange.Kind.PRIORITY,
+        item=priority,
+        label=label,
+        old={},
+        new={"title": priority.title, "aim": priority.aim},
+        by=by,
+        via=via,
+    )
+    return priority
+
+
+@transaction.atomic
+def priority_update(*, priority, by, via="web", **changes):
+    """Change a priority's number, title or aim, recording each change; returns the rows."""
+    unknown = set(changes) - set(PRIORITY_FIELDS)
+    if unknown:
+        raise TypeError(f"Not an editable priority field: {', '.join(sorted(unknown))}")
+    plan = _lock_plan(priority.plan_id)
+    locked = Priority.objects.get(pk=priority.pk)
+    for field in ("title", "aim"):
+        if field in changes:
+            changes[field] = _clean_text(changes[field])
+    old = {field: getattr(locked, field) for field in changes}
+    label = f"Priority {locked.number}"
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    changed = {field: value for field, value in changes.items() if old[field] != value}
+    if not changed:
+        return []
+    _check_priority_number(locked)
+    locked.full_clean()
+    locked.save(update_fields=list(changed))
+    rows = _record_plan_changes(
+        plan=plan, kind=PlanChange.Kind.PRIORITY, item=locked, label=label, old=old, new=changed, by=by, via=via
+    )
+    priority.refresh_from_db()
+    return rows
+
+
+def _clean_code(code):
+    code = (code or "").strip()
+    if not code:
+        raise ValidationError({"code": "Enter the code, e.g. 5.1."})
+    return code
+
+
+def _check_objective_code(objective, plan_id):
+    clash = (
+        Objective.objects.filter(priority__plan_id=plan_id, code__iexact=objective.code)
+        .exclude(pk=objective.pk)
+        .select_related("priority")
+        .first()
+    )
+    if clash:
+        raise ValidationError(
+            {"code": f"Objective {clash.code} already exists in priority {clash.priority.number}: choose another code."}
+        )
+
+
+@transaction.atomic
+def objective_create(*, priority, by, code, title, via="web"):
+    """Add an objective to a priority; its code is unique in the plan and sorts naturally (5.2 before 5.10)."""
+    plan = _lock_plan(priority.plan_id)
+    objective = Objective(priority=priority, code=_clean_code(code), title=_clean_text(title))
+    _check_objective_code(objective, plan.pk)
+    objective.full_clean(exclude=["sort_key"])
+    objective.save()
+    label = f"Objective {objective.code}"
+    _record_created(plan=plan, kind=PlanChange.Kind.OBJECTIVE, item=objective, label=label, by=by, via=via)
+    _record_plan_changes(
+        plan=plan,
+        kind=PlanChange.Kind.OBJECTIVE,
+        item=objective,
+        label=label,
+        old={},
+        new={"title": objective.title},
+        by=by,
+        via=via,
+    )
+    return objective
+
+
+@transaction.atomic
+def objective_update(*, objective, by, via="web", **changes):
+    """Change an objective's code or title, recording each change; returns the rows."""
+    unknown = set(changes) - set(OBJECTIVE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not an editable objective field: {', '.join(sorted(unknown))}")
+    locked = Objective.objects.select_related("priority").get(pk=objective.pk)
+    plan = _lock_plan(locked.priority.plan_id)
+    if "code" in changes:
+        changes["code"] = _clean_code(changes["code"])
+    if "title" in changes:
+        changes["title"] = _clean_text(changes["title"])
+    old = {field: getattr(locked, field) for field in changes}
+    label = f"Objective {locked.code}"
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    changed = {field: value for field, value in changes.items() if old[field] != value}
+    if not changed:
+        return []
+    _check_objective_code(locked, plan.pk)
+    locked.full_clean(exclude=["sort_key"])
+    # Objective.save() recomputes sort_key from the code.
+    locked.save(update_fields=[*changed, "sort_key"])
+    rows = _record_plan_changes(
+        plan=plan, kind=PlanChange.Kind.OBJECTIVE, item=locked, label=label, old=old, new=changed, by=by, via=via
+    )
+    objective.refresh_from_db()
+    return rows
+
+
+def _check_action_code(*, code, plan_id, exclude_pk=None):
+    clash = Action.objects.filter(objective__priority__plan_id=plan_id, code__iexact=code).exclude(pk=exclude_pk)
+    if clash.exists():
+        raise ValidationError({"code": f"Action {code} already exists in this plan: choose another code."})
+
+
+def _check_action_place(*, action, changes):
+    """A new code must be free in the plan; a new objective must be one of the same plan."""
+    plan_id = action.objective.priority.plan_id
+    _lock_plan(plan_id)
+    objective = changes.get("objective")
+    if objective is not None and objective.priority.plan_id != plan_id:
+        raise ValidationError({"objective": "Choose an objective of the same plan."})
+    if "code" in changes:
+        changes["code"] = _clean_code(changes["code"])
+        if changes["code"] != action.code:
+            _check_action_code(code=changes["code"], plan_id=plan_id, exclude_pk=action.pk)
+
+
+@transaction.atomic
+def action_add(*, objective, by, code, title, description, partners=(), via="web", **details):
+    """Add an action to an objective with its partners; its code is unique in the plan.
+
+    `details` may hold the other DETAIL_FIELDS; `partners` is a list of (organisation, role) pairs.
+    The creation and the partners are recorded in the action's history.
+    """
+    plan = _lock_plan(objective.priority.plan_id)
+    code = _clean_code(code)
+    _check_action_code(code=code, plan_id=plan.pk)
+    action = action_create(
+        objective=objective,
+        code=code,
+        title=_clean_text(title),
+        description=_clean_text(description),
+        by=by,
+        via=via,
+        **details,
+    )
+    if partners:
+        action_update_details(action=action, by=by, partners=list(partners), via=via)
+    return action

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, notifications, plan, reminders, submissions
+from .views import actions, notifications, plan, plan_editing, reminders, submissions
 
 app_name = "priorities"
 
@@ -21,6 +21,14 @@ urlpatterns = [
     ),
     path("plan/<int:pk>/publish/", plan.plan_publish_view, name="plan-publish"),
     path("plan/<int:pk>/unpublish/", plan.plan_unpublish_view, name="plan-unpublish"),
+    # Building the plan (secretariat).
+    path("plan/new/", plan_editing.plan_create_view, name="plan-create"),
+    path("plan/<int:pk>/edit/", plan_editing.plan_edit_view, name="plan-edit"),
+    path("plan/<int:pk>/priorities/new/", plan_editing.priority_create_view, name="priority-create"),
+    path("priorities/<int:pk>/edit/", plan_editing.priority_edit_view, name="priority-edit"),
+    path("priorities/<int:pk>/objectives/new/", plan_editing.objective_create_view, name="objective-create"),
+    path("objectives/<int:pk>/edit/", plan_editing.objective_edit_view, name="objective-edit"),
+    path("objectives/<int:pk>/actions/new/", plan_editing.action_create_view, name="action-create"),
     path("accounts/notifications/", notifications.notification_choices_view, name="notification-choices"),
     path("report/<str:token>/", notifications.report_link_view, name="report-link"),
     path("report/<str:token>/new-link/", notifications.report_link_renew_view, name="report-link-renew"),

@@ -7,7 +7,7 @@ from priorities.models import ActionChange
 from tests.factories import ActionFactory, SecretariatFactory
 
 
-@pytest.mark.parametrize("model", ["priorities_actionchange", "indicators_indicatorchange"])
+@pytest.mark.parametrize("model", ["priorities_actionchange", "indicators_indicatorchange", "priorities_planchange"])
 def test_the_admin_shows_audit_trails_read_only(client, db, model):
     client.force_login(SecretariatFactory(is_staff=True, is_superuser=True))
     assert client.get(reverse(f"admin:{model}_changelist")).status_code == 200

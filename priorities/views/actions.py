@@ -240,8 +240,9 @@ def action_edit(request, pk):
         pk=pk,
     )
     stale = None
+    plan = action.objective.priority.plan
     if request.method == "POST":
-        form = ActionDetailsForm(request.POST)
+        form = ActionDetailsForm(request.POST, plan=plan)
         if form.is_valid():
             try:
                 changed = action_update_details(
@@ -257,6 +258,7 @@ def action_edit(request, pk):
                     current=ActionDetailsForm.initial_for(error.action),
                     version=error.action.version,
                     theirs_by=_who_changed(error),
+                    plan=plan,
                 )
                 form.is_valid()
                 form.add_error(
@@ -274,7 +276,7 @@ def action_edit(request, pk):
                     messages.info(request, "Nothing was changed.")
                 return redirect(action)
     else:
-        form = ActionDetailsForm(initial=ActionDetailsForm.initial_for(action))
+        form = ActionDetailsForm(initial=ActionDetailsForm.initial_for(action), plan=plan)
     return render(
         request,
         "priorities/action_edit.html",

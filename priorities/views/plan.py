@@ -6,16 +6,21 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tracker.permissions import SECRETARIAT, role_required
 
-from ..models import Action, Objective, Plan, PlanPublication, Priority
+from ..models import Action, Objective, Plan, PlanChange, PlanPublication, Priority
 from ..services import plan_publish, plan_unpublish
 
 PUBLICATION_HISTORY = 20
+PLAN_HISTORY = 20
 
 
 @require_GET
 @login_required
 def plan_overview(request):
-    """The plan as published, with each visible action's current status; the secretariat publishes it here."""
+    """The plan as published, with each visible action's current status.
+
+    For the secretariat it is the plan's outline: each priority, objective, action and indicator links
+    to its edit form, with links to add more, the recent changes, and publishing.
+    """
     actions = Action.objects.visible_to(request.user).select_related("owner")
     plans = Plan.objects.prefetch_related(
         Prefetch(
@@ -30,15 +35,26 @@ def plan_overview(request):
     )
     is_secretariat = request.user.role == SECRETARIAT
     if is_secretariat:
-        # The latest publishing decisions, per plan (a sliced prefetch: one query, however long the log).
+        # The latest publishing decisions and outline changes, per plan (sliced prefetches: one query
+        # each, however long the log), and the plan's indicators with their linked actions, for the
+        # outline the secretariat edits. Indicators are reached through their relation's name: this
+        # app does not import the indicators app, which sits above it.
         plans = plans.prefetch_related(
             Prefetch(
                 "publications",
                 queryset=PlanPublication.objects.select_related("decided_by")[:PUBLICATION_HISTORY],
                 to_attr="recent_publications",
-            )
+            ),
+            Prefetch(
+                "changes",
+                queryset=PlanChange.objects.select_related("changed_by")[:PLAN_HISTORY],
+                to_attr="recent_changes",
+            ),
+            Prefetch("indicators__actions", queryset=Action.objects.only("pk", "code", "sort_key")),
         )
-    return render(request, "priorities/plan.html", {"plans": plans, "can_publish": is_secretariat})
+    return render(
+        request, "priorities/plan.html", {"plans": plans, "can_publish": is_secretariat, "can_edit": is_secretariat}
+    )
 
 
 def _decide(request, pk, *, publish):

@@ -53,6 +53,9 @@ def pages_for(role):
             ("measurement form", reverse("indicators:measurement-update", args=[measurement.pk])),
             ("indicator actions", reverse("indicators:indicator-actions", args=[indicator.pk])),
             ("import", reverse("indicators:import-upload")),
+            ("edit plan", reverse("priorities:plan-edit", args=[action.objective.priority.plan_id])),
+            ("new action", reverse("priorities:action-create", args=[action.objective_id])),
+            ("edit indicator", reverse("indicators:indicator-update", args=[indicator.pk])),
         ]
     )
 

@@ -161,7 +161,10 @@ def test_update_needs_a_csrf_token(secretariat, action):
 
 def edit_data(action, **overrides):
     data = {
+        "objective": action.objective_id,
+        "code": action.code,
         "title": action.title,
+        "description": action.description,
         "owner": "",
         "start_date": "",
         "target_date": "",

@@ -63,7 +63,14 @@ def test_public_summary_is_edited_with_the_action_and_recorded(client, secretari
     action = ActionFactory()
     client.force_login(secretariat)
     url = reverse("priorities:action-edit", args=[action.pk])
-    form = {"title": action.title, "version": action.version, "public_summary": "  Work has started.  "}
+    form = {
+        "objective": action.objective_id,
+        "code": action.code,
+        "title": action.title,
+        "description": action.description,
+        "version": action.version,
+        "public_summary": "  Work has started.  ",
+    }
     client.post(url, form)
     action.refresh_from_db()
     assert action.public_summary == "Work has started."
@@ -94,6 +101,7 @@ def test_a_measurement_is_public_only_when_chosen_and_the_choice_is_recorded(cli
 def test_saving_the_edit_form_untouched_changes_nothing(client, secretariat):
     """The form as rendered, posted back as it is: no change, no dates lost, the summary kept."""
     import datetime
+    import html as html_module
     import re
 
     action = ActionFactory(
@@ -103,7 +111,11 @@ def test_saving_the_edit_form_untouched_changes_nothing(client, secretariat):
     url = reverse("priorities:action-edit", args=[action.pk])
     html = client.get(url).content.decode()
     form = dict(re.findall(r'<input[^>]*name="(\w+)" value="([^"]*)"', html))
-    form["public_summary"] = re.search(r'<textarea[^>]*name="public_summary"[^>]*>\s*(.*?)</textarea>', html, re.S)[1]
+    for name in ("public_summary", "description"):
+        form[name] = html_module.unescape(
+            re.search(rf'<textarea[^>]*name="{name}"[^>]*>\s*(.*?)</textarea>', html, re.S)[1]
+        )
+    form["objective"] = re.search(r'<option value="(\d+)" selected>', html)[1]
     assert form["start_date"] == "2025-12-01"
     response = client.post(url, form, follow=True)
     assert "Nothing was changed." in response.content.decode()
