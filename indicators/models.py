@@ -7,12 +7,17 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
+from priorities.models import Archivable, live_q
 from priorities.scheduling import add_months
 
 from .progress import format_value, period_label, progress_percent
 
 
 class SuccessIndicatorQuerySet(models.QuerySet):
+    def live(self):
+        """Indicators not archived: the lists, the dashboard and the public pages show only these."""
+        return self.filter(live_q())
+
     def for_overview(self, user):
         """Indicators with their measures (latest value annotated) and the linked actions `user` may see."""
         from priorities.models import Action
@@ -41,7 +46,7 @@ class SuccessIndicatorQuerySet(models.QuerySet):
         )
 
 
-class SuccessIndicator(models.Model):
+class SuccessIndicator(Archivable):
     """One answer to the plan's "how will we know that the response is improving?"."""
 
     plan = models.ForeignKey("priorities.Plan", on_delete=models.CASCADE, related_name="indicators")
@@ -290,6 +295,7 @@ INDICATOR_CHANGE_FIELD_LABELS = {
     "source": "Source",
     "note": "Note",
     "is_public": "Public",
+    "archived": "Archived",
 }
 
 
