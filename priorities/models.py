@@ -664,12 +664,12 @@ class ArchiveDecision(models.Model):
             ),
         ]
 
+    def __str__(self):
+        return f"{self.item} {'archived' if self.archived else 'restored'} {self.decided_at:%d %b %Y %H:%M}"
+
     @property
     def item(self):
         return self.priority or self.objective
-
-    def __str__(self):
-        return f"{self.item} {'archived' if self.archived else 'restored'} {self.decided_at:%d %b %Y %H:%M}"
 
 
 class SubmissionQuerySet(models.QuerySet):
