@@ -7,7 +7,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from priorities.models import Archivable, live_q
+from priorities.models import Archivable, live_on_q, live_q
 from priorities.scheduling import add_months
 
 from .progress import format_value, period_label, progress_percent
@@ -17,6 +17,10 @@ class SuccessIndicatorQuerySet(models.QuerySet):
     def live(self):
         """Indicators not archived: the lists, the dashboard and the public pages show only these."""
         return self.filter(live_q())
+
+    def live_on(self, day):
+        """Indicators live at the end of `day` (the progress report as of that day)."""
+        return self.filter(live_on_q(day))
 
     def for_overview(self, user):
         """Indicators with their measures (latest value annotated) and the linked actions `user` may see."""
@@ -29,7 +33,7 @@ class SuccessIndicatorQuerySet(models.QuerySet):
             ),
             Prefetch(
                 "actions",
-                queryset=Action.objects.visible_to(user).only("pk", "code", "title", "status", "sort_key"),
+                queryset=Action.objects.visible_to(user).live().only("pk", "code", "title", "status", "sort_key"),
                 to_attr="visible_actions",
             ),
         )

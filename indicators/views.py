@@ -35,7 +35,7 @@ class IndicatorListView(RoleRequiredMixin, ListView):
     context_object_name = "indicators"
 
     def get_queryset(self):
-        return SuccessIndicator.objects.for_overview(self.request.user)
+        return SuccessIndicator.objects.live().for_overview(self.request.user)
 
 
 class IndicatorDetailView(RoleRequiredMixin, DetailView):
@@ -383,6 +383,8 @@ def export_measurements(request, fmt, pk=None):
         measurements = measurements.filter(measure__indicator=indicator)
         name = f"measurements-{indicator.code}"
     else:
+        # Archived indicators leave the lists; their own page still downloads their values.
+        measurements = measurements.filter(measure__indicator__archived_at__isnull=True)
         name = "measurements-all"
     name = f"{name}-{timezone.localdate():%Y-%m-%d}"
     if fmt == "csv":

@@ -28,7 +28,7 @@ MAX_CACHED_PAGE = 200  # page numbers past this (10,000 actions) render without 
 
 def _filtered_actions(request):
     """(filterset, the actions it selects) for the request's user; an invalid filter selects nothing, not everything."""
-    actions = Action.objects.visible_to(request.user).for_register().with_awaiting_review(request.user)
+    actions = Action.objects.visible_to(request.user).live().for_register().with_awaiting_review(request.user)
     filterset = ActionFilter(request.GET, queryset=actions, request=request)
     return filterset, (filterset.qs if filterset.is_valid() else actions.none())
 

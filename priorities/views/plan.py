@@ -16,14 +16,14 @@ PUBLICATION_HISTORY = 20
 @login_required
 def plan_overview(request):
     """The plan as published, with each visible action's current status; the secretariat publishes it here."""
-    actions = Action.objects.visible_to(request.user).select_related("owner")
+    actions = Action.objects.visible_to(request.user).live().select_related("owner")
     plans = Plan.objects.prefetch_related(
         Prefetch(
             "priorities",
-            queryset=Priority.objects.prefetch_related(
+            queryset=Priority.objects.live().prefetch_related(
                 Prefetch(
                     "objectives",
-                    queryset=Objective.objects.prefetch_related(Prefetch("actions", queryset=actions)),
+                    queryset=Objective.objects.live().prefetch_related(Prefetch("actions", queryset=actions)),
                 )
             ),
         )
