@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, FormView, ListView
@@ -61,6 +62,8 @@ class IndicatorDetailView(RoleRequiredMixin, DetailView):
         context["changes"] = changes[:CHANGES_SHOWN]
         context["more_changes"] = len(changes) > CHANGES_SHOWN
         context["can_edit"] = self.request.user.is_secretariat
+        if indicator.is_archived and context["can_edit"]:
+            context["restore_url"] = reverse("indicators:indicator-restore", kwargs={"pk": indicator.pk})
         return context
 
 
