@@ -249,11 +249,14 @@ def action_banner(action, user):
     can_restore = user.role == SECRETARIAT
     banner = {"archived": archived, "what": "This action", "hidden_by": archived is not action}
     if archived is action:
-        banner["restore_url"] = reverse("priorities:action-restore", kwargs={"pk": action.pk}) if can_restore else ""
-    elif archived is action.objective:
+        url = reverse("priorities:action-restore", kwargs={"pk": action.pk})
+        banner["restore_url"] = url if can_restore else ""
+        return banner
+    if archived is action.objective:
         banner["hidden_by_label"] = f"objective {archived.code}"
-        banner["manage_url"] = reverse("priorities:objective-archive", kwargs={"pk": archived.pk}) if can_restore else ""
+        url = reverse("priorities:objective-archive", kwargs={"pk": archived.pk})
     else:
         banner["hidden_by_label"] = f"priority {archived.number}"
-        banner["manage_url"] = reverse("priorities:priority-archive", kwargs={"pk": archived.pk}) if can_restore else ""
+        url = reverse("priorities:priority-archive", kwargs={"pk": archived.pk})
+    banner["manage_url"] = url if can_restore else ""
     return banner
