@@ -34,7 +34,6 @@ class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
         choices=[("archive", "Archive"), ("delete", "Delete")],
         widget=forms.HiddenInput,
-        error_messages={"required": "Open this page again and choose.", "invalid_choice": "Open this page again."},
     )
 
 
@@ -43,6 +42,13 @@ def offered(references, *, is_archived):
     if is_archived:
         return "restore"
     return "archive" if references else "delete"
+
+
+def _offer_again(decision, message):
+    form = DecisionForm({"decision": decision})
+    form.is_valid()
+    form.add_error(None, message)
+    return form
 
 
 def confirm_page(request, item, *, context, archive, delete, done_url):
@@ -57,11 +63,13 @@ def confirm_page(request, item, *, context, archive, delete, done_url):
     status = 200
     if request.method == "POST":
         if not form.is_valid():
+            form = _offer_again(decision, "Check what will happen and confirm again.")
             status = 400
         elif decision == "restore" or form.cleaned_data["decision"] != decision:
             # Something referred to it, or it was archived, after the page was opened: offer again.
-            form = DecisionForm(initial={"decision": decision})
-            form.add_error(None, "This changed since you opened the page: check what will happen and confirm again.")
+            form = _offer_again(
+                decision, "This changed since you opened the page: check what will happen and confirm again."
+            )
             status = 409
         else:
             try:
