@@ -551,3 +551,22 @@ def test_archived_indicators_leave_the_register_filter_and_the_dashboard(client,
     assert "SI2" in filters or "Nothing measured yet" in filters
     assert "People are safer" not in filters
     assert "People are safer" not in client.get(reverse("priorities:dashboard")).content.decode()
+
+
+def test_dashboard_and_report_query_counts_are_fixed_with_archived_items(
+    client, commissioner, secretariat, django_assert_max_num_queries, plan, indicators
+):
+    from tests.priorities.test_dashboard import make_plan
+
+    make_plan(30)
+    action_archive(action=plan["used"], by=secretariat)
+    objective_archive(objective=plan["second"], by=secretariat)
+    indicator_archive(indicator=indicators["used"], by=secretariat)
+    client.force_login(commissioner)
+    # The budgets of tests/priorities/test_dashboard.py: the live() filters add joins, not queries.
+    with django_assert_max_num_queries(15):
+        assert client.get(reverse("priorities:dashboard")).status_code == 200
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("priorities:progress-report"))
+    assert response.status_code == 200
+    assert "Used action" not in response.content.decode()
