@@ -453,6 +453,10 @@ def last_report_by(organisation_ref, action_ref):
 
 
 class ActionPartnerQuerySet(models.QuerySet):
+    def live(self):
+        """Partnerships on live actions (Action.objects.live), as the register and the dashboard count them."""
+        return self.filter(*(live_q(f"action__{level}") for level in ACTION_LEVELS))
+
     def with_reporting(self, today=None):
         """Annotate each partnership with `last_reported` and `reporting` ("current", "late" or "never").
 

@@ -433,7 +433,7 @@ def reminders_skip_archived(*, reminder_ids):
     return (
         Reminder.objects.filter(pk__in=reminder_ids, state=Reminder.State.PENDING)
         .exclude(action__in=Action.objects.live())
-        .update(state=Reminder.State.ARCHIVED, claim_token="")
+        .update(state=Reminder.State.ARCHIVED)
     )
 
 

@@ -474,7 +474,7 @@ def _refuse_pending_reviews(actions, what):
 def _skip_pending_reminders(action_ids):
     """Reminders written but not sent about actions that are now archived: marked not sent."""
     Reminder.objects.filter(action_id__in=action_ids, state=Reminder.State.PENDING).update(
-        state=Reminder.State.ARCHIVED, claim_token=""
+        state=Reminder.State.ARCHIVED
     )
 
 

@@ -570,3 +570,10 @@ def test_dashboard_and_report_query_counts_are_fixed_with_archived_items(
         response = client.get(reverse("priorities:progress-report"))
     assert response.status_code == 200
     assert "Used action" not in response.content.decode()
+
+
+def test_the_organisation_page_counts_what_the_dashboard_counts(client, plan, secretariat, org_a):
+    action_archive(action=plan["used"], by=secretariat)
+    client.force_login(secretariat)
+    page = client.get(reverse("organisation-detail", kwargs={"slug": org_a.slug})).content.decode()
+    assert "Fresh action" in page and "Used action" not in page
