@@ -53,6 +53,9 @@ def pages_for(role):
             ("measurement form", reverse("indicators:measurement-update", args=[measurement.pk])),
             ("indicator actions", reverse("indicators:indicator-actions", args=[indicator.pk])),
             ("import", reverse("indicators:import-upload")),
+            ("archive or delete an action", reverse("priorities:action-archive", args=[action.pk])),
+            ("archive or delete an indicator", reverse("indicators:indicator-archive", args=[indicator.pk])),
+            ("archived items", reverse("priorities:archived-items")),
         ]
     )
 
