@@ -577,3 +577,19 @@ def test_the_organisation_page_counts_what_the_dashboard_counts(client, plan, se
     client.force_login(secretariat)
     page = client.get(reverse("organisation-detail", kwargs={"slug": org_a.slug})).content.decode()
     assert "Fresh action" in page and "Used action" not in page
+
+
+def test_a_report_link_to_an_archived_action_no_longer_works(client, plan, secretariat, partner_a):
+    from priorities.report_links import link_token
+    from tests.factories import report_link_for
+
+    link = report_link_for(action=plan["used"], user=partner_a)
+    url = reverse("priorities:report-link", kwargs={"token": link_token(link)})
+    assert client.get(url).status_code == 200
+    objective_archive(objective=plan["first"], by=secretariat)
+    response = client.get(url)
+    assert response.status_code == 410
+    assert "the action has been archived" in response.content.decode()
+    response = client.post(url, {"status": Status.ON_TRACK, "note": "x"})
+    assert response.status_code == 410
+    assert not plan["used"].submissions.exists()
