@@ -8,7 +8,7 @@ from .models import SuccessIndicator
 
 
 def _indicators(request):
-    return SuccessIndicator.objects.all() if request is not None else SuccessIndicator.objects.none()
+    return SuccessIndicator.objects.live() if request is not None else SuccessIndicator.objects.none()
 
 
 def add_indicator_filter():

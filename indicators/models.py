@@ -7,13 +7,21 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from priorities.models import Action
+from priorities.models import Action, Archivable, live_on_q, live_q
 from priorities.scheduling import add_months
 
 from .progress import format_value, period_label, progress_percent
 
 
 class SuccessIndicatorQuerySet(models.QuerySet):
+    def live(self):
+        """Indicators not archived: the lists, the dashboard and the public pages show only these."""
+        return self.filter(live_q())
+
+    def live_on(self, day):
+        """Indicators live at the end of `day` (the progress report as of that day)."""
+        return self.filter(live_on_q(day))
+
     def for_overview(self, user):
         """Indicators with their measures (latest value annotated) and the linked actions `user` may see."""
         return self.select_related("plan").prefetch_related(
@@ -23,7 +31,7 @@ class SuccessIndicatorQuerySet(models.QuerySet):
             ),
             Prefetch(
                 "actions",
-                queryset=Action.objects.visible_to(user).only("pk", "code", "title", "status", "sort_key"),
+                queryset=Action.objects.visible_to(user).live().only("pk", "code", "title", "status", "sort_key"),
                 to_attr="visible_actions",
             ),
         )
@@ -40,7 +48,7 @@ class SuccessIndicatorQuerySet(models.QuerySet):
         )
 
 
-class SuccessIndicator(models.Model):
+class SuccessIndicator(Archivable):
     """One answer to the plan's "how will we know that the response is improving?"."""
 
     plan = models.ForeignKey("priorities.Plan", on_delete=models.CASCADE, related_name="indicators")
@@ -292,6 +300,7 @@ INDICATOR_CHANGE_FIELD_LABELS = {
     "source": "Source",
     "note": "Note",
     "is_public": "Public",
+    "archived": "Archived",
 }
 
 

@@ -508,6 +508,8 @@ def measurement_submission_create(
         or (measure.reporting_organisation_id != by.organisation_id)
     ):
         raise PermissionError("Only the organisation that reports this measure can submit values for it.")
+    if SuccessIndicator.objects.filter(pk=measure.indicator_id, archived_at__isnull=False).exists():
+        raise ValidationError("This indicator is archived: it no longer takes values.")
     # The same rules as a value the secretariat records, checked on a measurement that is not saved.
     validate_measurement(
         Measurement(
@@ -688,3 +690,103 @@ def indicator_update(*, indicator, by, via="web", **changes):
     )
     indicator.refresh_from_db()
     return records
+
+
+# Archiving and deleting indicators (issue 16): the same rule as the plan's items (priorities.services).
+# An indicator anything refers to (measurements, reported values, linked actions, edits in its history)
+# is archived: it leaves the lists, the dashboard and the public pages, its page stays readable.
+# ---------------------------------------------------------------------------------------------------
+
+
+def _count(n, one, many):
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def indicator_references(*, indicator):
+    """What refers to an indicator, in plain words; [] if nothing does (then it may be deleted).
+
+    Its measures' definitions are part of it; their values, values partners reported, the actions
+    linked to it and any later change in its history are references.
+    """
+    found = []
+    counts = [
+        (Measurement.objects.filter(measure__indicator=indicator).count(), "measurement", "measurements"),
+        (
+            MeasurementSubmission.objects.filter(measure__indicator=indicator).count(),
+            "value reported by a partner",
+            "values reported by partners",
+        ),
+        (indicator.actions.count(), "linked action", "linked actions"),
+        (
+            # The values a measure was defined with (measure_create) are its definition, not an edit.
+            IndicatorChange.objects.filter(indicator=indicator).exclude(old_value="", field__in=MEASURE_FIELDS).count(),
+            "change in its history",
+            "changes in its history",
+        ),
+    ]
+    for n, one, many in counts:
+        if n:
+            found.append(_count(n, one, many))
+    return found
+
+
+def _require_secretariat(by):
+    if by is None or by.role != by.Role.SECRETARIAT:
+        raise PermissionError("Only the secretariat archives, restores or deletes indicators.")
+
+
+def _decide_indicator_archive(indicator, *, archived, by, via):
+    _require_secretariat(by)
+    locked = SuccessIndicator.objects.select_for_update().get(pk=indicator.pk)
+    if locked.is_archived == archived:
+        return None
+    if archived:
+        waiting = MeasurementSubmission.objects.pending().filter(measure__indicator=locked).count()
+        if waiting:
+            raise ValidationError(
+                f"{_count(waiting, 'value reported by a partner awaits', 'values reported by partners await')} "
+                f"review: accept or return {'it' if waiting == 1 else 'them'} before archiving {locked.code}."
+            )
+    now = timezone.now()
+    locked.archived_at, locked.archived_by = (now, by) if archived else (None, None)
+    locked.save(update_fields=["archived_at", "archived_by"])
+    change = _change(
+        indicator=locked,
+        measure=None,
+        subject="Indicator",
+        field="archived",
+        old="Archived" if not archived else "Live",
+        new="Archived" if archived else "Live",
+        by=by,
+        at=now,
+        via=via,
+    )
+    change.save()
+    indicator.refresh_from_db()
+    return change
+
+
+@transaction.atomic
+def indicator_archive(*, indicator, by, via="web"):
+    """Archive an indicator: it leaves the lists, dashboard and public pages; None if already archived."""
+    return _decide_indicator_archive(indicator, archived=True, by=by, via=via)
+
+
+@transaction.atomic
+def indicator_restore(*, indicator, by, via="web"):
+    """Bring an archived indicator back; None if it was not archived."""
+    return _decide_indicator_archive(indicator, archived=False, by=by, via=via)
+
+
+@transaction.atomic
+def indicator_delete(*, indicator, by):
+    """Delete an indicator nothing refers to (with its measures' definitions); refused once anything does."""
+    _require_secretariat(by)
+    locked = SuccessIndicator.objects.select_for_update().get(pk=indicator.pk)
+    references = indicator_references(indicator=locked)
+    if references:
+        raise ValidationError(
+            f"Indicator {locked.code} cannot be deleted: it has {', '.join(references)}. "
+            "Archive it instead, so they stay readable."
+        )
+    locked.delete()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import archive_views, views
 
 app_name = "indicators"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("<int:pk>/measures/add/", views.MeasureCreateView.as_view(), name="measure-create"),
     path("<int:pk>/actions/", views.IndicatorActionsView.as_view(), name="indicator-actions"),
     path("<int:pk>/actions/<int:action_pk>/unlink/", views.indicator_unlink_action, name="indicator-action-unlink"),
+    path("<int:pk>/archive/", archive_views.indicator_archive_view, name="indicator-archive"),
+    path("<int:pk>/restore/", archive_views.indicator_restore_view, name="indicator-restore"),
     path("<int:pk>/export.<str:fmt>", views.export_measurements, name="indicator-export"),
     path("measures/<int:pk>/edit/", views.MeasureUpdateView.as_view(), name="measure-update"),
     path("measures/<int:pk>/measurements/add/", views.MeasurementCreateView.as_view(), name="measurement-create"),

@@ -36,7 +36,7 @@ class IndicatorListView(RoleRequiredMixin, ListView):
     context_object_name = "indicators"
 
     def get_queryset(self):
-        return SuccessIndicator.objects.for_overview(self.request.user)
+        return SuccessIndicator.objects.live().for_overview(self.request.user)
 
 
 class IndicatorDetailView(RoleRequiredMixin, DetailView):
@@ -62,6 +62,8 @@ class IndicatorDetailView(RoleRequiredMixin, DetailView):
         context["changes"] = changes[:CHANGES_SHOWN]
         context["more_changes"] = len(changes) > CHANGES_SHOWN
         context["can_edit"] = self.request.user.is_secretariat
+        if indicator.is_archived and context["can_edit"]:
+            context["restore_url"] = reverse("indicators:indicator-restore", kwargs={"pk": indicator.pk})
         return context
 
 
@@ -444,6 +446,8 @@ def export_measurements(request, fmt, pk=None):
         measurements = measurements.filter(measure__indicator=indicator)
         name = f"measurements-{indicator.code}"
     else:
+        # Archived indicators leave the lists; their own page still downloads their values.
+        measurements = measurements.filter(measure__indicator__archived_at__isnull=True)
         name = "measurements-all"
     name = f"{name}-{timezone.localdate():%Y-%m-%d}"
     if fmt == "csv":

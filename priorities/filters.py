@@ -8,11 +8,11 @@ from .models import Action, Objective, Priority, Status
 
 
 def _priorities(request):
-    return Priority.objects.select_related("plan") if request is not None else Priority.objects.none()
+    return Priority.objects.live().select_related("plan") if request is not None else Priority.objects.none()
 
 
 def _objectives(request):
-    return Objective.objects.select_related("priority") if request is not None else Objective.objects.none()
+    return Objective.objects.live().select_related("priority") if request is not None else Objective.objects.none()
 
 
 def _partner_organisations(request):

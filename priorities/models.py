@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import connection, models
@@ -96,11 +98,54 @@ class PlanPublication(models.Model):
         return f"{self.plan} {'published' if self.published else 'unpublished'} {self.decided_at:%d %b %Y %H:%M}"
 
 
-class Priority(models.Model):
+def live_q(prefix=""):
+    """Q: the item at `prefix` ("", "objective__" ...) is not archived."""
+    return Q(**{f"{prefix}archived_at__isnull": True})
+
+
+def live_on_q(day, prefix=""):
+    """Q: the item at `prefix` was live at the end of `day` (not archived, or archived on a later day)."""
+    next_day = timezone.make_aware(datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min))
+    return live_q(prefix) | Q(**{f"{prefix}archived_at__gte": next_day})
+
+
+class Archivable(models.Model):
+    """An item of the plan that the secretariat can archive: it leaves the live pages, its history stays.
+
+    Set and cleared only by the archive services (priorities.services, indicators.services), which
+    record each decision in the item's history.
+    """
+
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_archived(self):
+        return self.archived_at is not None
+
+
+class PriorityQuerySet(models.QuerySet):
+    def live(self):
+        """Priorities not archived."""
+        return self.filter(live_q())
+
+    def live_on(self, day):
+        """Priorities live at the end of `day`."""
+        return self.filter(live_on_q(day))
+
+
+class Priority(Archivable):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="priorities")
     number = models.PositiveSmallIntegerField()
     title = models.CharField(max_length=300)
     aim = models.TextField(blank=True, help_text="The priority's aim, as published.")
+
+    objects = PriorityQuerySet.as_manager()
 
     class Meta:
         ordering = ["plan", "number"]
@@ -113,11 +158,26 @@ class Priority(models.Model):
         return f"Priority {self.number}: {self.title}"
 
 
-class Objective(models.Model):
+OBJECTIVE_LEVELS = ("", "priority__")
+
+
+class ObjectiveQuerySet(models.QuerySet):
+    def live(self):
+        """Objectives not archived, nor under an archived priority."""
+        return self.filter(*(live_q(level) for level in OBJECTIVE_LEVELS))
+
+    def live_on(self, day):
+        """Objectives live at the end of `day` (as were their priorities)."""
+        return self.filter(*(live_on_q(day, level) for level in OBJECTIVE_LEVELS))
+
+
+class Objective(Archivable):
     priority = models.ForeignKey(Priority, on_delete=models.CASCADE, related_name="objectives")
     code = models.CharField(max_length=20, help_text="As published, e.g. 5.1.")
     title = models.CharField(max_length=300)
     sort_key = models.CharField(max_length=80, editable=False, db_index=True)
+
+    objects = ObjectiveQuerySet.as_manager()
 
     class Meta:
         ordering = ["priority", "sort_key"]
@@ -133,7 +193,22 @@ class Objective(models.Model):
         super().save(*args, **kwargs)
 
 
+ACTION_LEVELS = ("", "objective__", "objective__priority__")
+
+
 class ActionQuerySet(models.QuerySet):
+    def live(self):
+        """Actions not archived, nor under an archived objective or priority (computed, never copied down)."""
+        return self.filter(*(live_q(level) for level in ACTION_LEVELS))
+
+    def live_on(self, day):
+        """Actions live at the end of `day`: the progress report as of that day shows them."""
+        return self.filter(*(live_on_q(day, level) for level in ACTION_LEVELS))
+
+    def archived(self):
+        """Actions archived themselves or hidden by an archived objective or priority."""
+        return self.exclude(pk__in=self.live().values("pk"))
+
     def visible_to(self, user):
         """The actions a user may see: all for secretariat and commissioner, their organisation's for partners."""
         if not user.is_authenticated or not user.is_active:
@@ -260,7 +335,7 @@ class ActionQuerySet(models.QuerySet):
         return {pk: names for pk, names in rows.iterator(chunk_size=2000) if names}
 
 
-class Action(models.Model):
+class Action(Archivable):
     objective = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="actions")
     code = models.CharField(max_length=20, help_text="As published, e.g. 5.11.")
     title = models.CharField("short title", max_length=200)
@@ -319,6 +394,17 @@ class Action(models.Model):
         return reverse("priorities:action-detail", kwargs={"pk": self.pk})
 
     @property
+    def archived_with(self):
+        """The archived objective or priority that hides this action, if any (its own archive comes first)."""
+        if self.archived_at:
+            return self
+        if self.objective.archived_at:
+            return self.objective
+        if self.objective.priority.archived_at:
+            return self.objective.priority
+        return None
+
+    @property
     def is_overdue(self):
         return (
             self.status != Status.COMPLETED
@@ -367,6 +453,10 @@ def last_report_by(organisation_ref, action_ref):
 
 
 class ActionPartnerQuerySet(models.QuerySet):
+    def live(self):
+        """Partnerships on live actions (Action.objects.live), as the register and the dashboard count them."""
+        return self.filter(*(live_q(f"action__{level}") for level in ACTION_LEVELS))
+
     def with_reporting(self, today=None):
         """Annotate each partnership with `last_reported` and `reporting` ("current", "late" or "never").
 
@@ -548,6 +638,7 @@ CHANGE_FIELD_LABELS = {
     "public_summary": "Public summary",
     "update_public": "Update shown publicly",
     "created": "Created",
+    "archived": "Archived",
 }
 
 
@@ -600,6 +691,42 @@ PLAN_CHANGE_FIELD_LABELS = {
     "code": "Code",
     "created": "Created",
 }
+
+
+class ArchiveDecision(models.Model):
+    """One decision to archive or restore a priority or an objective: who, when. Written only by the services.
+
+    (Actions and indicators record theirs in their own change history.)
+    """
+
+    priority = models.ForeignKey(
+        Priority, on_delete=models.CASCADE, null=True, blank=True, related_name="archive_decisions"
+    )
+    objective = models.ForeignKey(
+        Objective, on_delete=models.CASCADE, null=True, blank=True, related_name="archive_decisions"
+    )
+    archived = models.BooleanField(help_text="True: archived; False: restored.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="archive_decisions"
+    )
+    decided_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="archive_decision_names_one_item",
+                condition=Q(priority__isnull=False, objective__isnull=True)
+                | Q(priority__isnull=True, objective__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.item} {'archived' if self.archived else 'restored'} {self.decided_at:%d %b %Y %H:%M}"
+
+    @property
+    def item(self):
+        return self.priority or self.objective
 
 
 class SubmissionQuerySet(models.QuerySet):
@@ -731,6 +858,8 @@ class Reminder(OutboxRow):
         FAILED = "failed", "Failed"
         # The organisation's submission was awaiting review when the row's turn came: nothing to remind.
         SKIPPED = "skipped", "Not sent: progress submitted"
+        # The action was archived (or the objective or priority above it) before the row was sent.
+        ARCHIVED = "archived", "Not sent: action archived"
 
     recipient_email = models.EmailField()
     recipient_user = models.ForeignKey(

@@ -112,7 +112,8 @@ def partner_contacts(*, organisation_ids):
 
 def _actions_in_window(*, today):
     return (
-        Action.objects.exclude(status=Status.COMPLETED)
+        Action.objects.live()
+        .exclude(status=Status.COMPLETED)
         .filter(next_update_due__isnull=False, next_update_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS))
         .select_related("owner")
         .order_by("sort_key")
@@ -303,8 +304,13 @@ def reminders_run_daily(*, today, dry_run=False, send_now=False):
 
 
 def reminders_send_for_action(*, action, by, today=None):
-    """Remind an action's partner contacts now, through the rows the daily job would write (so never twice a day)."""
+    """Remind an action's partner contacts now, through the rows the daily job would write (so never twice a day).
+
+    An archived action gets no reminders: nothing is written.
+    """
     today = today or timezone.localdate()
+    if not Action.objects.live().filter(pk=action.pk).exists():
+        return []
     owed = _partner_owed(actions=[action], today=today, manual=True)
     with transaction.atomic():
         reminders_record(owed=owed, requested_by=by)
@@ -422,10 +428,20 @@ def reminders_skip_awaiting_review(*, reminder_ids):
     )
 
 
+def reminders_skip_archived(*, reminder_ids):
+    """Pending rows about actions archived since they were written (or hidden by their objective): not sent."""
+    return (
+        Reminder.objects.filter(pk__in=reminder_ids, state=Reminder.State.PENDING)
+        .exclude(action__in=Action.objects.live())
+        .update(state=Reminder.State.ARCHIVED)
+    )
+
+
 def reminders_send_batch(*, reminder_ids, claim_token, connection=None, today=None):
     """Send the batch's pending rows as one digest per recipient over one SMTP connection, marking each sent."""
     # A row written before the partner submitted (queued, or waiting for a retry) must not go out.
     reminders_skip_awaiting_review(reminder_ids=reminder_ids)
+    reminders_skip_archived(reminder_ids=reminder_ids)
     today = today or timezone.localdate()
     action_urls, report_urls = {}, {}
 

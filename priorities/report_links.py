@@ -16,7 +16,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import ActionPartner, Reminder, ReportLink
+from .models import Action, ActionPartner, Reminder, ReportLink
 from .notifications import Kind, notifications_record
 from .services import submission_create
 
@@ -145,6 +145,12 @@ def check_usable(link, *, now=None):
         raise LinkUnusable(
             "This link no longer works: you can no longer report on this action. "
             "Ask the secretariat if you think this is wrong.",
+            link,
+            renewable=False,
+        )
+    if not Action.objects.live().filter(pk=link.action_id).exists():
+        raise LinkUnusable(
+            "This link no longer works: the action has been archived and takes no more reports.",
             link,
             renewable=False,
         )

@@ -11,15 +11,18 @@ from .models import (
     Action,
     ActionChange,
     ActionPartner,
+    ArchiveDecision,
     Objective,
     Plan,
     PlanChange,
     PlanPublication,
     Priority,
     ProgressUpdate,
+    Reminder,
     Status,
     Submission,
     UpdateFrequency,
+    code_sort_key,
 )
 from .notifications import notify_progress_decided, notify_progress_submitted
 from .scheduling import next_due_date
@@ -124,6 +127,8 @@ def action_record_update(
     `is_public` shows the update (status, date, note) on the public pages once the plan is published.
     """
     locked = _lock(action, expected_version)
+    if locked.archived_with is not None:
+        raise ValidationError("This action is archived: restore it to record progress.")
     validate_update(action=locked, status=status, note=note)
     new_version = locked.version + 1
     update = ProgressUpdate(
@@ -313,6 +318,8 @@ def submission_create(*, action, by, status, note, evidence_url="", via_link_to=
     """
     if not Action.objects.visible_to(by).filter(pk=action.pk).exists() or by.role != by.Role.PARTNER:
         raise PermissionError("Only a partner of this action can submit progress on it.")
+    if not Action.objects.live().filter(pk=action.pk).exists():
+        raise ValidationError("This action is archived: it no longer takes progress reports.")
     validate_update(action=action, status=status, note=note)
     submission = Submission(
         action=action,
@@ -727,3 +734,232 @@ def action_add(*, objective, by, code, title, description, partners=(), via="web
     if partners:
         action_update_details(action=action, by=by, partners=list(partners), via=via)
     return action
+
+
+# Archiving and deleting the plan's items (issue 16).
+#
+# An item anything refers to (updates, changes, submissions, reminders, links ...) is archived, never
+# deleted: it leaves the register, the dashboard, reminders and the public pages, and its own pages and
+# history stay readable. What an archived objective or priority hides is computed by the QuerySets
+# (ActionQuerySet.live), never copied down. Only an item nothing refers to may be deleted.
+# ---------------------------------------------------------------------------------------------------
+
+# How the confirm page names what refers to an item: (one, many), by "app_label.model_name".
+REFERENCE_LABELS = {
+    "priorities.progressupdate": ("progress update", "progress updates"),
+    "priorities.actionchange": ("change in its history", "changes in its history"),
+    "priorities.submission": ("submission from a partner", "submissions from partners"),
+    "priorities.reminder": ("reminder", "reminders"),
+    "priorities.notification": ("email notification", "email notifications"),
+    "priorities.reportlink": ("report link sent by email", "report links sent by email"),
+    "priorities.objective": ("objective", "objectives"),
+    "priorities.action": ("action", "actions"),
+    "priorities.archivedecision": ("archive decision in its history", "archive decisions in its history"),
+    "indicators.successindicator": ("linked success indicator", "linked success indicators"),
+}
+# Part of an item's own definition, deleted with it: not a reference.
+NOT_REFERENCES = {"priorities.actionpartner"}
+
+
+def _label(model, n):
+    key = model._meta.label_lower
+    one, many = REFERENCE_LABELS.get(key, (str(model._meta.verbose_name), str(model._meta.verbose_name_plural)))
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def plan_item_references(*, item):
+    """What refers to a priority, objective or action, in plain words ("3 progress updates"); [] if nothing.
+
+    Every relation that points at the item counts (so one added later counts too), except its partners
+    and the record of its creation, which are part of the item itself.
+    """
+    found = []
+    for relation in type(item)._meta.related_objects:
+        model = relation.related_model
+        if model._meta.label_lower in NOT_REFERENCES:
+            continue
+        rows = model._base_manager.filter(**{relation.field.name: item})
+        if model is ActionChange:
+            rows = rows.exclude(field="created")
+        n = rows.count()
+        if n:
+            found.append(_label(model, n))
+    return found
+
+
+def _require_secretariat(by):
+    if by is None or by.role != by.Role.SECRETARIAT:
+        raise PermissionError("Only the secretariat archives, restores or deletes the plan's items.")
+
+
+def _refuse_pending_reviews(actions, what):
+    """Archiving would hide progress still waiting for a decision: the secretariat decides it first."""
+    codes = sorted(
+        set(Submission.objects.pending().filter(action__in=actions).values_list("action__code", flat=True)),
+        key=code_sort_key,
+    )
+    if codes:
+        raise ValidationError(
+            f"Progress submitted on {', '.join(codes)} awaits review: accept or return it before archiving {what}."
+        )
+
+
+def _skip_pending_reminders(action_ids):
+    """Reminders written but not sent about actions that are now archived: marked not sent."""
+    Reminder.objects.filter(action_id__in=action_ids, state=Reminder.State.PENDING).update(
+        state=Reminder.State.ARCHIVED
+    )
+
+
+def _record_hidden(actions, *, old, new, by, at, via):
+    """An ActionChange on each action an objective's or priority's decision hid or showed again."""
+    ActionChange.objects.bulk_create(
+        ActionChange(
+            action=action,
+            field="archived",
+            old_value=old,
+            new_value=new,
+            changed_by=by,
+            changed_at=at,
+            via=via,
+            action_version=action.version,
+        )
+        for action in actions
+    )
+
+
+@transaction.atomic
+def action_archive(*, action, by, via="web"):
+    """Archive an action: it leaves the live pages and reminders; None if it was archived already."""
+    _require_secretariat(by)
+    locked = _lock(action)
+    if locked.archived_at:
+        return None
+    _refuse_pending_reviews([locked.pk], locked.code)
+    now = timezone.now()
+    locked.archived_at, locked.archived_by = now, by
+    _save_new_version(locked, fields=["archived_at", "archived_by"])
+    change = ActionChange.objects.create(
+        action=locked,
+        field="archived",
+        old_value="Live",
+        new_value="Archived",
+        changed_by=by,
+        changed_at=now,
+        via=via,
+        action_version=locked.version,
+    )
+    _skip_pending_reminders([locked.pk])
+    action.refresh_from_db()
+    return change
+
+
+@transaction.atomic
+def action_restore(*, action, by, via="web"):
+    """Bring an archived action back; None if it was not archived (an archived objective may still hide it)."""
+    _require_secretariat(by)
+    locked = _lock(action)
+    if not locked.archived_at:
+        return None
+    locked.archived_at, locked.archived_by = None, None
+    _save_new_version(locked, fields=["archived_at", "archived_by"])
+    change = ActionChange.objects.create(
+        action=locked,
+        field="archived",
+        old_value="Archived",
+        new_value="Live",
+        changed_by=by,
+        via=via,
+        action_version=locked.version,
+    )
+    action.refresh_from_db()
+    return change
+
+
+def _decide_archive(item, *, archived, by, via, actions, label):
+    """Archive or restore a priority or objective (`actions`: its actions), logging the decision."""
+    _require_secretariat(by)
+    locked = type(item).objects.select_for_update().get(pk=item.pk)
+    if locked.is_archived == archived:
+        return None
+    live_before = list(actions.live().order_by("pk"))
+    if archived:
+        _refuse_pending_reviews(actions.live(), label)
+    now = timezone.now()
+    locked.archived_at, locked.archived_by = (now, by) if archived else (None, None)
+    locked.save(update_fields=["archived_at", "archived_by"])
+    field = "priority" if isinstance(locked, Priority) else "objective"
+    decision = ArchiveDecision.objects.create(**{field: locked}, archived=archived, decided_by=by, decided_at=now)
+    if archived:
+        _record_hidden(live_before, old="Live", new=f"Archived with {label}", by=by, at=now, via=via)
+        _skip_pending_reminders([a.pk for a in live_before])
+    else:
+        shown = [a for a in actions.live().order_by("pk") if a.pk not in {b.pk for b in live_before}]
+        _record_hidden(shown, old=f"Archived with {label}", new="Live", by=by, at=now, via=via)
+    item.refresh_from_db()
+    return decision
+
+
+@transaction.atomic
+def objective_archive(*, objective, by, via="web"):
+    """Archive an objective: it and every action under it leave the live pages; None if already archived."""
+    return _decide_archive(
+        objective,
+        archived=True,
+        by=by,
+        via=via,
+        actions=Action.objects.filter(objective=objective),
+        label=f"objective {objective.code}",
+    )
+
+
+@transaction.atomic
+def objective_restore(*, objective, by, via="web"):
+    """Bring an archived objective back with its actions (those archived themselves stay archived)."""
+    return _decide_archive(
+        objective,
+        archived=False,
+        by=by,
+        via=via,
+        actions=Action.objects.filter(objective=objective),
+        label=f"objective {objective.code}",
+    )
+
+
+@transaction.atomic
+def priority_archive(*, priority, by, via="web"):
+    """Archive a priority: it, its objectives and their actions leave the live pages; None if already archived."""
+    return _decide_archive(
+        priority,
+        archived=True,
+        by=by,
+        via=via,
+        actions=Action.objects.filter(objective__priority=priority),
+        label=f"priority {priority.number}",
+    )
+
+
+@transaction.atomic
+def priority_restore(*, priority, by, via="web"):
+    """Bring an archived priority back with what is under it (items archived themselves stay archived)."""
+    return _decide_archive(
+        priority,
+        archived=False,
+        by=by,
+        via=via,
+        actions=Action.objects.filter(objective__priority=priority),
+        label=f"priority {priority.number}",
+    )
+
+
+@transaction.atomic
+def plan_item_delete(*, item, by):
+    """Delete a priority, objective or action that nothing refers to; refused once anything does (archive it)."""
+    _require_secretariat(by)
+    locked = type(item).objects.select_for_update().get(pk=item.pk)
+    references = plan_item_references(item=locked)
+    if references:
+        raise ValidationError(
+            f"{locked} cannot be deleted: it has {', '.join(references)}. Archive it instead, so they stay readable."
+        )
+    locked.delete()

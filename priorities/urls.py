@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, notifications, plan, plan_editing, reminders, submissions
+from .views import actions, archive, notifications, plan, reminders, submissions
 
 app_name = "priorities"
 
@@ -21,14 +21,13 @@ urlpatterns = [
     ),
     path("plan/<int:pk>/publish/", plan.plan_publish_view, name="plan-publish"),
     path("plan/<int:pk>/unpublish/", plan.plan_unpublish_view, name="plan-unpublish"),
-    # Building the plan (secretariat).
-    path("plan/new/", plan_editing.plan_create_view, name="plan-create"),
-    path("plan/<int:pk>/edit/", plan_editing.plan_edit_view, name="plan-edit"),
-    path("plan/<int:pk>/priorities/new/", plan_editing.priority_create_view, name="priority-create"),
-    path("priorities/<int:pk>/edit/", plan_editing.priority_edit_view, name="priority-edit"),
-    path("priorities/<int:pk>/objectives/new/", plan_editing.objective_create_view, name="objective-create"),
-    path("objectives/<int:pk>/edit/", plan_editing.objective_edit_view, name="objective-edit"),
-    path("objectives/<int:pk>/actions/new/", plan_editing.action_create_view, name="action-create"),
+    path("actions/<int:pk>/archive/", archive.action_archive_view, name="action-archive"),
+    path("actions/<int:pk>/restore/", archive.action_restore_view, name="action-restore"),
+    path("plan/objectives/<int:pk>/archive/", archive.objective_archive_view, name="objective-archive"),
+    path("plan/objectives/<int:pk>/restore/", archive.objective_restore_view, name="objective-restore"),
+    path("plan/priorities/<int:pk>/archive/", archive.priority_archive_view, name="priority-archive"),
+    path("plan/priorities/<int:pk>/restore/", archive.priority_restore_view, name="priority-restore"),
+    path("plan/archived/", archive.archived_items, name="archived-items"),
     path("accounts/notifications/", notifications.notification_choices_view, name="notification-choices"),
     path("report/<str:token>/", notifications.report_link_view, name="report-link"),
     path("report/<str:token>/new-link/", notifications.report_link_renew_view, name="report-link-renew"),

@@ -1,6 +1,7 @@
 """What the public pages and the open data may show, read as plain values (never model instances).
 
-Only a published plan is read, and from it only: the plan's, priorities', objectives' and actions' published
+Only a published plan is read, never an archived item (nor what an archived objective or priority
+holds), and from the rest only: the plan's, priorities', objectives' and actions' published
 text, each action's status, dates, partner organisations (names and roles, never people) and public
 summary, the progress updates marked public (status, date, note, reporting organisation), the success
 indicators and their measures (baseline, target) and the measurements marked public (period and value).
@@ -150,6 +151,11 @@ def _public_measures():
     )
 
 
+def _live_objectives():
+    # Under a live priority (the caller's filter), an objective is live unless archived itself.
+    return Prefetch("objectives", queryset=Objective.objects.filter(archived_at__isnull=True))
+
+
 def _indicator_summary(indicator):
     return {"id": indicator.pk, "code": indicator.code, "statement": indicator.statement}
 
@@ -162,14 +168,15 @@ def overview():
     ids = [plan.pk for plan in plans]
     counts = {}
     for objective_id, status, n in (
-        Action.objects.filter(objective__priority__plan__in=ids)
+        Action.objects.live()
+        .filter(objective__priority__plan__in=ids)
         .order_by()
         .values_list("objective_id", "status")
         .annotate(n=Count("pk"))
     ):
         counts.setdefault(objective_id, {})[status] = n
-    priorities = Priority.objects.filter(plan__in=ids).prefetch_related("objectives")
-    indicators = SuccessIndicator.objects.filter(plan__in=ids)
+    priorities = Priority.objects.live().filter(plan__in=ids).prefetch_related(_live_objectives())
+    indicators = SuccessIndicator.objects.live().filter(plan__in=ids)
     by_plan = {plan.pk: {**_plan(plan), "priorities": [], "indicators": []} for plan in plans}
     for priority in priorities:
         by_plan[priority.plan_id]["priorities"].append(
@@ -201,11 +208,14 @@ def overview():
 def objective_page(pk, page):
     """One objective of a published plan and one page of its actions; None if not public or no such page."""
     objective = (
-        Objective.objects.filter(pk=pk, priority__plan__in=published_plans()).select_related("priority__plan").first()
+        Objective.objects.live()
+        .filter(pk=pk, priority__plan__in=published_plans())
+        .select_related("priority__plan")
+        .first()
     )
     if objective is None or page < 1:
         return None
-    actions = Action.objects.filter(objective=objective)
+    actions = Action.objects.live().filter(objective=objective)
     total = actions.count()
     pages = max(1, -(-total // ACTIONS_PER_PAGE))
     if page > pages:
@@ -230,7 +240,8 @@ def objective_page(pk, page):
 def action_page(pk):
     """One action of a published plan with its public updates and linked indicators; None if not public."""
     action = (
-        Action.objects.filter(pk=pk, objective__priority__plan__in=published_plans())
+        Action.objects.live()
+        .filter(pk=pk, objective__priority__plan__in=published_plans())
         .select_related("objective__priority__plan")
         .prefetch_related(_partnerships())
         .first()
@@ -249,7 +260,7 @@ def action_page(pk):
         "objective": {"id": action.objective_id, "code": action.objective.code, "title": action.objective.title},
         "action": _action(action),
         "updates": [_update(update) for update in updates],
-        "indicators": [_indicator_summary(i) for i in action.indicators.filter(plan=plan)],
+        "indicators": [_indicator_summary(i) for i in action.indicators.live().filter(plan=plan)],
         "last_updated": last_updated([plan.pk]),
     }
 
@@ -257,16 +268,17 @@ def action_page(pk):
 def indicator_page(pk):
     """One success indicator of a published plan, its measures with their public values, and linked actions."""
     indicator = (
-        SuccessIndicator.objects.filter(pk=pk, plan__in=published_plans())
+        SuccessIndicator.objects.live()
+        .filter(pk=pk, plan__in=published_plans())
         .select_related("plan")
         .prefetch_related(
             _public_measures(),
             # Only actions of published plans, should an indicator be linked across plans.
             Prefetch(
                 "actions",
-                queryset=Action.objects.filter(objective__priority__plan__in=published_plans()).only(
-                    "pk", "code", "title", "status", "sort_key"
-                ),
+                queryset=Action.objects.live()
+                .filter(objective__priority__plan__in=published_plans())
+                .only("pk", "code", "title", "status", "sort_key"),
             ),
         )
         .first()
@@ -291,13 +303,13 @@ def open_data():
         published_plans().prefetch_related(
             Prefetch(
                 "priorities",
-                queryset=Priority.objects.prefetch_related(
+                queryset=Priority.objects.live().prefetch_related(
                     Prefetch(
                         "objectives",
-                        queryset=Objective.objects.prefetch_related(
+                        queryset=Objective.objects.filter(archived_at__isnull=True).prefetch_related(
                             Prefetch(
                                 "actions",
-                                queryset=Action.objects.prefetch_related(
+                                queryset=Action.objects.filter(archived_at__isnull=True).prefetch_related(
                                     _partnerships(),
                                     Prefetch(
                                         "updates",
@@ -314,13 +326,13 @@ def open_data():
             ),
             Prefetch(
                 "indicators",
-                queryset=SuccessIndicator.objects.prefetch_related(
+                queryset=SuccessIndicator.objects.live().prefetch_related(
                     _public_measures(),
                     Prefetch(
                         "actions",
-                        queryset=Action.objects.filter(objective__priority__plan__in=published_plans()).only(
-                            "pk", "code", "sort_key"
-                        ),
+                        queryset=Action.objects.live()
+                        .filter(objective__priority__plan__in=published_plans())
+                        .only("pk", "code", "sort_key"),
                     ),
                 ),
             ),

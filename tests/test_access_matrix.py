@@ -123,6 +123,17 @@ EXPECTED = {
     # link is sent (200). Tampered, expired, used and replaced links: tests/priorities/test_report_links.py.
     "priorities:report-link": ((200, 200, 200, 200, 200), (400, 400, 400, 400, 400)),
     "priorities:report-link-renew": (ALL_405, (200, 200, 200, 200, 200)),
+    # Archiving and deleting (issue 16): the secretariat only. An empty POST to a confirm page is
+    # refused (it names no decision); Restore on a live item changes nothing and says so.
+    "priorities:action-archive": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "priorities:action-restore": (ALL_405, (302, 403, 403, 302, 403)),
+    "priorities:objective-archive": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "priorities:objective-restore": (ALL_405, (302, 403, 403, 302, 403)),
+    "priorities:priority-archive": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "priorities:priority-restore": (ALL_405, (302, 403, 403, 302, 403)),
+    "priorities:archived-items": ((302, 403, 403, 200, 403), ALL_405),
+    "indicators:indicator-archive": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "indicators:indicator-restore": (ALL_405, (302, 403, 403, 302, 403)),
 }
 
 
@@ -238,6 +249,14 @@ def world(db):
         "public:indicator": {"pk": indicator.pk},
         "priorities:report-link": {"token": link_token(report_link)},
         "priorities:report-link-renew": {"token": link_token(report_link)},
+        "priorities:action-archive": {"pk": action.pk},
+        "priorities:action-restore": {"pk": action.pk},
+        "priorities:objective-archive": {"pk": action.objective_id},
+        "priorities:objective-restore": {"pk": action.objective_id},
+        "priorities:priority-archive": {"pk": action.objective.priority_id},
+        "priorities:priority-restore": {"pk": action.objective.priority_id},
+        "indicators:indicator-archive": {"pk": indicator.pk},
+        "indicators:indicator-restore": {"pk": indicator.pk},
     }
     return users, kwargs
 

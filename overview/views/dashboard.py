@@ -56,7 +56,7 @@ def _dashboard_body(request):
     # The box shows the date the heading names, also before anyone picks one.
     form = SinceForm(request.GET if request.GET.get("since") else None, initial={"since": default_since})
     since = (form.cleaned_data.get("since") if form.is_bound and form.is_valid() else None) or default_since
-    actions = Action.objects.visible_to(request.user)
+    actions = Action.objects.visible_to(request.user).live()
 
     by_objective, overdue_total = status_counts(actions, today)
     objectives = Objective.objects.filter(pk__in=list(by_objective)).select_related("priority__plan")
@@ -111,7 +111,7 @@ def _dashboard_body(request):
         row["never_url"] = register_url(partner=org, reporting="never")
         row["never"] = row["partnered"] - row["ever"]
 
-    indicators = SuccessIndicator.objects.for_page(request.user)
+    indicators = SuccessIndicator.objects.live().for_page(request.user)
     context = {
         "indicators": indicators,
         "today": today,

@@ -27,6 +27,7 @@ def partner_home(request):
     today = timezone.localdate()
     actions = list(
         Action.objects.visible_to(request.user)
+        .live()
         .with_awaiting_review(request.user)
         .select_related("objective", "last_update")
         .order_by("next_update_due", "sort_key")
@@ -50,7 +51,9 @@ def partner_home(request):
             and a.status != "completed"
         ],
         "submissions": submissions,
-        "reported_measures": Measure.objects.filter(reporting_organisation_id=request.user.organisation_id)
+        "reported_measures": Measure.objects.filter(
+            reporting_organisation_id=request.user.organisation_id, indicator__archived_at__isnull=True
+        )
         .select_related("indicator")
         .order_by("indicator__position", "pk"),
         "value_submissions": MeasurementSubmission.objects.visible_to(request.user).select_related(

@@ -43,19 +43,22 @@ def actions_as_of(actions, as_of):
 
 
 def build_report(user, as_of):
-    actions = actions_as_of(Action.objects.visible_to(user), as_of).select_related("owner").order_by("sort_key")
+    # Each item as it stood on the date: one archived later was live then, one archived by then was not.
+    actions = actions_as_of(Action.objects.visible_to(user).live_on(as_of), as_of)
+    actions = actions.select_related("owner").order_by("sort_key")
     plans = Plan.objects.prefetch_related(
         Prefetch(
             "priorities",
-            queryset=Priority.objects.prefetch_related(
+            queryset=Priority.objects.live_on(as_of).prefetch_related(
                 Prefetch(
-                    "objectives", queryset=Objective.objects.prefetch_related(Prefetch("actions", queryset=actions))
+                    "objectives",
+                    queryset=Objective.objects.live_on(as_of).prefetch_related(Prefetch("actions", queryset=actions)),
                 )
             ),
         ),
         Prefetch(
             "indicators",
-            queryset=SuccessIndicator.objects.prefetch_related("measures"),
+            queryset=SuccessIndicator.objects.live_on(as_of).prefetch_related("measures"),
         ),
     )
     plans = list(plans)
@@ -161,9 +164,9 @@ def _report_action_rows(actions, as_of):
 def _report_indicator_rows(as_of):
     """The Indicators sheet: numbers as numbers, the period's end as a date, each value as known on `as_of`."""
     measures = list(
-        Measure.objects.select_related("indicator__plan").order_by(
-            "indicator__plan__title", "indicator__plan_id", "indicator__position", "indicator__code", "pk"
-        )
+        Measure.objects.filter(indicator__in=SuccessIndicator.objects.live_on(as_of))
+        .select_related("indicator__plan")
+        .order_by("indicator__plan__title", "indicator__plan_id", "indicator__position", "indicator__code", "pk")
     )
     # The same rule as the page: values recorded by then, with the corrections made by then.
     annotate_as_of(measures, as_of)
@@ -188,7 +191,7 @@ def _report_indicator_rows(as_of):
 def progress_report_xlsx(request):
     """The report as a workbook (Summary, Actions, Indicators), written row by row from values() queries."""
     form, as_of = _as_of(request)
-    actions = Action.objects.visible_to(request.user)
+    actions = Action.objects.visible_to(request.user).live_on(as_of)
     counts = dict(
         actions_as_of(actions, as_of)
         .order_by()

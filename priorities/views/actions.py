@@ -21,6 +21,7 @@ from ..forms import ActionDetailsForm, ProgressUpdateForm, SubmissionForm
 from ..models import Action, ActionChange, ActionPartner, ProgressUpdate, Submission
 from ..services import StaleActionError, action_record_update, action_update_details, progress_update_set_public
 from ..tables import ActionTable
+from .archive import action_banner
 
 REGISTER_PAGE_SIZE = 50
 MAX_CACHED_PAGE = 200  # page numbers past this (10,000 actions) render without a cache entry
@@ -28,7 +29,7 @@ MAX_CACHED_PAGE = 200  # page numbers past this (10,000 actions) render without 
 
 def _filtered_actions(request):
     """(filterset, the actions it selects) for the request's user; an invalid filter selects nothing, not everything."""
-    actions = Action.objects.visible_to(request.user).for_register().with_awaiting_review(request.user)
+    actions = Action.objects.visible_to(request.user).live().for_register().with_awaiting_review(request.user)
     filterset = ActionFilter(request.GET, queryset=actions, request=request)
     return filterset, (filterset.qs if filterset.is_valid() else actions.none())
 
@@ -152,7 +153,9 @@ def _render_action(request, action, *, update_form=None, stale=None, status=200)
         change.review = reviewed.get(change.action_version) if change.via == "review" else None
     role = request.user.role
     can_edit = role == SECRETARIAT
-    if update_form is None:
+    archived = action_banner(action, request.user)
+    # An archived action takes no more progress (services.action_record_update refuses it too).
+    if update_form is None and archived is None:
         if can_edit:
             update_form = ProgressUpdateForm(action=action)
         elif role == PARTNER:
@@ -175,6 +178,7 @@ def _render_action(request, action, *, update_form=None, stale=None, status=200)
         "can_edit": can_edit,
         "update_form": update_form,
         "stale": stale,
+        "archived": archived,
     }
     return render(request, "priorities/action_detail.html", context, status=status)
 

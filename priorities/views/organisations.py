@@ -33,6 +33,7 @@ def _render_organisation(request, slug, invite_form=None, status=200):
     )
     partnerships = (
         ActionPartner.objects.filter(organisation=organisation)
+        .live()
         .select_related("action__last_update__author")
         .with_reporting()
         .order_by("action__sort_key")

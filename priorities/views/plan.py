@@ -21,14 +21,14 @@ def plan_overview(request):
     For the secretariat it is the plan's outline: each priority, objective, action and indicator links
     to its edit form, with links to add more, the recent changes, and publishing.
     """
-    actions = Action.objects.visible_to(request.user).select_related("owner")
+    actions = Action.objects.visible_to(request.user).live().select_related("owner")
     plans = Plan.objects.prefetch_related(
         Prefetch(
             "priorities",
-            queryset=Priority.objects.prefetch_related(
+            queryset=Priority.objects.live().prefetch_related(
                 Prefetch(
                     "objectives",
-                    queryset=Objective.objects.prefetch_related(Prefetch("actions", queryset=actions)),
+                    queryset=Objective.objects.live().prefetch_related(Prefetch("actions", queryset=actions)),
                 )
             ),
         )

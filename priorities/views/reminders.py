@@ -13,7 +13,10 @@ from ..reminders import reminders_send_for_action
 @role_required(SECRETARIAT)
 def action_send_reminder(request, pk):
     """The secretariat reminds an action's partner contacts now (once a day at most, shared with the daily job)."""
-    action = get_object_or_404(Action.objects.visible_to(request.user), pk=pk)
+    action = get_object_or_404(Action.objects.visible_to(request.user).select_related("objective__priority"), pk=pk)
+    if action.archived_with is not None:
+        messages.error(request, "No reminder sent: the action is archived. Restore it to remind its partners.")
+        return redirect(action)
     rows = reminders_send_for_action(action=action, by=request.user, today=timezone.localdate())
     if not rows and action.submissions.pending().exists():
         messages.info(

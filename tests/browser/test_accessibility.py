@@ -56,6 +56,9 @@ def pages_for(role):
             ("edit plan", reverse("priorities:plan-edit", args=[action.objective.priority.plan_id])),
             ("new action", reverse("priorities:action-create", args=[action.objective_id])),
             ("edit indicator", reverse("indicators:indicator-update", args=[indicator.pk])),
+            ("archive or delete an action", reverse("priorities:action-archive", args=[action.pk])),
+            ("archive or delete an indicator", reverse("indicators:indicator-archive", args=[indicator.pk])),
+            ("archived items", reverse("priorities:archived-items")),
         ]
     )
 

@@ -125,6 +125,14 @@ NOT_EDIT_FORMS = {
     "public:indicator": "a public page",
     "public:objective": "a public page",
     "public:objective-page": "a public page",
+    "priorities:action-archive": "a confirmation: archives or deletes the action, edits no field",
+    "priorities:action-restore": "a button: restores",
+    "priorities:objective-archive": "a confirmation: archives or deletes the objective, edits no field",
+    "priorities:objective-restore": "a button: restores",
+    "priorities:priority-archive": "a confirmation: archives or deletes the priority, edits no field",
+    "priorities:priority-restore": "a button: restores",
+    "indicators:indicator-archive": "a confirmation: archives or deletes the indicator, edits no field",
+    "indicators:indicator-restore": "a button: restores",
 }
 
 # Bookkeeping a save may touch without changing anything a person entered.
