@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, archive, notifications, plan, reminders, submissions
+from .views import actions, archive, notifications, plan, plan_editing, reminders, submissions
 
 app_name = "priorities"
 
@@ -19,6 +19,13 @@ urlpatterns = [
         actions.progress_update_public_view,
         name="progress-update-public",
     ),
+    path("plan/new/", plan_editing.plan_create_view, name="plan-create"),
+    path("plan/<int:pk>/edit/", plan_editing.plan_edit_view, name="plan-edit"),
+    path("plan/<int:pk>/priorities/new/", plan_editing.priority_create_view, name="priority-create"),
+    path("priorities/<int:pk>/edit/", plan_editing.priority_edit_view, name="priority-edit"),
+    path("priorities/<int:pk>/objectives/new/", plan_editing.objective_create_view, name="objective-create"),
+    path("objectives/<int:pk>/edit/", plan_editing.objective_edit_view, name="objective-edit"),
+    path("objectives/<int:pk>/actions/new/", plan_editing.action_create_view, name="action-create"),
     path("plan/<int:pk>/publish/", plan.plan_publish_view, name="plan-publish"),
     path("plan/<int:pk>/unpublish/", plan.plan_unpublish_view, name="plan-unpublish"),
     path("actions/<int:pk>/archive/", archive.action_archive_view, name="action-archive"),
