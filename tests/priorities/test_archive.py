@@ -404,7 +404,7 @@ def test_archived_items_leave_the_dashboard_the_plan_page_and_partner_homes(
 ):
     action_archive(action=plan["used"], by=secretariat)
     client.force_login(commissioner)
-    dashboard = client.get(reverse("priorities:dashboard")).content.decode()
+    dashboard = client.get(reverse("overview:dashboard")).content.decode()
     assert "9.11" not in dashboard
     plan_page = client.get(reverse("priorities:plan")).content.decode()
     assert "Used action" not in plan_page and "Fresh action" in plan_page
@@ -417,7 +417,7 @@ def test_the_progress_report_shows_what_was_live_on_its_date(client, plan, secre
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
     action_archive(action=plan["used"], by=secretariat)
     objective_archive(objective=plan["second"], by=secretariat)
-    report = reverse("priorities:progress-report")
+    report = reverse("overview:progress-report")
     client.force_login(commissioner)
     # Archived today: live yesterday, so the report as of yesterday shows them; as of today it does not.
     then = client.get(report, {"as_of": yesterday.isoformat()}).content.decode()
@@ -439,7 +439,7 @@ def test_the_report_workbook_follows_the_same_dates(client, plan, secretariat, c
     client.force_login(commissioner)
 
     def codes(as_of):
-        response = client.get(reverse("priorities:progress-report-xlsx"), {"as_of": as_of.isoformat()})
+        response = client.get(reverse("overview:progress-report-xlsx"), {"as_of": as_of.isoformat()})
         sheet = load_workbook(__import__("io").BytesIO(b"".join(response.streaming_content)))["Actions"]
         return sorted(row[3] for row in sheet.iter_rows(min_row=2, values_only=True))
 
@@ -550,7 +550,7 @@ def test_archived_indicators_leave_the_register_filter_and_the_dashboard(client,
     filters = client.get(REGISTER).content.decode().split('id="action-register"')[0]
     assert "SI2" in filters or "Nothing measured yet" in filters
     assert "People are safer" not in filters
-    assert "People are safer" not in client.get(reverse("priorities:dashboard")).content.decode()
+    assert "People are safer" not in client.get(reverse("overview:dashboard")).content.decode()
 
 
 def test_dashboard_and_report_query_counts_are_fixed_with_archived_items(
@@ -565,9 +565,9 @@ def test_dashboard_and_report_query_counts_are_fixed_with_archived_items(
     client.force_login(commissioner)
     # The budgets of tests/priorities/test_dashboard.py: the live() filters add joins, not queries.
     with django_assert_max_num_queries(15):
-        assert client.get(reverse("priorities:dashboard")).status_code == 200
+        assert client.get(reverse("overview:dashboard")).status_code == 200
     with django_assert_max_num_queries(10):
-        response = client.get(reverse("priorities:progress-report"))
+        response = client.get(reverse("overview:progress-report"))
     assert response.status_code == 200
     assert "Used action" not in response.content.decode()
 
