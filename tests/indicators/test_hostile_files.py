@@ -6,7 +6,8 @@ import tracemalloc
 import pytest
 from django.urls import reverse
 
-from indicators import services, sheet_reader
+from indicators import services
+from tracker import sheet_reader
 from indicators.importing import parse_measurements_file
 from indicators.models import Measurement
 
