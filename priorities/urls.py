@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, dashboard, notifications, partners, plan, reminders, reports, reviews
+from .views import actions, dashboard, notifications, partners, plan, plan_import, reminders, reports, reviews
 
 app_name = "priorities"
 
@@ -25,6 +25,11 @@ urlpatterns = [
         actions.progress_update_public_view,
         name="progress-update-public",
     ),
+    path("plan/import/", plan_import.plan_import_upload, name="plan-import-upload"),
+    path("plan/import/template.<str:fmt>", plan_import.plan_import_template, name="plan-import-template"),
+    path("plan/import/<uuid:token>/", plan_import.plan_import_preview, name="plan-import-preview"),
+    path("plan/import/<uuid:token>/confirm/", plan_import.plan_import_confirm, name="plan-import-confirm"),
+    path("plan/import/<uuid:token>/errors.csv", plan_import.plan_import_errors, name="plan-import-errors"),
     path("plan/<int:pk>/publish/", plan.plan_publish_view, name="plan-publish"),
     path("plan/<int:pk>/unpublish/", plan.plan_unpublish_view, name="plan-unpublish"),
     path("accounts/notifications/", notifications.notification_choices_view, name="notification-choices"),
