@@ -15,11 +15,11 @@ of rows. services.plan_import_confirm writes a valid file in one transaction.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 from tracker.models import Organisation, User
-from tracker.spreadsheets import MAX_ROWS, cell_text, heading, parse_date, read_table
+from tracker.spreadsheets import MAX_ROWS, cell_text, heading, parse_date, person_name, read_table
 
 from .models import Action, ActionPartner, Objective, Priority, UpdateFrequency
 
@@ -96,7 +96,7 @@ class PlanRow:
     action_code: str = ""
     details: dict = field(default_factory=dict)  # Action field -> new value (owner a User)
     partners: list = field(default_factory=list)  # (Organisation or the key of a new one, role)
-    action: Action | None = None  # the existing action this row updates
+    action: "ExistingAction | None" = None  # the existing action this row updates
     changes: list = field(default_factory=list)  # (label, old, new) for an existing action
 
     def error(self, column, message):
@@ -218,22 +218,57 @@ def _owners(names):
     return found
 
 
+@dataclass
+class ExistingAction:
+    """What the preview compares of an action the plan already has (plain values: no model objects to build)."""
+
+    pk: int
+    code: str
+    objective_code: str
+    title: str
+    description: str
+    owner: int | None  # the owner's pk
+    owner_name: str
+    start_date: datetime.date | None
+    target_date: datetime.date | None
+    update_frequency: int | None
+    partners: list = field(default_factory=list)  # (organisation name, role)
+
+
 def _existing(plan):
-    """The plan's priorities by number, objectives by code and actions by code (with owner and partners)."""
+    """The plan's priorities by number, objectives by code and actions by code, in four queries."""
     if plan is None:
         return {}, {}, {}
     priorities = {p.number: p for p in Priority.objects.filter(plan=plan)}
     objectives = {}
     for objective in Objective.objects.filter(priority__plan=plan).select_related("priority"):
         objectives.setdefault(name_key(objective.code), objective)
-    actions = {}
-    partnerships = ActionPartner.objects.select_related("organisation").order_by("role", "organisation__name")
-    for action in (
-        Action.objects.filter(objective__priority__plan=plan)
-        .select_related("objective__priority", "owner")
-        .prefetch_related(Prefetch("partnerships", queryset=partnerships))
-    ):
-        actions.setdefault(name_key(action.code), action)
+    actions, by_pk = {}, {}
+    rows = Action.objects.filter(objective__priority__plan=plan).values_list(
+        "pk",
+        "code",
+        "objective__code",
+        "title",
+        "description",
+        "owner_id",
+        "owner__first_name",
+        "owner__last_name",
+        "owner__username",
+        "start_date",
+        "target_date",
+        "update_frequency",
+    )
+    for pk, code, objective_code, title, description, owner, first, last, username, *dates_frequency in rows:
+        action = ExistingAction(
+            pk, code, objective_code, title, description, owner, person_name(first, last, username), *dates_frequency
+        )
+        by_pk[pk] = action
+        actions.setdefault(name_key(code), action)
+    partnerships = ActionPartner.objects.filter(action__objective__priority__plan=plan).values_list(
+        "action_id", "organisation__name", "role"
+    )
+    for action_id, name, role in partnerships:
+        by_pk[action_id].partners.append((name, role))
     return priorities, objectives, actions
 
 
@@ -350,11 +385,12 @@ def parse_plan_file(*, filename, content, plan=None, plan_title="", create_organ
     records = []
     for offset, raw in enumerate(table[1:]):
         raw = list(raw)
-        if not any(cell_text(cell) for cell in raw):
-            continue
         raw += [None] * (len(headings) - len(raw))
         get = {name: raw[index] for name, index in columns.items()}
-        row = PlanRow(number=offset + 2, cells={name: cell_text(get.get(name)) for name in COLUMNS})
+        cells = {name: cell_text(get.get(name)) for name in COLUMNS}
+        if not any(cells.values()) and not any(cell_text(cell) for cell in raw):
+            continue  # a blank row; text in an ignored column alone still makes a row (with problems)
+        row = PlanRow(number=offset + 2, cells=cells)
         records.append((row, get))
         preview.rows.append(row)
     if not preview.rows:
@@ -401,10 +437,10 @@ def parse_plan_file(*, filename, content, plan=None, plan_title="", create_organ
             else:
                 action_rows[action_key] = row.number
                 row.action = actions.get(action_key)
-            if row.action is not None and row.objective_code and name_key(row.action.objective.code) != objective_key:
+            if row.action is not None and row.objective_code and name_key(row.action.objective_code) != objective_key:
                 row.error(
                     "objective",
-                    f"Action {row.action_code} is under objective {row.action.objective.code} in the plan: "
+                    f"Action {row.action_code} is under objective {row.action.objective_code} in the plan: "
                     "move it on its edit page, or give that objective here.",
                 )
 
@@ -490,13 +526,15 @@ def _changes(row, preview):
     changes = []
     for name, new in row.details.items():
         old = getattr(action, name)
-        if old != new:
+        if name == "owner":
+            if old != (new.pk if new else None):
+                changes.append((FIELD_LABELS[name], action.owner_name if old else "", display(name, new)))
+        elif old != new:
             changes.append((FIELD_LABELS[name], display(name, old), display(name, new)))
-    old_pairs = [(p.organisation.name, p.role) for p in action.partnerships.all()]
     new_pairs = [
         (partner.name if isinstance(partner, Organisation) else preview.new_organisations[partner], role)
         for partner, role in row.partners
     ]
-    if sorted(old_pairs) != sorted(new_pairs):
-        changes.append((FIELD_LABELS["partners"], partners_display(old_pairs), partners_display(new_pairs)))
+    if sorted(action.partners) != sorted(new_pairs):
+        changes.append((FIELD_LABELS["partners"], partners_display(action.partners), partners_display(new_pairs)))
     return changes

@@ -518,6 +518,8 @@ def _write_plan(preview, *, plan, title, by, via):
             objective.full_clean()
             objective.save()
             objectives[key] = objective
+    # The actions the file changes, as model objects for the services (one query).
+    changed = Action.objects.in_bulk([row.action.pk for row in preview.rows if row.changes])
     written = 0
     for row in preview.rows:
         partners = [
@@ -532,6 +534,6 @@ def _write_plan(preview, *, plan, title, by, via):
                 action_update_details(action=action, by=by, via=via, partners=partners)
             written += 1
         elif row.changes:
-            action_update_details(action=row.action, by=by, via=via, partners=partners, **row.details)
+            action_update_details(action=changed[row.action.pk], by=by, via=via, partners=partners, **row.details)
             written += 1
     return plan, written, len(organisations)

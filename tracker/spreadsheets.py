@@ -373,6 +373,12 @@ def parse_date(cell):
     text = cell_text(cell)
     if not text:
         return None, "Enter a date."
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.replace("-", "").isdigit():
+        # YYYY-MM-DD, the commonest form, without strptime's cost (a 5,000-row file has 10,000 dates).
+        try:
+            return datetime.date.fromisoformat(text), None
+        except ValueError:
+            return None, f"“{text}” is not a date: use YYYY-MM-DD or DD/MM/YYYY."
     for date_format in DATE_FORMATS:
         try:
             return datetime.datetime.strptime(text, date_format).date(), None
