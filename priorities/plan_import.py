@@ -152,6 +152,22 @@ class PlanPreview:
         return [(row, errors) for row, errors in self.checked_rows() if errors]
 
     @property
+    def blocking_error_rows(self):
+        """[(row, its problems)] for problems the file must correct (all but unknown organisations)."""
+        return [(row, row.errors) for row in self.rows if row.errors]
+
+    @property
+    def unconfirmed_organisations(self):
+        """[(name, [row numbers])] for each unknown organisation not ticked for adding."""
+        found = {}
+        for row in self.rows:
+            for _, name in row.unknown_organisations:
+                key = name_key(name)
+                if key not in self.confirmed_organisations:
+                    found.setdefault(key, (self.new_organisations[key], []))[1].append(row.number)
+        return list(found.values())
+
+    @property
     def error_count(self):
         return sum(len(errors) for _, errors in self.error_rows)
 

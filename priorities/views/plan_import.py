@@ -81,6 +81,8 @@ def _render_preview(request, upload, preview, status=200):
             "upload": upload,
             "preview": preview,
             "error_rows": preview.error_rows,
+            "blocking_rows": preview.blocking_error_rows,
+            "unconfirmed": preview.unconfirmed_organisations,
             "shown_rows": checked[:PREVIEW_ROWS_SHOWN],
             "rows_not_shown": max(len(checked) - PREVIEW_ROWS_SHOWN, 0),
             "only_errors": only_errors,

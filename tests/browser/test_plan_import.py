@@ -58,8 +58,10 @@ def test_import_a_200_row_plan(demo, sign_in, live_server, tmp_path):
     expect(summary).to_contain_text("Actions to add200")
     # The unknown organisation is a problem until it is ticked for adding.
     expect(page.locator(".govuk-error-summary")).to_contain_text(
-        "Row 2, supporting partners: No organisation is called “Global Partner Network”"
+        "No organisation is called “Global Partner Network” (rows 2, 12, 22, 32, 42 and 15 more): tick it under "
+        "New organisations to add it"
     )
+    expect(page.locator("#row-12")).to_contain_text("Supporting partners: No organisation is called")
     expect(page.locator("#plan-import-rows tbody tr")).to_have_count(100)
     page.get_by_label("Global Partner Network").check()
     page.get_by_role("button", name=f"Confirm and import {ROWS} rows").click()

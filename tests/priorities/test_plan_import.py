@@ -457,11 +457,12 @@ def test_upload_preview_confirm_and_done(client, secretariat, partners):
     upload = PlanImport.objects.get()
     assert response.status_code == 302 and response["Location"] == upload.get_absolute_url()
     preview = client.get(upload.get_absolute_url()).content.decode()
-    assert "Row 2, lead partners: No organisation is called “Interpol”" in preview
+    assert "No organisation is called “Interpol” (row 2): tick it under New organisations" in preview
+    assert "Lead partners: No organisation is called “Interpol”" in preview
     assert 'name="create_organisation" type="checkbox" value="Interpol"' in preview
     confirm = reverse("priorities:plan-import-confirm", kwargs={"token": upload.token})
     refused = client.post(confirm)
-    assert refused.status_code == 400 and "Row 2, lead partners" in refused.content.decode()
+    assert refused.status_code == 400 and "No organisation is called “Interpol” (row 2)" in refused.content.decode()
     assert not Action.objects.exists()
     response = client.post(confirm, {"create_organisation": "Interpol"})
     assert response.status_code == 302
