@@ -457,7 +457,8 @@ def plan_import_confirm(*, upload, by, create_organisations=(), via="import"):
     is a problem. Actions are added with action_create and changed with action_update_details, so
     each change is in the action's history (via "import") and partners keep their roles.
     """
-    locked = PlanImport.objects.select_for_update().select_related("plan").get(pk=upload.pk)
+    # Not select_related("plan"): PostgreSQL cannot lock the nullable side of an outer join.
+    locked = PlanImport.objects.select_for_update().get(pk=upload.pk)
     if locked.confirmed_at is not None:
         raise PlanImportAlreadyConfirmed(f"{locked.filename} was imported already.")
     preview = parse_plan_file(
