@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from priorities.models import Action, ActionChange, Plan
 from priorities.plan_import import COLUMNS
+from tests.indicators.hostile_files import entity_expansion
 from tracker.models import Organisation
 
 ROWS = 200
@@ -89,3 +90,16 @@ def test_a_file_with_one_bad_row_writes_nothing_and_names_the_row_and_column(dem
     expect(page.locator("#plan-import-rows tbody tr")).to_have_count(ROWS // 10 + 1)
     assert (Plan.objects.count(), Action.objects.count()) == (plans, actions)
     assert not Organisation.objects.filter(name="Global Partner Network").exists()
+
+
+def test_a_hostile_workbook_gets_a_clear_answer(demo, sign_in, live_server, tmp_path):
+    page = sign_in("secretariat")
+    page.set_viewport_size({"width": 390, "height": 900})
+    bomb = tmp_path / "laughs.xlsx"
+    bomb.write_bytes(entity_expansion())
+    upload(page, live_server, bomb)
+    expect(page.get_by_role("heading", name=re.compile("There is a problem"))).to_be_visible()
+    expect(page.get_by_text(re.compile("declares XML entities"))).to_be_visible()
+    page.reload()
+    expect(page.get_by_text(re.compile("declares XML entities"))).to_be_visible()
+    assert not Plan.objects.filter(title="Imported plan 2027 to 2030").exists()

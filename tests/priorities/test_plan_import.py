@@ -554,3 +554,14 @@ def test_the_template_has_the_columns_and_an_example_row_that_imports(client, se
     assert not preview.ignored_columns
     assert preview.rows[0].details["owner"] == secretariat
     assert client.get(reverse("priorities:plan-import-template", args=["pdf"])).status_code == 404
+
+
+def test_the_preview_page_queries_do_not_grow_with_the_rows(
+    client, secretariat, partners, django_assert_max_num_queries
+):
+    client.force_login(secretariat)
+    for count in (5, 300):
+        upload = store([row(action=f"1.1.{n}") for n in range(count)], secretariat)
+        with django_assert_max_num_queries(6):
+            response = client.get(upload.get_absolute_url())
+        assert response.status_code == 200 and "Confirm and import" in response.content.decode()
