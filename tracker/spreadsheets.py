@@ -290,6 +290,11 @@ def _download(response, filename):
     return response
 
 
+def upload_stem(filename):
+    """An uploaded file's name without its extension, reduced to characters safe in a download's header."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", filename.rsplit(".", 1)[0])[:50]
+
+
 def csv_response(rows, filename):
     """Rows (the first is the header) streamed as a CSV download."""
     return _download(StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8"), filename)

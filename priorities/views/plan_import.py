@@ -6,7 +6,6 @@ confirmation writes all of it or nothing (services.plan_import_confirm). Secreta
 """
 
 import datetime
-import re
 
 from django.contrib import messages
 from django.http import Http404
@@ -15,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tracker.permissions import SECRETARIAT, role_required
-from tracker.spreadsheets import csv_response, xlsx_response
+from tracker.spreadsheets import csv_response, upload_stem, xlsx_response
 
 from .. import services
 from ..forms import PlanImportForm
@@ -117,8 +116,7 @@ def plan_import_errors(request, token):
                 [row.number, column, message, row.cells["priority"], row.cells["objective"], row.cells["action"]]
             )
     # The uploader chose the file name: only safe characters go into the header.
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", upload.filename.rsplit(".", 1)[0])[:50]
-    return csv_response(rows, f"plan-import-problems-{stem}.csv")
+    return csv_response(rows, f"plan-import-problems-{upload_stem(upload.filename)}.csv")
 
 
 @require_POST
