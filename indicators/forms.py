@@ -1,13 +1,12 @@
 from django import forms
 
 from priorities.models import Action
-from tracker.forms import IdsChoiceField
+from tracker.forms import IdsChoiceField, SpreadsheetFileField
 from tracker.models import Organisation
 
 from .models import Measure
 
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
-IMPORT_MAX_BYTES = 10 * 1024 * 1024
 
 
 class DateInput(forms.DateInput):
@@ -158,21 +157,11 @@ class LinkActionsForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(
+    file = SpreadsheetFileField(
         label="Measurements file",
         help_text="CSV or Excel (.xlsx), up to 10 MB, with the columns: measure, period start, period end, "
         "value, source, note.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
-        error_messages={"required": "Select a CSV or Excel file.", "empty": "The selected file is empty."},
     )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > IMPORT_MAX_BYTES:
-            raise forms.ValidationError("The file must be smaller than 10 MB.")
-        if not upload.name.lower().endswith((".csv", ".xlsx")):
-            raise forms.ValidationError("The file must be a CSV (.csv) or Excel (.xlsx) file.")
-        return upload
 
 
 class IndicatorForm(forms.Form):

@@ -7,25 +7,21 @@ The checks are the ones measurement_record makes, done in bulk (a fixed handful 
 whole file) so that 10,000 rows preview in well under five seconds.
 """
 
-import csv
 import datetime
-import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from tracker.spreadsheets import restore
+from tracker.spreadsheets import MAX_ROWS, cell_text, heading, parse_date, read_table
 
 from .models import Measure, Measurement
 from .progress import format_value, period_label
-from .sheet_reader import MAX_COLUMNS, MAX_ROWS, read_xlsx
 
 REQUIRED_COLUMNS = ("measure", "period start", "period end", "value")
 OPTIONAL_COLUMNS = ("source", "note", "indicator")
 SOURCE_MAX_LENGTH = Measurement._meta.get_field("source").max_length
 NOTE_MAX_LENGTH = 5000
 VALUE_LIMIT = Decimal(10) ** 16  # DecimalField(max_digits=18, decimal_places=2)
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d %B %Y", "%d %b %Y")
 THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
@@ -85,87 +81,13 @@ class ImportPreview:
         return not self.file_errors and bool(self.rows) and not any(row.errors for row in self.rows)
 
 
-def _heading(text):
-    return " ".join(str(text or "").strip().lower().replace("_", " ").replace("-", " ").split())
-
-
-def _text(cell):
-    """A cell as text; a leading apostrophe that our export added (tracker.spreadsheets) is dropped again."""
-    if cell is None:
-        return ""
-    if isinstance(cell, datetime.datetime):
-        return cell.date().isoformat() if cell.time() == datetime.time() else cell.isoformat(sep=" ")
-    if isinstance(cell, datetime.date):
-        return cell.isoformat()
-    if isinstance(cell, float) and cell.is_integer():
-        cell = int(cell)
-    return restore(str(cell).strip())
-
-
-def _csv_rows(content, encoding):
-    """Up to MAX_ROWS + 1 records of MAX_COLUMNS cells, decoded as the file is read (never the whole text at once).
-
-    Blank records are kept (as empty lists) so that row numbers match the spreadsheet's, and they
-    count towards the cap: 10 MB of newlines stops after MAX_ROWS + 1 records instead of building
-    ten million lists.
-    """
-    stream = io.TextIOWrapper(io.BytesIO(content), encoding=encoding, newline="")
-    first_line = stream.readline()
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    stream.seek(0)
-    rows = []
-    for record in csv.reader(stream, delimiter=delimiter):
-        rows.append(record[:MAX_COLUMNS])
-        if len(rows) > MAX_ROWS + 1:
-            break
-    return rows
-
-
-def _read_rows(filename, content):
-    """(rows as lists of cells, file error or None). Rows include the headings; reading stops past the cap."""
-    name = filename.lower()
-    if name.endswith(".csv"):
-        if b"\x00" in content:
-            return [], "The file has NUL characters, so it is not a CSV text file: save it as CSV UTF-8."
-        for encoding in ("utf-8-sig", "cp1252"):
-            try:
-                return _csv_rows(content, encoding), None
-            except UnicodeDecodeError:
-                continue
-            except csv.Error as error:
-                return [], f"The file is not valid CSV: {error}."
-        return [], "The file could not be read as text: save it as CSV UTF-8."
-    if name.endswith((".xlsx", ".xlsm")):
-        # In a memory- and time-limited child process, after checking what the archive unpacks to.
-        return read_xlsx(content)
-    if name.endswith(".xls"):
-        return [], "Old Excel files (.xls) cannot be read: save it as .xlsx or CSV."
-    return [], "The file must be a CSV (.csv) or Excel (.xlsx) file."
-
-
-def _parse_date(cell):
-    if isinstance(cell, datetime.datetime):
-        return cell.date(), None
-    if isinstance(cell, datetime.date):
-        return cell, None
-    text = _text(cell)
-    if not text:
-        return None, "Enter a date."
-    for date_format in DATE_FORMATS:
-        try:
-            return datetime.datetime.strptime(text, date_format).date(), None
-        except ValueError:
-            continue
-    return None, f"“{text}” is not a date: use YYYY-MM-DD or DD/MM/YYYY."
-
-
 def _parse_number(cell):
     if isinstance(cell, bool):
         return None, f"“{cell}” is not a number."
     if isinstance(cell, int | float):
         number = Decimal(str(cell))
     else:
-        text = _text(cell)
+        text = cell_text(cell)
         if not text:
             return None, "Enter the value."
         cleaned = text.replace("£", "").replace("%", "").replace(" ", "")
@@ -179,9 +101,9 @@ def _parse_number(cell):
         return None, f"“{cell}” is not a number."
     # Size first: quantizing a very long number would overflow Decimal's precision.
     if abs(number) >= VALUE_LIMIT:
-        return None, f"“{_text(cell)}” is too large."
+        return None, f"“{cell_text(cell)}” is too large."
     if number.as_tuple().exponent < -2 and number != number.quantize(Decimal("0.01")):
-        return None, f"“{_text(cell)}” has more than 2 decimal places."
+        return None, f"“{cell_text(cell)}” has more than 2 decimal places."
     return number.quantize(Decimal("0.01")), None
 
 
@@ -197,19 +119,19 @@ def _measure_lookup():
 def parse_measurements_file(*, filename, content):
     """Every row of the file with its errors and, where it is valid, what would be written."""
     preview = ImportPreview(filename=filename)
-    table, problem = _read_rows(filename, content)
+    table, problem = read_table(filename, content)
     if problem:
         preview.file_errors.append(problem)
         return preview
     if not table:
         preview.file_errors.append("The file is empty.")
         return preview
-    headings = [_heading(cell) for cell in table[0]]
+    headings = [heading(cell) for cell in table[0]]
     columns = {}
-    for index, heading in enumerate(headings):
-        if heading in REQUIRED_COLUMNS + OPTIONAL_COLUMNS and heading not in columns:
-            columns[heading] = index
-        elif heading:
+    for index, name in enumerate(headings):
+        if name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS and name not in columns:
+            columns[name] = index
+        elif name:
             preview.ignored_columns.append(str(table[0][index]))
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
@@ -226,11 +148,11 @@ def parse_measurements_file(*, filename, content):
     seen = {}
     for offset, raw in enumerate(table[1:]):
         raw = list(raw)
-        if not any(_text(cell) for cell in raw):
+        if not any(cell_text(cell) for cell in raw):
             continue
         raw += [None] * (len(headings) - len(raw))
         get = {name: raw[index] for name, index in columns.items()}
-        row = ImportRow(number=offset + 2, cells={name: _text(cell) for name, cell in get.items()})
+        row = ImportRow(number=offset + 2, cells={name: cell_text(cell) for name, cell in get.items()})
         preview.rows.append(row)
 
         name = row.cells["measure"]
@@ -252,10 +174,10 @@ def parse_measurements_file(*, filename, content):
             elif not row.errors:
                 row.error("measure", f"No measure is called “{name}”.")
 
-        row.period_start, problem = _parse_date(get["period start"])
+        row.period_start, problem = parse_date(get["period start"])
         if problem:
             row.error("period start", problem)
-        row.period_end, problem = _parse_date(get["period end"])
+        row.period_end, problem = parse_date(get["period end"])
         if problem:
             row.error("period end", problem)
         if row.period_start and row.period_end and row.period_end < row.period_start:

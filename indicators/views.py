@@ -1,5 +1,4 @@
 import datetime
-import re
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,7 +14,7 @@ from priorities.scheduling import add_months
 from priorities.services import AlreadyDecidedError
 from tracker.forms import apply_errors
 from tracker.permissions import COMMISSIONER, PARTNER, SECRETARIAT, RoleRequiredMixin, role_required
-from tracker.spreadsheets import csv_response, xlsx_response
+from tracker.spreadsheets import csv_response, upload_stem, xlsx_response
 
 from . import exporting, services
 from .charts import build_trend_chart
@@ -380,8 +379,7 @@ def import_errors(request, token):
                 [row.number, column, message, row.cells.get("measure", ""), row.period_cell, row.cells.get("value", "")]
             )
     # The uploader chose the file name: only safe characters go into the header.
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", upload.filename.rsplit(".", 1)[0])[:50]
-    return csv_response(rows, f"import-problems-{stem}.csv")
+    return csv_response(rows, f"import-problems-{upload_stem(upload.filename)}.csv")
 
 
 @require_POST

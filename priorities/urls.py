@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, archive, notifications, plan, plan_editing, reminders, submissions
+from .views import actions, archive, notifications, plan, plan_editing, plan_import, reminders, submissions
 
 app_name = "priorities"
 
@@ -26,6 +26,11 @@ urlpatterns = [
     path("priorities/<int:pk>/objectives/new/", plan_editing.objective_create_view, name="objective-create"),
     path("objectives/<int:pk>/edit/", plan_editing.objective_edit_view, name="objective-edit"),
     path("objectives/<int:pk>/actions/new/", plan_editing.action_create_view, name="action-create"),
+    path("plan/import/", plan_import.plan_import_upload, name="plan-import-upload"),
+    path("plan/import/template.<str:fmt>", plan_import.plan_import_template, name="plan-import-template"),
+    path("plan/import/<uuid:token>/", plan_import.plan_import_preview, name="plan-import-preview"),
+    path("plan/import/<uuid:token>/confirm/", plan_import.plan_import_confirm, name="plan-import-confirm"),
+    path("plan/import/<uuid:token>/errors.csv", plan_import.plan_import_errors, name="plan-import-errors"),
     path("plan/<int:pk>/publish/", plan.plan_publish_view, name="plan-publish"),
     path("plan/<int:pk>/unpublish/", plan.plan_unpublish_view, name="plan-unpublish"),
     path("actions/<int:pk>/archive/", archive.action_archive_view, name="action-archive"),

@@ -60,6 +60,28 @@ class GovukFormRenderer(TemplatesSetting):
     bound_field_class = GovukBoundField
 
 
+class SpreadsheetFileField(forms.FileField):
+    """An uploaded CSV or .xlsx for an import, at most MAX_BYTES (tracker.spreadsheets.read_table reads it)."""
+
+    MAX_BYTES = 10 * 1024 * 1024
+
+    def __init__(self, *, label, help_text):
+        super().__init__(
+            label=label,
+            help_text=help_text,
+            widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+            error_messages={"required": "Select a CSV or Excel file.", "empty": "The selected file is empty."},
+        )
+
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError("The file must be smaller than 10 MB.")
+        if not upload.name.lower().endswith((".csv", ".xlsx")):
+            raise forms.ValidationError("The file must be a CSV (.csv) or Excel (.xlsx) file.")
+        return upload
+
+
 class InviteForm(forms.Form):
     first_name = forms.CharField(max_length=150, label="First name")
     last_name = forms.CharField(max_length=150, label="Last name")

@@ -1,4 +1,4 @@
-"""CSV and Excel downloads: one writer for every export, safe to open in a spreadsheet, streamed.
+"""CSV and Excel downloads and uploads: one writer for every export, one reader for every import.
 
 Formula guard (OWASP, "CSV Injection"): a text cell that a spreadsheet could run as a formula gets
 a leading apostrophe. Checking the first character is not enough: a cell is dangerous when any part
@@ -12,10 +12,16 @@ their types, so they are never touched; the measurements import drops the apostr
 Streaming: `csv_response` is a StreamingHttpResponse fed row by row, and `xlsx_response` writes the
 workbook with openpyxl's write-only mode into a temporary file that is then streamed, so memory
 does not grow with the number of rows. Callers pass rows as an iterator (e.g. from `values()`).
+
+Uploads (the measurements import, the plan import): `read_table` turns an untrusted CSV or .xlsx
+into rows of cells, at most MAX_ROWS + 1 rows of MAX_COLUMNS cells, an Excel file read in a limited
+child process (tracker.sheet_reader); `heading`, `cell_text` and `parse_date` read its cells the same
+way for every import.
 """
 
 import csv
 import datetime
+import io
 import itertools
 import re
 import tempfile
@@ -35,6 +41,8 @@ from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.xml import LXML
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import fromstring, xmlfile
+
+from .sheet_reader import MAX_COLUMNS, MAX_ROWS, read_xlsx
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -282,6 +290,11 @@ def _download(response, filename):
     return response
 
 
+def upload_stem(filename):
+    """An uploaded file's name without its extension, reduced to characters safe in a download's header."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", filename.rsplit(".", 1)[0])[:50]
+
+
 def csv_response(rows, filename):
     """Rows (the first is the header) streamed as a CSV download."""
     return _download(StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8"), filename)
@@ -290,3 +303,90 @@ def csv_response(rows, filename):
 def xlsx_response(sheets, filename):
     """Sheets of rows as an Excel download, written in write-only mode and streamed from a temporary file."""
     return _download(FileResponse(xlsx_file(sheets), content_type=XLSX_TYPE), filename)
+
+
+# --- reading uploads ------------------------------------------------------------------------------
+
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d %B %Y", "%d %b %Y")
+
+
+def heading(text):
+    """A column heading as the importers match it: lower case, single spaces, "_" and "-" as spaces."""
+    return " ".join(str(text or "").strip().lower().replace("_", " ").replace("-", " ").split())
+
+
+def cell_text(cell):
+    """A cell as text; a leading apostrophe that our export added (`neutralise`) is dropped again."""
+    if cell is None:
+        return ""
+    if isinstance(cell, datetime.datetime):
+        return cell.date().isoformat() if cell.time() == datetime.time() else cell.isoformat(sep=" ")
+    if isinstance(cell, datetime.date):
+        return cell.isoformat()
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    return restore(str(cell).strip())
+
+
+def _csv_rows(content, encoding):
+    """Up to MAX_ROWS + 1 records of MAX_COLUMNS cells, decoded as the file is read (never the whole text at once).
+
+    Blank records are kept (as empty lists) so that row numbers match the spreadsheet's, and they
+    count towards the cap: 10 MB of newlines stops after MAX_ROWS + 1 records instead of building
+    ten million lists.
+    """
+    stream = io.TextIOWrapper(io.BytesIO(content), encoding=encoding, newline="")
+    first_line = stream.readline()
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    stream.seek(0)
+    rows = []
+    for record in csv.reader(stream, delimiter=delimiter):
+        rows.append(record[:MAX_COLUMNS])
+        if len(rows) > MAX_ROWS + 1:
+            break
+    return rows
+
+
+def read_table(filename, content):
+    """(rows as lists of cells, file error or None). Rows include the headings; reading stops past the cap."""
+    name = filename.lower()
+    if name.endswith(".csv"):
+        if b"\x00" in content:
+            return [], "The file has NUL characters, so it is not a CSV text file: save it as CSV UTF-8."
+        for encoding in ("utf-8-sig", "cp1252"):
+            try:
+                return _csv_rows(content, encoding), None
+            except UnicodeDecodeError:
+                continue
+            except csv.Error as error:
+                return [], f"The file is not valid CSV: {error}."
+        return [], "The file could not be read as text: save it as CSV UTF-8."
+    if name.endswith((".xlsx", ".xlsm")):
+        # In a memory- and time-limited child process, after checking what the archive unpacks to.
+        return read_xlsx(content)
+    if name.endswith(".xls"):
+        return [], "Old Excel files (.xls) cannot be read: save it as .xlsx or CSV."
+    return [], "The file must be a CSV (.csv) or Excel (.xlsx) file."
+
+
+def parse_date(cell):
+    """(date, None) or (None, a message): Excel dates as they are, text in one of DATE_FORMATS."""
+    if isinstance(cell, datetime.datetime):
+        return cell.date(), None
+    if isinstance(cell, datetime.date):
+        return cell, None
+    text = cell_text(cell)
+    if not text:
+        return None, "Enter a date."
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.replace("-", "").isdigit():
+        # YYYY-MM-DD, the commonest form, without strptime's cost (a 5,000-row file has 10,000 dates).
+        try:
+            return datetime.date.fromisoformat(text), None
+        except ValueError:
+            return None, f"“{text}” is not a date: use YYYY-MM-DD or DD/MM/YYYY."
+    for date_format in DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, date_format).date(), None
+        except ValueError:
+            continue
+    return None, f"“{text}” is not a date: use YYYY-MM-DD or DD/MM/YYYY."

@@ -6,9 +6,10 @@ import tracemalloc
 import pytest
 from django.urls import reverse
 
-from indicators import services, sheet_reader
+from indicators import services
 from indicators.importing import parse_measurements_file
 from indicators.models import Measurement
+from tracker import sheet_reader
 
 from .hostile_files import HOSTILE_CSVS, HOSTILE_WORKBOOKS, entity_expansion
 from .test_import import measures  # noqa: F401  (fixture)

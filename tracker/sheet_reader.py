@@ -11,8 +11,11 @@ entities, hold one 400 MB cell or millions of cells in a row. Three layers keep 
 3. Both run in a separate Python process with its address space and CPU time capped (RLIMIT_AS,
    RLIMIT_CPU) and a wall-clock timeout: a runaway ends the child, never the web or Celery worker.
 
-This module imports nothing from Django: the child starts in a fraction of a second.
-The parent calls read_xlsx(content) -> (rows, problem); the child is `python -m indicators.sheet_reader`.
+This module imports nothing from Django or the project: the child starts in a fraction of a second.
+The parent calls read_xlsx(content) -> (rows, problem); the child runs this file as a script in
+isolated mode (`python -I tracker/sheet_reader.py`), so it loads neither the `tracker` package (whose
+__init__ starts the Celery app) nor anything from the environment. Every upload (measurements, plans)
+is read through here and tracker.spreadsheets.read_table.
 """
 
 import datetime
@@ -226,17 +229,18 @@ TOO_BIG = (
 
 def run_child(content):
     """The child's answer as a dict (rows or problem, and peak_kb); a killed or stuck child is a refusal."""
-    # The child needs none of the application's settings or secrets: a minimal environment.
-    environment = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "PYTHONPATH": _project_root()}
+    # The child needs none of the application's settings or secrets: a minimal environment, and
+    # isolated mode (-I) keeps this file's folder and PYTHON* variables off its import path.
+    environment = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"}
     try:
-        # Fixed argument list: this interpreter and this module; the file goes in on stdin.
+        # Fixed argument list: this interpreter and this file; the upload goes in on stdin.
         finished = subprocess.run(  # noqa: S603  # nosec B603
-            [sys.executable, "-m", "indicators.sheet_reader", str(CHILD_MEMORY_BYTES), str(CHILD_CPU_SECONDS)],
+            [sys.executable, "-I", os.path.abspath(__file__), str(CHILD_MEMORY_BYTES), str(CHILD_CPU_SECONDS)],
             input=content,
             capture_output=True,
             timeout=CHILD_WALL_SECONDS,
             env=environment,
-            cwd=_project_root(),
+            cwd=os.path.dirname(os.path.abspath(__file__)),
             check=False,
         )
     except subprocess.TimeoutExpired:
@@ -247,10 +251,6 @@ def run_child(content):
         return json.loads(finished.stdout)
     except ValueError:
         return {"problem": TOO_BIG}
-
-
-def _project_root():
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def read_xlsx(content):

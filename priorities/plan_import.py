@@ -1,0 +1,556 @@
+"""Read a plan file (CSV or Excel, one row per action) and check every row, without writing anything.
+
+Columns, in any order, matched by heading (case and spaces do not matter): see COLUMNS. Rows are
+numbered as a spreadsheet shows them: the headings are row 1. Partners are organisation names or
+short names separated by ";"; the owner is a username or an email address; the update frequency is
+written as the register shows it (UpdateFrequency's labels). An action code already in the plan
+updates that action (the preview lists its changes field by field); a new code adds one.
+
+The file is read by the shared readers (tracker.spreadsheets.read_table: the same limits and the
+same refusals of hostile files as the measurements import) and checked in bulk: organisations,
+owners and the plan's existing codes are loaded in a fixed handful of queries, whatever the number
+of rows. services.plan_import_confirm writes a valid file in one transaction.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from tracker.models import Organisation, User
+from tracker.spreadsheets import MAX_ROWS, cell_text, heading, parse_date, person_name, read_table
+
+from .models import Action, ActionPartner, Objective, Priority, UpdateFrequency
+
+COLUMNS = (
+    "priority",
+    "priority title",
+    "objective",
+    "objective title",
+    "action",
+    "action title",
+    "description",
+    "lead partners",
+    "supporting partners",
+    "owner",
+    "start date",
+    "target date",
+    "update frequency",
+)
+# Without these the file cannot say what it is about; the others may be left out (their cells are then blank).
+REQUIRED_COLUMNS = ("priority", "objective", "action", "action title", "description")
+CODE_MAX_LENGTH = Action._meta.get_field("code").max_length
+PRIORITY_TITLE_MAX_LENGTH = Priority._meta.get_field("title").max_length
+OBJECTIVE_TITLE_MAX_LENGTH = Objective._meta.get_field("title").max_length
+ACTION_TITLE_MAX_LENGTH = Action._meta.get_field("title").max_length
+ORGANISATION_NAME_MAX_LENGTH = Organisation._meta.get_field("name").max_length
+DESCRIPTION_MAX_LENGTH = 10_000
+PRIORITY_NUMBER_MAX = 32767  # PositiveSmallIntegerField
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # the dates an action's schedule may be counted from
+FREQUENCIES = {label.lower(): value for value, label in UpdateFrequency.choices}
+FREQUENCY_LABELS = ", ".join(label for _, label in UpdateFrequency.choices)
+PARTNER_COLUMNS = (("lead partners", ActionPartner.Role.LEAD), ("supporting partners", ActionPartner.Role.SUPPORTING))
+# The action fields a row sets, in the order the preview lists changes.
+FIELD_LABELS = {
+    "title": "Title",
+    "description": "Description",
+    "owner": "Owner",
+    "start_date": "Start date",
+    "target_date": "Target date",
+    "update_frequency": "Update frequency",
+    "partners": "Partners",
+}
+
+
+def name_key(text):
+    """How names and codes are compared: case and runs of spaces do not matter."""
+    return " ".join(text.split()).casefold()
+
+
+def display(field_name, value):
+    """A value as the preview and the action history show it."""
+    if value is None or value == "":
+        return ""
+    if field_name == "update_frequency":
+        return UpdateFrequency(value).label
+    if isinstance(value, datetime.date):
+        return value.strftime("%-d %B %Y")
+    return str(value)
+
+
+def partners_display(pairs):
+    """(name, role) pairs as "Europol (lead); Eurojust (supporting)", sorted as the history sorts them."""
+    return "; ".join(f"{name} ({role})" for name, role in sorted(pairs))
+
+
+@dataclass
+class PlanRow:
+    number: int
+    cells: dict
+    errors: list = field(default_factory=list)  # (column, message)
+    # (column, name as written) for organisations not in the database; errors unless confirmed.
+    unknown_organisations: list = field(default_factory=list)
+    priority_number: int | None = None
+    objective_code: str = ""
+    action_code: str = ""
+    details: dict = field(default_factory=dict)  # Action field -> new value (owner a User)
+    partners: list = field(default_factory=list)  # (Organisation or the key of a new one, role)
+    action: "ExistingAction | None" = None  # the existing action this row updates
+    changes: list = field(default_factory=list)  # (label, old, new) for an existing action
+
+    def error(self, column, message):
+        self.errors.append((column, message))
+
+    @property
+    def is_addition(self):
+        return self.action is None
+
+
+@dataclass
+class PlanPreview:
+    filename: str
+    plan_title: str
+    rows: list = field(default_factory=list)
+    file_errors: list = field(default_factory=list)
+    ignored_columns: list = field(default_factory=list)
+    # key -> name as first written, for every organisation the file names that does not exist yet.
+    new_organisations: dict = field(default_factory=dict)
+    confirmed_organisations: set = field(default_factory=set)  # keys the person ticked
+    # Priorities and objectives: (what, old title, new title) for those the file renames.
+    renamed: list = field(default_factory=list)
+    new_priorities: dict = field(default_factory=dict)  # number -> title
+    new_objectives: dict = field(default_factory=dict)  # objective key -> (code, priority number, title)
+    priority_titles: dict = field(default_factory=dict)  # number -> title the file gives (or the plan's)
+    objective_titles: dict = field(default_factory=dict)  # objective key -> title the file gives (or the plan's)
+
+    def row_errors(self, row):
+        """A row's problems, with each unknown organisation not (yet) ticked for creating."""
+        errors = list(row.errors)
+        for column, name in row.unknown_organisations:
+            if name_key(name) not in self.confirmed_organisations:
+                errors.append(
+                    (
+                        column,
+                        f"No organisation is called “{name}”: tick it under New organisations to add it, "
+                        "or correct the name.",
+                    )
+                )
+        return errors
+
+    def __post_init__(self):
+        self._checked = None
+
+    def checked_rows(self):
+        """[(row, its problems)], computed once."""
+        if self._checked is None:
+            self._checked = [(row, self.row_errors(row)) for row in self.rows]
+        return self._checked
+
+    @property
+    def error_rows(self):
+        return [(row, errors) for row, errors in self.checked_rows() if errors]
+
+    @property
+    def blocking_error_rows(self):
+        """[(row, its problems)] for problems the file must correct (all but unknown organisations)."""
+        return [(row, row.errors) for row in self.rows if row.errors]
+
+    @property
+    def unconfirmed_organisations(self):
+        """[(name, [row numbers])] for each unknown organisation not ticked for adding."""
+        found = {}
+        for row in self.rows:
+            for _, name in row.unknown_organisations:
+                key = name_key(name)
+                if key not in self.confirmed_organisations:
+                    found.setdefault(key, (self.new_organisations[key], []))[1].append(row.number)
+        return list(found.values())
+
+    @property
+    def error_count(self):
+        return sum(len(errors) for _, errors in self.error_rows)
+
+    @property
+    def can_confirm(self):
+        """No problem but unknown organisations, which the confirmation form lets the person add."""
+        return not self.file_errors and bool(self.rows) and not any(row.errors for row in self.rows)
+
+    @property
+    def is_valid(self):
+        return self.can_confirm and not self.error_rows
+
+    @property
+    def additions(self):
+        return sum(1 for row in self.rows if row.is_addition)
+
+    @property
+    def updates(self):
+        return sum(1 for row in self.rows if not row.is_addition and row.changes)
+
+    @property
+    def unchanged(self):
+        return sum(1 for row in self.rows if not row.is_addition and not row.changes)
+
+
+class _Organisations:
+    """Every organisation by name and by short name, from one query."""
+
+    def __init__(self):
+        self.by_name, self.by_short = {}, {}
+        for organisation in Organisation.objects.only("pk", "name", "short_name"):
+            self.by_name[name_key(organisation.name)] = organisation
+            if organisation.short_name:
+                self.by_short.setdefault(name_key(organisation.short_name), []).append(organisation)
+
+    def find(self, name):
+        """(organisation, None), (None, a problem) or (None, None) for a name no organisation has."""
+        key = name_key(name)
+        if key in self.by_name:
+            return self.by_name[key], None
+        found = self.by_short.get(key, [])
+        if len(found) == 1:
+            return found[0], None
+        if found:
+            names = "; ".join(sorted(o.name for o in found))
+            return None, f"“{name}” is the short name of more than one organisation ({names}): use the full name."
+        return None, None
+
+
+def _owners(names):
+    """{key: [users]} for the usernames and email addresses the file names, from one query."""
+    keys = {name_key(name) for name in names if name}
+    found = {}
+    if not keys:
+        return found
+    users = (
+        User.objects.annotate(username_key=Lower("username"), email_key=Lower("email"))
+        .filter(Q(username_key__in=keys) | Q(email_key__in=keys))
+        .only("pk", "username", "email", "first_name", "last_name", "role", "is_active")
+    )
+    for user in users:
+        for key in {user.username_key, user.email_key} & keys:
+            found.setdefault(key, []).append(user)
+    return found
+
+
+@dataclass
+class ExistingAction:
+    """What the preview compares of an action the plan already has (plain values: no model objects to build)."""
+
+    pk: int
+    code: str
+    objective_code: str
+    title: str
+    description: str
+    owner: int | None  # the owner's pk
+    owner_name: str
+    start_date: datetime.date | None
+    target_date: datetime.date | None
+    update_frequency: int | None
+    partners: list = field(default_factory=list)  # (organisation name, role)
+
+
+def _existing(plan):
+    """The plan's priorities by number, objectives by code and actions by code, in four queries."""
+    if plan is None:
+        return {}, {}, {}
+    priorities = {p.number: p for p in Priority.objects.filter(plan=plan)}
+    objectives = {}
+    for objective in Objective.objects.filter(priority__plan=plan).select_related("priority"):
+        objectives.setdefault(name_key(objective.code), objective)
+    actions, by_pk = {}, {}
+    rows = Action.objects.filter(objective__priority__plan=plan).values_list(
+        "pk",
+        "code",
+        "objective__code",
+        "title",
+        "description",
+        "owner_id",
+        "owner__first_name",
+        "owner__last_name",
+        "owner__username",
+        "start_date",
+        "target_date",
+        "update_frequency",
+    )
+    for pk, code, objective_code, title, description, owner, first, last, username, *dates_frequency in rows:
+        action = ExistingAction(
+            pk, code, objective_code, title, description, owner, person_name(first, last, username), *dates_frequency
+        )
+        by_pk[pk] = action
+        actions.setdefault(name_key(code), action)
+    partnerships = ActionPartner.objects.filter(action__objective__priority__plan=plan).values_list(
+        "action_id", "organisation__name", "role"
+    )
+    for action_id, name, role in partnerships:
+        by_pk[action_id].partners.append((name, role))
+    return priorities, objectives, actions
+
+
+def _parse_priority(row, text):
+    if not text:
+        row.error("priority", "Enter the priority's number.")
+        return None
+    number = text[len("priority") :].strip() if text.lower().startswith("priority") else text
+    if not number.isdigit() or not 0 < int(number) <= PRIORITY_NUMBER_MAX:
+        row.error("priority", f"“{text}” is not a priority number: use a whole number such as 5.")
+        return None
+    return int(number)
+
+
+def _parse_code(row, column, what):
+    code = " ".join(row.cells.get(column, "").split())
+    if not code:
+        row.error(column, f"Enter the {what}'s code.")
+    elif len(code) > CODE_MAX_LENGTH:
+        row.error(column, f"The {what}'s code must be {CODE_MAX_LENGTH} characters or fewer.")
+        return ""
+    return code
+
+
+def _parse_text(row, column, what, limit, required=True):
+    text = row.cells.get(column, "")
+    if not text and required:
+        row.error(column, f"Enter the {what}.")
+    elif len(text) > limit:
+        row.error(column, f"The {what} must be {limit:,} characters or fewer.")
+        return ""
+    return text
+
+
+def _parse_optional_date(row, column, cell):
+    if not cell_text(cell):
+        return None
+    date, problem = parse_date(cell)
+    if problem:
+        row.error(column, problem)
+        return None
+    if not FIRST_YEAR <= date.year <= LAST_YEAR:
+        row.error(
+            column, f"{display('date', date)} is not a plausible date: use a year from {FIRST_YEAR} to {LAST_YEAR}."
+        )
+        return None
+    return date
+
+
+class _Titles:
+    """The titles the file gives priorities (or objectives): the same wherever given, required for a new one."""
+
+    def __init__(self, kind, column, limit):
+        self.kind, self.column, self.limit = kind, column, limit
+        self.given = {}  # key -> (title, row number)
+        self.first_row = {}  # key -> (the first row naming it, how it is written)
+
+    def check(self, row, key, ident):
+        self.first_row.setdefault(key, (row, ident))
+        title = _parse_text(row, self.column, f"{self.kind}'s title", self.limit, required=False)
+        if not title:
+            return
+        if key in self.given and self.given[key][0] != title:
+            given, number = self.given[key]
+            row.error(self.column, f"Row {number} gives {self.kind} {ident} another title: “{given}”.")
+        else:
+            self.given.setdefault(key, (title, row.number))
+
+    def finish(self, existing):
+        """{key: title} for every one the file names; a new one without a title is its first row's problem."""
+        titles = {}
+        for key, (row, ident) in self.first_row.items():
+            if key in self.given:
+                titles[key] = self.given[key][0]
+            elif key in existing:
+                titles[key] = existing[key].title
+            else:
+                row.error(self.column, f"Enter the title of the new {self.kind} {ident}.")
+        return titles
+
+
+def parse_plan_file(*, filename, content, plan=None, plan_title="", create_organisations=()):
+    """Every row of the file with its problems and, where it is valid, what would be written.
+
+    `plan` is the plan the file updates (None for a new one); `create_organisations` holds the names
+    of the unknown organisations the person agreed to add (any other unknown one is a problem).
+    """
+    preview = PlanPreview(filename=filename, plan_title=plan.title if plan else plan_title)
+    preview.confirmed_organisations = {name_key(name) for name in create_organisations}
+    table, problem = read_table(filename, content)
+    if problem:
+        preview.file_errors.append(problem)
+        return preview
+    if not table:
+        preview.file_errors.append("The file is empty.")
+        return preview
+    headings = [heading(cell) for cell in table[0]]
+    columns = {}
+    for index, name in enumerate(headings):
+        if name in COLUMNS and name not in columns:
+            columns[name] = index
+        elif name:
+            preview.ignored_columns.append(cell_text(table[0][index]))
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        preview.file_errors.append(
+            f"The first row must name the columns; missing: {', '.join(missing)}. Expected: {', '.join(COLUMNS)}."
+        )
+        return preview
+    if len(table) - 1 > MAX_ROWS:
+        preview.file_errors.append(f"The file has more than {MAX_ROWS:,} rows: import at most {MAX_ROWS:,} at a time.")
+        return preview
+
+    records = []
+    for offset, raw in enumerate(table[1:]):
+        raw = list(raw)
+        raw += [None] * (len(headings) - len(raw))
+        get = {name: raw[index] for name, index in columns.items()}
+        cells = {name: cell_text(get.get(name)) for name in COLUMNS}
+        if not any(cells.values()) and not any(cell_text(cell) for cell in raw):
+            continue  # a blank row; text in an ignored column alone still makes a row (with problems)
+        row = PlanRow(number=offset + 2, cells=cells)
+        records.append((row, get))
+        preview.rows.append(row)
+    if not preview.rows:
+        preview.file_errors.append("The file has no rows of actions under its headings.")
+        return preview
+
+    organisations = _Organisations()
+    owners = _owners(row.cells["owner"] for row in preview.rows)
+    priorities, objectives, actions = _existing(plan)
+    priority_titles = _Titles("priority", "priority title", PRIORITY_TITLE_MAX_LENGTH)
+    objective_titles = _Titles("objective", "objective title", OBJECTIVE_TITLE_MAX_LENGTH)
+    objective_priority = {}  # objective key -> (priority number, row number or None for the plan's)
+    action_rows = {}  # action key -> row number
+
+    for row, get in records:
+        # Priority and objective: codes that clash with another row or with the plan.
+        row.priority_number = _parse_priority(row, row.cells["priority"])
+        row.objective_code = _parse_code(row, "objective", "objective")
+        row.action_code = _parse_code(row, "action", "action")
+        number = row.priority_number
+        if number is not None:
+            priority_titles.check(row, number, number)
+        objective_key = name_key(row.objective_code)
+        if row.objective_code and number is not None:
+            existing = objectives.get(objective_key)
+            if objective_key not in objective_priority and existing is not None:
+                objective_priority[objective_key] = (existing.priority.number, None)
+            seen = objective_priority.setdefault(objective_key, (number, row.number))
+            if seen[0] != number:
+                where = f"row {seen[1]}" if seen[1] else "the plan"
+                row.error(
+                    "objective",
+                    f"Objective {row.objective_code} is under priority {seen[0]} in {where}, not priority {number}.",
+                )
+            else:
+                objective_titles.check(row, objective_key, row.objective_code)
+        if row.action_code:
+            action_key = name_key(row.action_code)
+            if action_key in action_rows:
+                row.error(
+                    "action",
+                    f"Action {row.action_code} is also on row {action_rows[action_key]}: give each action one row.",
+                )
+            else:
+                action_rows[action_key] = row.number
+                row.action = actions.get(action_key)
+            if row.action is not None and row.objective_code and name_key(row.action.objective_code) != objective_key:
+                row.error(
+                    "objective",
+                    f"Action {row.action_code} is under objective {row.action.objective_code} in the plan: "
+                    "move it on its edit page, or give that objective here.",
+                )
+
+        # The action's own fields.
+        details = row.details
+        details["title"] = _parse_text(row, "action title", "action's title", ACTION_TITLE_MAX_LENGTH)
+        details["description"] = _parse_text(row, "description", "description", DESCRIPTION_MAX_LENGTH)
+        details["owner"] = None
+        owner_name = row.cells["owner"]
+        if owner_name:
+            matches = owners.get(name_key(owner_name), [])
+            if not matches:
+                row.error("owner", f"No user has the username or email address “{owner_name}”.")
+            elif len(matches) > 1:
+                row.error("owner", f"More than one user has the email address “{owner_name}”: use the username.")
+            elif not matches[0].is_secretariat:
+                row.error("owner", f"{matches[0]} is not an active member of the secretariat, who own actions.")
+            else:
+                details["owner"] = matches[0]
+        details["start_date"] = _parse_optional_date(row, "start date", get.get("start date"))
+        details["target_date"] = _parse_optional_date(row, "target date", get.get("target date"))
+        if details["start_date"] and details["target_date"] and details["target_date"] < details["start_date"]:
+            row.error("target date", "The target date is before the start date.")
+        frequency = row.cells["update frequency"]
+        details["update_frequency"] = None
+        if frequency:
+            details["update_frequency"] = FREQUENCIES.get(name_key(frequency))
+            if details["update_frequency"] is None:
+                row.error(
+                    "update frequency", f"“{frequency}” is not an update frequency: use one of {FREQUENCY_LABELS}."
+                )
+
+        # Partners: known organisations, or new ones the person must confirm.
+        roles = {}
+        for column, role in PARTNER_COLUMNS:
+            for name in row.cells[column].split(";"):
+                name = " ".join(name.split())
+                if not name:
+                    continue
+                organisation, problem = organisations.find(name)
+                if problem:
+                    row.error(column, problem)
+                    continue
+                if organisation is None and len(name) > ORGANISATION_NAME_MAX_LENGTH:
+                    row.error(
+                        column, f"An organisation's name must be {ORGANISATION_NAME_MAX_LENGTH} characters or fewer."
+                    )
+                    continue
+                key = organisation.pk if organisation else name_key(name)
+                if key in roles:
+                    if roles[key][1] != role:
+                        row.error(column, f"“{name}” is both a lead and a supporting partner: choose one.")
+                    continue
+                roles[key] = (organisation, role)
+                if organisation is None:
+                    preview.new_organisations.setdefault(key, name)
+                    row.unknown_organisations.append((column, name))
+        row.partners = [(organisation or key, role) for key, (organisation, role) in roles.items()]
+
+        if row.action is not None and not row.errors:
+            row.changes = _changes(row, preview)
+
+    preview.priority_titles = priority_titles.finish(priorities)
+    preview.objective_titles = objective_titles.finish(objectives)
+    for number, title in preview.priority_titles.items():
+        if number not in priorities:
+            preview.new_priorities[number] = title
+        elif priorities[number].title != title:
+            preview.renamed.append((f"Priority {number}", priorities[number].title, title))
+    for key, title in preview.objective_titles.items():
+        existing = objectives.get(key)
+        if existing is None:
+            row, code = objective_titles.first_row[key]
+            preview.new_objectives[key] = (code, row.priority_number, title)
+        elif existing.title != title:
+            preview.renamed.append((f"Objective {existing.code}", existing.title, title))
+    return preview
+
+
+def _changes(row, preview):
+    """(label, old, new) for each field the row changes on its existing action."""
+    action = row.action
+    changes = []
+    for name, new in row.details.items():
+        old = getattr(action, name)
+        if name == "owner":
+            if old != (new.pk if new else None):
+                changes.append((FIELD_LABELS[name], action.owner_name if old else "", display(name, new)))
+        elif old != new:
+            changes.append((FIELD_LABELS[name], display(name, old), display(name, new)))
+    new_pairs = [
+        (partner.name if isinstance(partner, Organisation) else preview.new_organisations[partner], role)
+        for partner, role in row.partners
+    ]
+    if sorted(action.partners) != sorted(new_pairs):
+        changes.append((FIELD_LABELS["partners"], partners_display(action.partners), partners_display(new_pairs)))
+    return changes
