@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import connection, models
@@ -131,6 +133,9 @@ class Objective(models.Model):
         super().save(*args, **kwargs)
 
 
+DUE_SOON_DAYS = 30  # "due soon" on the partner's home: the next update falls due within this many days
+
+
 class ActionQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The actions a user may see: all for secretariat and commissioner, their organisation's for partners."""
@@ -166,6 +171,26 @@ class ActionQuerySet(models.QuerySet):
         """Actions whose next update is due before today and that are not completed."""
         today = today or timezone.localdate()
         return self.exclude(status=Status.COMPLETED).filter(next_update_due__lt=today)
+
+    def partner_summary(self, today=None):
+        """One aggregate query: {"total", each status, "overdue", "due_soon", "awaiting_review"} over these actions.
+
+        Needs with_awaiting_review(): as on the partner's home, progress awaiting review is neither
+        overdue nor due soon; due soon is within DUE_SOON_DAYS from today, not completed.
+        """
+        today = today or timezone.localdate()
+        open_ = Q(awaiting_review=False) & ~Q(status=Status.COMPLETED)
+        return self.order_by().aggregate(
+            total=models.Count("pk"),
+            **{status: models.Count("pk", filter=Q(status=status)) for status in Status.values},
+            overdue=models.Count("pk", filter=open_ & Q(next_update_due__lt=today)),
+            due_soon=models.Count(
+                "pk",
+                filter=open_
+                & Q(next_update_due__gte=today, next_update_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS)),
+            ),
+            awaiting_review=models.Count("pk", filter=Q(awaiting_review=True)),
+        )
 
     def for_register(self, today=None):
         """Everything the register shows and sorts on, in a fixed number of queries."""
