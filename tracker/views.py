@@ -18,6 +18,7 @@ from priorities.models import ActionPartner, Reminder
 
 from .forms import InviteForm, apply_errors
 from .models import Invitation, Organisation, User
+from .paging import page_of
 from .permissions import PARTNER, SECRETARIAT, STAFF, role_required
 from .services import (
     InvitationInvalid,
@@ -117,13 +118,16 @@ def _render_organisation(request, slug, invite_form=None, status=200):
         ActionPartner.objects.filter(organisation=organisation)
         .select_related("action__last_update__author")
         .with_reporting()
-        .order_by("action__sort_key")
+        .order_by("action__sort_key", "pk")
     )
+    # 50 a page: the busiest organisation partners thousands of actions (issue 18).
+    page = page_of(request, partnerships)
     context = {
         "organisation": organisation,
         "organisation_reminders": Reminder.objects.for_organisation(organisation)[:50],
         "people": people,
-        "partnerships": partnerships,
+        "partnerships": page.object_list,
+        "page": page,
         "invite_form": invite_form or InviteForm(),
         "can_manage": request.user.role == SECRETARIAT,
     }

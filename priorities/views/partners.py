@@ -10,12 +10,12 @@ from django.views.decorators.http import require_POST
 
 from indicators.models import Measure, MeasurementSubmission
 from tracker.forms import apply_errors
+from tracker.paging import ATTENTION_LIMIT, page_of, preview
 from tracker.permissions import PARTNER, role_required
 
 from ..charts import STATUS_ORDER
 from ..forms import SubmissionForm
 from ..models import DUE_SOON_DAYS, Action, Status, Submission
-from ..paging import ATTENTION_LIMIT, page_of, preview
 from ..services import submission_create
 from .actions import _render_action
 

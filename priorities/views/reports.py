@@ -11,12 +11,12 @@ from django.views.decorators.http import require_GET
 
 from indicators.history import annotate_as_of
 from indicators.models import Measure, SuccessIndicator
+from tracker.paging import page_of
 from tracker.permissions import STAFF, role_required
 from tracker.spreadsheets import person_name, xlsx_response
 
 from ..charts import STATUS_ORDER
 from ..models import Action, Plan, Priority, ProgressUpdate, Status
-from ..paging import page_of
 
 
 class AsOfForm(forms.Form):

@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from priorities.models import Action, ActionPartner, Status
-from priorities.paging import ATTENTION_LIMIT, PAGE_SIZE
 from priorities.services import submission_create, submission_return
 from tests.factories import ActionFactory, ObjectiveFactory, OrganisationFactory, PartnerFactory
+from tracker.paging import ATTENTION_LIMIT, PAGE_SIZE
 
 HOME = reverse("home")
 REPORT = reverse("priorities:progress-report")
@@ -89,7 +89,9 @@ def test_partner_home_summarises_and_pages_its_actions(client, busy_partner):
     assert 'aria-current="page">1<' in html and 'href="?page=2#partner-actions"' in html
     last = client.get(HOME, {"page": 3}).content.decode()
     assert rows(last, "partner-actions") == 30 and "101 to 130 of 130" in last
-    codes = re.findall(r'<a class="govuk-link" href="/actions/\d+/">([\d.]+)</a>', last.split('id="partner-actions"')[1])
+    codes = re.findall(
+        r'<a class="govuk-link" href="/actions/\d+/">([\d.]+)</a>', last.split('id="partner-actions"')[1]
+    )
     assert codes[0] == "4.1" and "9.1" not in codes
 
 
@@ -221,4 +223,6 @@ def test_the_report_runs_a_fixed_number_of_queries(commissioner, django_assert_m
     with django_assert_max_num_queries(11):
         response = client.get(REPORT, {"objective": objective.pk, "as_of": "2024-01-01"})
         assert response.status_code == 200
-    assert response.content.decode().count('<tr class="govuk-table__row" id="report-') == min(PAGE_SIZE, len(actions) + 1)
+    assert response.content.decode().count('<tr class="govuk-table__row" id="report-') == min(
+        PAGE_SIZE, len(actions) + 1
+    )
