@@ -55,7 +55,7 @@ def list_items(html, list_id):
 
 @pytest.fixture
 def busy_partner(db, secretariat):
-    """A partner whose organisation partners 130 actions: 30 overdue, 30 due soon, 40 others, 30 with returned reports."""
+    """A partner whose organisation partners 130 actions: 30 overdue, 30 due soon, 40 done, 30 returned reports."""
     organisation = OrganisationFactory(name="Busy", slug="busy")
     partner = PartnerFactory(organisation=organisation)
     today = timezone.localdate()
@@ -226,3 +226,20 @@ def test_the_report_runs_a_fixed_number_of_queries(commissioner, django_assert_m
     assert response.content.decode().count('<tr class="govuk-table__row" id="report-') == min(
         PAGE_SIZE, len(actions) + 1
     )
+
+
+# --- the review queue -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [PAGE_SIZE, PAGE_SIZE + 10])
+def test_the_review_queue_shows_the_oldest_fifty(client, secretariat, count, django_assert_max_num_queries):
+    organisation = OrganisationFactory()
+    partner = PartnerFactory(organisation=organisation)
+    actions = partnered_actions(organisation, count, prefix="3")
+    submissions = [submission_create(action=a, by=partner, status=Status.ON_TRACK, note="n") for a in actions]
+    client.force_login(secretariat)
+    with django_assert_max_num_queries(6):
+        html = client.get(reverse("priorities:review-queue")).content.decode()
+    assert html.count('<div class="govuk-summary-card" id="submission-') == PAGE_SIZE
+    assert f'id="submission-{submissions[0].pk}"' in html and f'id="submission-{submissions[PAGE_SIZE - 1].pk}"' in html
+    assert ('id="more-pending"' in html) == (count > PAGE_SIZE)
