@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from priorities.models import Action, ActionPartner, Status
 from priorities.services import submission_create, submission_return
-from tests.factories import ActionFactory, ObjectiveFactory, OrganisationFactory, PartnerFactory
+from tests.factories import (
+    ActionFactory,
+    ObjectiveFactory,
+    OrganisationFactory,
+    PartnerFactory,
+    SuccessIndicatorFactory,
+)
 from tracker.paging import ATTENTION_LIMIT, PAGE_SIZE
 
 HOME = reverse("home")
@@ -243,3 +249,17 @@ def test_the_review_queue_shows_the_oldest_fifty(client, secretariat, count, dja
     assert html.count('<div class="govuk-summary-card" id="submission-') == PAGE_SIZE
     assert f'id="submission-{submissions[0].pk}"' in html and f'id="submission-{submissions[PAGE_SIZE - 1].pk}"' in html
     assert ('id="more-pending"' in html) == (count > PAGE_SIZE)
+
+
+# --- an indicator's linked actions ------------------------------------------------------------------
+
+
+def test_an_indicator_page_shows_fifty_linked_actions_and_links_to_all(client, secretariat):
+    indicator = SuccessIndicatorFactory()
+    indicator.actions.add(*partnered_actions(OrganisationFactory(), 60, prefix="2"))
+    client.force_login(secretariat)
+    html = client.get(indicator.get_absolute_url()).content.decode()
+    linked = html.split('id="linked-actions"')[1].split("</table>")[0]
+    assert len(re.findall(r'<a class="govuk-link" href="/actions/\d+/">', linked)) == 50
+    assert "The first 50 of 60 linked actions" in linked
+    assert f'href="/actions/?indicator={indicator.pk}"' in linked
