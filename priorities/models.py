@@ -136,6 +136,14 @@ class Objective(models.Model):
 DUE_SOON_DAYS = 30  # "due soon" on the partner's home: the next update falls due within this many days
 
 
+def _awaiting_review(user):
+    """Exists: progress submitted on the action awaits review (for a partner, their organisation's)."""
+    pending = Submission.objects.pending().filter(action=OuterRef("pk"))
+    if user.role == user.Role.PARTNER:
+        pending = pending.filter(organisation_id=user.organisation_id)
+    return Exists(pending)
+
+
 class ActionQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The actions a user may see: all for secretariat and commissioner, their organisation's for partners."""
@@ -162,24 +170,23 @@ class ActionQuerySet(models.QuerySet):
         For a partner only their own organisation's submissions count (what they see as "Submitted,
         awaiting review" instead of "Overdue"); for staff any partner's.
         """
-        pending = Submission.objects.pending().filter(action=OuterRef("pk"))
-        if user.role == user.Role.PARTNER:
-            pending = pending.filter(organisation_id=user.organisation_id)
-        return self.annotate(awaiting_review=Exists(pending))
+        return self.annotate(awaiting_review=_awaiting_review(user))
 
     def overdue(self, today=None):
         """Actions whose next update is due before today and that are not completed."""
         today = today or timezone.localdate()
         return self.exclude(status=Status.COMPLETED).filter(next_update_due__lt=today)
 
-    def partner_summary(self, today=None):
+    def partner_summary(self, user, today=None):
         """One aggregate query: {"total", each status, "overdue", "due_soon", "awaiting_review"} over these actions.
 
-        Needs with_awaiting_review(): as on the partner's home, progress awaiting review is neither
+        As on the partner's home, progress awaiting review (with_awaiting_review's rule) is neither
         overdue nor due soon; due soon is within DUE_SOON_DAYS from today, not completed.
         """
         today = today or timezone.localdate()
-        open_ = Q(awaiting_review=False) & ~Q(status=Status.COMPLETED)
+        # The rule as an expression, not the annotation: PostgreSQL's aggregate cannot see an annotation.
+        awaiting = Q(_awaiting_review(user))
+        open_ = ~awaiting & ~Q(status=Status.COMPLETED)
         return self.order_by().aggregate(
             total=models.Count("pk"),
             **{status: models.Count("pk", filter=Q(status=status)) for status in Status.values},
@@ -189,7 +196,7 @@ class ActionQuerySet(models.QuerySet):
                 filter=open_
                 & Q(next_update_due__gte=today, next_update_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS)),
             ),
-            awaiting_review=models.Count("pk", filter=Q(awaiting_review=True)),
+            awaiting_review=models.Count("pk", filter=awaiting),
         )
 
     def for_register(self, today=None):

@@ -30,7 +30,7 @@ def partner_home(request):
     """
     today = timezone.localdate()
     actions = Action.objects.visible_to(request.user).with_awaiting_review(request.user)
-    summary = actions.partner_summary(today)
+    summary = Action.objects.visible_to(request.user).partner_summary(request.user, today)
     open_actions = actions.exclude(awaiting_review=True).select_related("objective")
     overdue = open_actions.overdue(today).order_by("next_update_due", "sort_key")
     due_soon = (
