@@ -3,7 +3,7 @@
 import datetime
 
 from django import forms
-from django.db.models import CharField, Count, OuterRef, Prefetch, Subquery, Value
+from django.db.models import Case, CharField, Count, F, OuterRef, Prefetch, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.shortcuts import render
 from django.utils import timezone
@@ -34,7 +34,18 @@ class AsOfForm(forms.Form):
 
 
 def actions_as_of(actions, as_of):
-    """Annotate each action with its status, note and update time as of the end of `as_of` (history replayed)."""
+    """Annotate each action with its status, note and update time as of the end of `as_of` (history replayed).
+
+    Today's are the action's last update, which action_record_update keeps with the status it sets:
+    no history to replay, so the default report costs a join rather than a subquery per action. An
+    action without an update is not started (status_then None) on either path.
+    """
+    if as_of >= timezone.localdate():
+        return actions.annotate(
+            status_then=Case(When(last_update__isnull=True, then=Value(None)), default=F("status")),
+            note_then=F("last_update__note"),
+            updated_then=F("last_update__created_at"),
+        )
     end = timezone.make_aware(datetime.datetime.combine(as_of + datetime.timedelta(days=1), datetime.time.min))
     latest = ProgressUpdate.objects.filter(action=OuterRef("pk"), created_at__lt=end).order_by("-created_at", "-pk")
     return actions.annotate(
@@ -148,9 +159,14 @@ def _report_action_rows(actions, as_of):
     """The Actions sheet from values() rows: one query, typed cells, "last update" as a date and who made it."""
     end = timezone.make_aware(datetime.datetime.combine(as_of + datetime.timedelta(days=1), datetime.time.min))
     latest = ProgressUpdate.objects.filter(action=OuterRef("pk"), created_at__lt=end).order_by("-created_at", "-pk")
+    # Who made the update the row shows: today's is the last update (as actions_as_of).
+    if as_of >= timezone.localdate():
+        updated_by = _person("last_update__author__")
+    else:
+        updated_by = Subquery(latest.annotate(who=_person("author__")).values("who")[:1])
     rows = (
         actions_as_of(actions, as_of)
-        .annotate(updated_by_then=Subquery(latest.annotate(who=_person("author__")).values("who")[:1]))
+        .annotate(updated_by_then=updated_by)
         .order_by(
             "objective__priority__plan__title",
             "objective__priority__plan_id",

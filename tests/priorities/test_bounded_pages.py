@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from priorities.models import Action, ActionPartner, Status
-from priorities.services import submission_create, submission_return
+from priorities.services import action_record_update, submission_create, submission_return
 from tests.factories import (
     ActionFactory,
     ObjectiveFactory,
@@ -263,3 +263,28 @@ def test_an_indicator_page_shows_fifty_linked_actions_and_links_to_all(client, s
     assert len(re.findall(r'<a class="govuk-link" href="/actions/\d+/">', linked)) == 50
     assert "The first 50 of 60 linked actions" in linked
     assert f'href="/actions/?indicator={indicator.pk}"' in linked
+
+
+def test_todays_report_reads_the_last_update_and_agrees_with_the_replayed_history(client, commissioner, secretariat):
+    """Today's statuses come from each action's last update (no replay); they match replaying the history."""
+    objective = ObjectiveFactory(code="6.3")
+    actions = partnered_actions(OrganisationFactory(), 6, objective=objective, prefix="6.3")
+    earlier = timezone.now() - datetime.timedelta(days=5)
+    for action, statuses in zip(actions, [[Status.ON_TRACK], [Status.AT_RISK, Status.OFF_TRACK], [Status.COMPLETED]]):
+        for hours, status in enumerate(statuses):
+            at = earlier + datetime.timedelta(hours=hours)
+            action_record_update(action=action, status=status, note=f"{status} note", by=secretariat, at=at)
+    client.force_login(commissioner)
+    yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    today = client.get(REPORT, {"objective": objective.pk}).content.decode()
+    replayed = client.get(REPORT, {"objective": objective.pk, "as_of": yesterday}).content.decode()
+
+    def counts(html):
+        return re.findall(r'numeric">([\d,]+)<', html.split(f'id="objective-{objective.pk}"')[1].split("</tr>")[0])
+
+    def section(html):
+        return html.split('id="objective-actions"')[1].split("<table")[1].split("</table>")[0]
+
+    assert counts(today) == counts(replayed) == ["1", "0", "1", "3", "1", "6"]
+    assert section(today) == section(replayed)
+    assert "off_track note" in section(today) and "at_risk note" not in section(today)
