@@ -136,12 +136,12 @@ class Objective(models.Model):
 DUE_SOON_DAYS = 30  # "due soon" on the partner's home: the next update falls due within this many days
 
 
-def _awaiting_review(user):
-    """Exists: progress submitted on the action awaits review (for a partner, their organisation's)."""
-    pending = Submission.objects.pending().filter(action=OuterRef("pk"))
+def _pending_submissions(user):
+    """Submissions awaiting review that count for `user`: for a partner, their organisation's; for staff, all."""
+    pending = Submission.objects.pending()
     if user.role == user.Role.PARTNER:
         pending = pending.filter(organisation_id=user.organisation_id)
-    return Exists(pending)
+    return pending
 
 
 class ActionQuerySet(models.QuerySet):
@@ -170,7 +170,15 @@ class ActionQuerySet(models.QuerySet):
         For a partner only their own organisation's submissions count (what they see as "Submitted,
         awaiting review" instead of "Overdue"); for staff any partner's.
         """
-        return self.annotate(awaiting_review=_awaiting_review(user))
+        return self.annotate(awaiting_review=Exists(_pending_submissions(user).filter(action=OuterRef("pk"))))
+
+    def awaiting_review(self, user, awaiting=True):
+        """Actions with progress awaiting review as with_awaiting_review counts it (awaiting=False: without).
+
+        One uncorrelated subquery (the few pending submissions, hashed once), not an Exists per action.
+        """
+        q = Q(pk__in=_pending_submissions(user).values("action_id"))
+        return self.filter(q) if awaiting else self.exclude(q)
 
     def overdue(self, today=None):
         """Actions whose next update is due before today and that are not completed."""
@@ -184,8 +192,8 @@ class ActionQuerySet(models.QuerySet):
         overdue nor due soon; due soon is within DUE_SOON_DAYS from today, not completed.
         """
         today = today or timezone.localdate()
-        # The rule as an expression, not the annotation: PostgreSQL's aggregate cannot see an annotation.
-        awaiting = Q(_awaiting_review(user))
+        # The rule as an uncorrelated subquery (hashed once), not the annotation: an aggregate cannot see it.
+        awaiting = Q(pk__in=_pending_submissions(user).values("action_id"))
         open_ = ~awaiting & ~Q(status=Status.COMPLETED)
         return self.order_by().aggregate(
             total=models.Count("pk"),

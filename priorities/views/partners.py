@@ -29,9 +29,9 @@ def partner_home(request):
     register's CSV download (the same actions for a partner) has every row.
     """
     today = timezone.localdate()
-    actions = Action.objects.visible_to(request.user).with_awaiting_review(request.user)
-    summary = Action.objects.visible_to(request.user).partner_summary(request.user, today)
-    open_actions = actions.exclude(awaiting_review=True).select_related("objective")
+    actions = Action.objects.visible_to(request.user)
+    summary = actions.partner_summary(request.user, today)
+    open_actions = actions.awaiting_review(request.user, awaiting=False)
     overdue = open_actions.overdue(today).order_by("next_update_due", "sort_key")
     due_soon = (
         open_actions.exclude(status=Status.COMPLETED)
@@ -45,7 +45,11 @@ def partner_home(request):
         .order_by("-decided_at", "-pk")
     )
     submissions = Submission.objects.visible_to(request.user).select_related("action", "submitted_by", "decided_by")
-    page = page_of(request, actions.select_related("last_update").order_by("sort_key", "pk"), count=summary["total"])
+    page = page_of(
+        request,
+        actions.with_awaiting_review(request.user).select_related("last_update").order_by("sort_key", "pk"),
+        count=summary["total"],
+    )
     context = {
         "organisation": request.user.organisation,
         "summary": summary,
@@ -55,7 +59,7 @@ def partner_home(request):
         "page": page,
         "actions": page.object_list,
         # Progress the organisation submitted is its report, due or not, until the secretariat decides.
-        "awaiting_review": preview(actions.filter(awaiting_review=True).order_by("sort_key", "pk")),
+        "awaiting_review": preview(actions.awaiting_review(request.user).order_by("sort_key", "pk")),
         "overdue": preview(overdue),
         "due_soon": preview(due_soon),
         "returned": preview(returned),
