@@ -1,32 +1,26 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
+from django.db.models import Count, F, Prefetch, Window
+from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from tracker.permissions import SECRETARIAT, role_required
 
-from ..models import Action, Objective, Plan, PlanPublication, Priority
+from ..models import Action, Plan, PlanPublication, Priority
 from ..services import plan_publish, plan_unpublish
 
 PUBLICATION_HISTORY = 20
+PLAN_ACTIONS_SHOWN = 10  # per objective; the register lists all of them
 
 
 @require_GET
 @login_required
 def plan_overview(request):
     """The plan as published, with each visible action's current status; the secretariat publishes it here."""
-    actions = Action.objects.visible_to(request.user).select_related("owner")
+    visible = Action.objects.visible_to(request.user)
     plans = Plan.objects.prefetch_related(
-        Prefetch(
-            "priorities",
-            queryset=Priority.objects.prefetch_related(
-                Prefetch(
-                    "objectives",
-                    queryset=Objective.objects.prefetch_related(Prefetch("actions", queryset=actions)),
-                )
-            ),
-        )
+        Prefetch("priorities", queryset=Priority.objects.prefetch_related("objectives")),
     )
     is_secretariat = request.user.role == SECRETARIAT
     if is_secretariat:
@@ -38,7 +32,27 @@ def plan_overview(request):
                 to_attr="recent_publications",
             )
         )
-    return render(request, "priorities/plan.html", {"plans": plans, "can_publish": is_secretariat})
+    plans = list(plans)
+    # The first PLAN_ACTIONS_SHOWN of each objective (ranked in SQL, one query) and the number of all of
+    # them: the register lists the rest (issue 18: no page renders every action).
+    first = (
+        visible.annotate(rank=Window(RowNumber(), partition_by=F("objective_id"), order_by=[F("sort_key"), F("pk")]))
+        .filter(rank__lte=PLAN_ACTIONS_SHOWN)
+        .order_by("objective_id", "rank")
+    )
+    by_objective = {}
+    for action in first:
+        by_objective.setdefault(action.objective_id, []).append(action)
+    totals = dict(
+        visible.order_by().values_list("objective_id").annotate(n=Count("pk")).values_list("objective_id", "n")
+    )
+    for plan in plans:
+        for priority in plan.priorities.all():
+            for objective in priority.objectives.all():
+                objective.first_actions = by_objective.get(objective.pk, [])
+                objective.action_total = totals.get(objective.pk, 0)
+    context = {"plans": plans, "can_publish": is_secretariat, "shown": PLAN_ACTIONS_SHOWN}
+    return render(request, "priorities/plan.html", context)
 
 
 def _decide(request, pk, *, publish):

@@ -288,3 +288,21 @@ def test_todays_report_reads_the_last_update_and_agrees_with_the_replayed_histor
     assert counts(today) == counts(replayed) == ["1", "0", "1", "3", "1", "6"]
     assert section(today) == section(replayed)
     assert "off_track note" in section(today) and "at_risk note" not in section(today)
+
+
+# --- the plan page ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [30, 300])
+def test_the_plan_page_shows_ten_actions_an_objective_and_links_to_all(
+    client, secretariat, django_assert_max_num_queries, count
+):
+    objective = ObjectiveFactory(code="6.4")
+    partnered_actions(OrganisationFactory(), count, objective=objective, prefix="6.4")
+    client.force_login(secretariat)
+    # session, user, review count, plans, priorities, objectives, publications, first actions, totals
+    with django_assert_max_num_queries(9):
+        html = client.get(reverse("priorities:plan")).content.decode()
+    assert len(re.findall(r'<a class="govuk-link" href="/actions/\d+/">6\.4\.', html)) == 10
+    assert f"The first 10 of {count:,} actions" in html
+    assert f'href="/actions/?objective={objective.pk}"' in html
