@@ -37,6 +37,7 @@ def facts():
         "partner": partner.username,
         "organisation": busiest.slug,
         "action": Action.objects.order_by("sort_key").values_list("pk", flat=True).first(),
+        "objective": Action.objects.order_by("sort_key").values_list("objective_id", flat=True).first(),
         "actions": Action.objects.count(),
     }
 
@@ -58,8 +59,10 @@ def query_counts():
         ("register", "/actions/", who["secretariat"]),
         ("dashboard", "/dashboard/", who["commissioner"]),
         ("progress report", "/reports/progress/", who["commissioner"]),
+        ("progress report, one objective", f"/reports/progress/?objective={who['objective']}", who["commissioner"]),
         ("action page", f"/actions/{who['action']}/", who["secretariat"]),
         ("partner home", "/", who["partner"]),
+        ("partner home, page 2", "/?page=2", who["partner"]),
         ("review queue", "/reviews/", who["secretariat"]),
         ("organisation page", f"/organisations/{who['organisation']}/", who["secretariat"]),
     ]

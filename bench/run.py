@@ -304,6 +304,14 @@ def under_edits_figure(ctx):
     return [Row(name, measured, target, met) for name, measured, target, met in under_edits.figure(ctx)]
 
 
+def bounded_pages_figure(ctx):
+    """bench/bounded.py: partner home and progress report against the admin change list, and at 2x data."""
+    from bench import bounded
+
+    rows = bounded.figure(ctx, SCALE, template=EMPTY_DB)
+    return [Row(name, measured, target, met) for name, measured, target, met in rows]
+
+
 def public_figure(ctx):
     """The public plan page against the no-database page under wrk (bench/public.py)."""
     from bench.public import public_figure as figure
@@ -318,6 +326,7 @@ FIGURES = [
     reminders_figure,
     plan_import_figure,
     downloads_figure,
+    bounded_pages_figure,
     public_figure,
     under_edits_figure,
 ]

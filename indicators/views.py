@@ -24,6 +24,7 @@ from .models import Measure, Measurement, MeasurementImport, MeasurementSubmissi
 
 READERS = (SECRETARIAT, COMMISSIONER, PARTNER)
 CHANGES_SHOWN = 50
+LINKED_ACTIONS_SHOWN = 50
 PREVIEW_ROWS_SHOWN = 100
 
 
@@ -63,6 +64,8 @@ class IndicatorDetailView(RoleRequiredMixin, DetailView):
         context["can_edit"] = self.request.user.is_secretariat
         if indicator.is_archived and context["can_edit"]:
             context["restore_url"] = reverse("indicators:indicator-restore", kwargs={"pk": indicator.pk})
+        # At most LINKED_ACTIONS_SHOWN rows (issue 18: bounded pages); the register lists them all.
+        context["linked_shown"], context["linked_slice"] = LINKED_ACTIONS_SHOWN, f":{LINKED_ACTIONS_SHOWN}"
         return context
 
 

@@ -195,6 +195,15 @@ class Objective(Archivable):
 
 
 ACTION_LEVELS = ("", "objective__", "objective__priority__")
+DUE_SOON_DAYS = 30  # "due soon" on the partner's home: the next update falls due within this many days
+
+
+def _pending_submissions(user):
+    """Submissions awaiting review that count for `user`: for a partner, their organisation's; for staff, all."""
+    pending = Submission.objects.pending()
+    if user.role == user.Role.PARTNER:
+        pending = pending.filter(organisation_id=user.organisation_id)
+    return pending
 
 
 class ActionQuerySet(models.QuerySet):
@@ -235,15 +244,42 @@ class ActionQuerySet(models.QuerySet):
         For a partner only their own organisation's submissions count (what they see as "Submitted,
         awaiting review" instead of "Overdue"); for staff any partner's.
         """
-        pending = Submission.objects.pending().filter(action=OuterRef("pk"))
-        if user.role == user.Role.PARTNER:
-            pending = pending.filter(organisation_id=user.organisation_id)
-        return self.annotate(awaiting_review=Exists(pending))
+        return self.annotate(awaiting_review=Exists(_pending_submissions(user).filter(action=OuterRef("pk"))))
+
+    def awaiting_review(self, user, awaiting=True):
+        """Actions with progress awaiting review as with_awaiting_review counts it (awaiting=False: without).
+
+        One uncorrelated subquery (the few pending submissions, hashed once), not an Exists per action.
+        """
+        q = Q(pk__in=_pending_submissions(user).values("action_id"))
+        return self.filter(q) if awaiting else self.exclude(q)
 
     def overdue(self, today=None):
         """Actions whose next update is due before today and that are not completed."""
         today = today or timezone.localdate()
         return self.exclude(status=Status.COMPLETED).filter(next_update_due__lt=today)
+
+    def partner_summary(self, user, today=None):
+        """One aggregate query: {"total", each status, "overdue", "due_soon", "awaiting_review"} over these actions.
+
+        As on the partner's home, progress awaiting review (with_awaiting_review's rule) is neither
+        overdue nor due soon; due soon is within DUE_SOON_DAYS from today, not completed.
+        """
+        today = today or timezone.localdate()
+        # The rule as an uncorrelated subquery (hashed once), not the annotation: an aggregate cannot see it.
+        awaiting = Q(pk__in=_pending_submissions(user).values("action_id"))
+        open_ = ~awaiting & ~Q(status=Status.COMPLETED)
+        return self.order_by().aggregate(
+            total=models.Count("pk"),
+            **{status: models.Count("pk", filter=Q(status=status)) for status in Status.values},
+            overdue=models.Count("pk", filter=open_ & Q(next_update_due__lt=today)),
+            due_soon=models.Count(
+                "pk",
+                filter=open_
+                & Q(next_update_due__gte=today, next_update_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS)),
+            ),
+            awaiting_review=models.Count("pk", filter=awaiting),
+        )
 
     def for_register(self, today=None):
         """Everything the register shows and sorts on, in a fixed number of queries."""

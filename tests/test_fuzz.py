@@ -59,8 +59,8 @@ HOSTILE = [
     "%s%n%x",
 ]
 SAMPLE = 3  # hostile values per field besides CORE
-# Parameters of lists that no form on the page names (page links, sort links); sent where the page links them.
-LIST_PARAMETERS = ("page", "sort", "per_page", "show")
+# Parameters of lists that no form on the page names (page, sort and section links); sent where the page links them.
+LIST_PARAMETERS = ("page", "sort", "per_page", "show", "objective")
 # Signing out would end the walk's session; the importer guard covers file fields.
 SKIP_URLS = {"logout"}
 # Tables that any request may write: sessions, sign-in attempts (django-axes).

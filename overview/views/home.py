@@ -1,12 +1,16 @@
 """Home: the partner portal's front page, and where staff land after signing in."""
 
+import datetime
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from indicators.models import Measure, MeasurementSubmission
-from priorities.models import Action, Submission
+from priorities.charts import STATUS_ORDER
+from priorities.models import DUE_SOON_DAYS, Action, Status, Submission
+from tracker.paging import ATTENTION_LIMIT, page_of, preview
 from tracker.permissions import PARTNER, role_required
 
 # Where staff land after signing in. Partners' home is "/" itself.
@@ -23,34 +27,51 @@ def home(request):
 
 @role_required(PARTNER)
 def partner_home(request):
-    """What the organisation partners, what is due and overdue, and its recent submissions."""
+    """The organisation's actions summarised, what needs attention first, then all of them 50 a page.
+
+    Bounded whatever the number of actions (issue 18): counts come from one aggregate query, the
+    attention lists stop at ATTENTION_LIMIT rows with their totals, the full list is paged, and the
+    register's CSV download (the same actions for a partner) has every row.
+    """
     today = timezone.localdate()
-    actions = list(
-        Action.objects.visible_to(request.user)
-        .live()
-        .with_awaiting_review(request.user)
-        .select_related("objective", "last_update")
+    actions = Action.objects.visible_to(request.user).live()
+    summary = actions.partner_summary(request.user, today)
+    open_actions = actions.awaiting_review(request.user, awaiting=False)
+    overdue = open_actions.overdue(today).order_by("next_update_due", "sort_key")
+    due_soon = (
+        open_actions.exclude(status=Status.COMPLETED)
+        .filter(next_update_due__gte=today, next_update_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS))
         .order_by("next_update_due", "sort_key")
     )
-    submissions = Submission.objects.visible_to(request.user).select_related("action", "submitted_by", "decided_by")[
-        :20
-    ]
+    returned = (
+        Submission.objects.visible_to(request.user)
+        .awaiting_answer()
+        .select_related("action", "submitted_by", "decided_by")
+        .order_by("-decided_at", "-pk")
+    )
+    submissions = Submission.objects.visible_to(request.user).select_related("action", "submitted_by", "decided_by")
+    page = page_of(
+        request,
+        actions.with_awaiting_review(request.user).select_related("last_update").order_by("sort_key", "pk"),
+        count=summary["total"],
+    )
     context = {
         "organisation": request.user.organisation,
-        "actions": sorted(actions, key=lambda a: a.sort_key),
-        # Progress the organisation submitted is its report, due or not, until the secretariat decides.
-        "awaiting_review": [a for a in actions if a.awaiting_review],
-        "overdue": [a for a in actions if a.is_overdue and not a.awaiting_review],
-        "due_soon": [
-            a
-            for a in actions
-            if not a.is_overdue
-            and not a.awaiting_review
-            and a.next_update_due
-            and (a.next_update_due - today).days <= 30
-            and a.status != "completed"
+        "summary": summary,
+        "status_counts": [
+            {"status": status, "label": Status(status).label, "count": summary[status]} for status in STATUS_ORDER
         ],
-        "submissions": submissions,
+        "page": page,
+        "actions": page.object_list,
+        # Progress the organisation submitted is its report, due or not, until the secretariat decides.
+        "awaiting_review": preview(actions.awaiting_review(request.user).order_by("sort_key", "pk")),
+        "overdue": preview(overdue),
+        "due_soon": preview(due_soon),
+        "returned": preview(returned),
+        "returned_total": returned.count(),
+        "attention_limit": ATTENTION_LIMIT,
+        "due_soon_days": DUE_SOON_DAYS,
+        "submissions": submissions[:20],
         "reported_measures": Measure.objects.filter(
             reporting_organisation_id=request.user.organisation_id, indicator__archived_at__isnull=True
         )

@@ -3,7 +3,7 @@
 import datetime
 
 from django import forms
-from django.db.models import CharField, Count, OuterRef, Prefetch, Subquery, Value
+from django.db.models import Case, CharField, Count, F, OuterRef, Prefetch, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,6 +13,7 @@ from indicators.history import annotate_as_of
 from indicators.models import Measure, SuccessIndicator
 from priorities.charts import STATUS_ORDER
 from priorities.models import Action, Objective, Plan, Priority, ProgressUpdate, Status
+from tracker.paging import page_of
 from tracker.permissions import STAFF, role_required
 from tracker.spreadsheets import person_name, xlsx_response
 
@@ -32,7 +33,18 @@ class AsOfForm(forms.Form):
 
 
 def actions_as_of(actions, as_of):
-    """Annotate each action with its status, note and update time as of the end of `as_of` (history replayed)."""
+    """Annotate each action with its status, note and update time as of the end of `as_of` (history replayed).
+
+    Today's are the action's last update, which action_record_update keeps with the status it sets:
+    no history to replay, so the default report costs a join rather than a subquery per action. An
+    action without an update is not started (status_then None) on either path.
+    """
+    if as_of >= timezone.localdate():
+        return actions.annotate(
+            status_then=Case(When(last_update__isnull=True, then=Value(None)), default=F("status")),
+            note_then=F("last_update__note"),
+            updated_then=F("last_update__created_at"),
+        )
     end = timezone.make_aware(datetime.datetime.combine(as_of + datetime.timedelta(days=1), datetime.time.min))
     latest = ProgressUpdate.objects.filter(action=OuterRef("pk"), created_at__lt=end).order_by("-created_at", "-pk")
     return actions.annotate(
@@ -43,17 +55,18 @@ def actions_as_of(actions, as_of):
 
 
 def build_report(user, as_of):
-    # Each item as it stood on the date: one archived later was live then, one archived by then was not.
-    actions = actions_as_of(Action.objects.visible_to(user).live_on(as_of), as_of)
-    actions = actions.select_related("owner").order_by("sort_key")
+    """(plans with priorities, objectives and indicators, the summary by status) as of a date.
+
+    Each item as it stood on the date: one archived later was live then, one archived by then was not.
+    Each objective carries `status_counts` (in STATUS_ORDER) and `total` as of the date, counted in
+    one grouped query: the page holds no action rows, so its size follows the plan's structure, not
+    the number of actions (issue 18). The actions of one objective at a time are objective_actions().
+    """
     plans = Plan.objects.prefetch_related(
         Prefetch(
             "priorities",
             queryset=Priority.objects.live_on(as_of).prefetch_related(
-                Prefetch(
-                    "objectives",
-                    queryset=Objective.objects.live_on(as_of).prefetch_related(Prefetch("actions", queryset=actions)),
-                )
+                Prefetch("objectives", queryset=Objective.objects.live_on(as_of))
             ),
         ),
         Prefetch(
@@ -64,15 +77,50 @@ def build_report(user, as_of):
     plans = list(plans)
     # Indicator values as known on the date: recorded by then, as then corrected.
     annotate_as_of([m for plan in plans for i in plan.indicators.all() for m in i.measures.all()], as_of)
-    counts = {}
+    by_objective = {}
+    rows = (
+        actions_as_of(Action.objects.visible_to(user).live_on(as_of), as_of)
+        .order_by()
+        .values_list("objective_id", "status_then")
+        .annotate(n=Count("pk"))
+        .values_list("objective_id", "status_then", "n")
+    )
+    for objective_id, status, n in rows:
+        counts = by_objective.setdefault(objective_id, {})
+        # No update by then: not started, as every action begins.
+        status = status or Status.NOT_STARTED
+        counts[status] = counts.get(status, 0) + n
+    totals = {}
     for plan in plans:
         for priority in plan.priorities.all():
             for objective in priority.objectives.all():
-                for action in objective.actions.all():
-                    action.status_then = action.status_then or Status.NOT_STARTED
-                    counts[action.status_then] = counts.get(action.status_then, 0) + 1
-    summary = [{"status": s, "label": Status(s).label, "count": counts.get(s, 0)} for s in STATUS_ORDER]
+                counts = by_objective.get(objective.pk, {})
+                objective.status_counts = [counts.get(s, 0) for s in STATUS_ORDER]
+                objective.total = sum(counts.values())
+                for status, n in counts.items():
+                    totals[status] = totals.get(status, 0) + n
+    summary = [{"status": s, "label": Status(s).label, "count": totals.get(s, 0)} for s in STATUS_ORDER]
     return plans, summary
+
+
+def objective_actions(user, objective, as_of):
+    """The objective's actions the user may see, in code order, each with its status, note and update time then."""
+    actions = Action.objects.visible_to(user).live_on(as_of).filter(objective=objective)
+    return actions_as_of(actions, as_of).select_related("owner").order_by("sort_key", "pk")
+
+
+def _chosen_objective(request, plans):
+    """The objective named by ?objective=<id>, found among the objectives already loaded; anything else is none."""
+    value = request.GET.get("objective", "")
+    if not value.isdigit():
+        return None
+    for plan in plans:
+        for priority in plan.priorities.all():
+            for objective in priority.objectives.all():
+                if str(objective.pk) == value:
+                    objective.plan_title, objective.priority_number = plan.title, priority.number
+                    return objective
+    return None
 
 
 def _as_of(request):
@@ -84,14 +132,24 @@ def _as_of(request):
 @require_GET
 @role_required(*STAFF)
 def progress_report(request):
+    """The summary per objective and the indicators; one objective's actions at a time, 50 a page.
+
+    The whole report, every action with its latest note, is the Excel download.
+    """
     form, as_of = _as_of(request)
     plans, summary = build_report(request.user, as_of)
+    objective = _chosen_objective(request, plans)
+    page = None
+    if objective:
+        page = page_of(request, objective_actions(request.user, objective, as_of), count=objective.total)
     context = {
         "form": form,
         "as_of": as_of,
         "plans": plans,
         "summary": summary,
         "total": sum(s["count"] for s in summary),
+        "objective": objective,
+        "page": page,
     }
     return render(request, "priorities/progress_report.html", context, status=400 if form.errors else 200)
 
@@ -106,9 +164,14 @@ def _report_action_rows(actions, as_of):
     """The Actions sheet from values() rows: one query, typed cells, "last update" as a date and who made it."""
     end = timezone.make_aware(datetime.datetime.combine(as_of + datetime.timedelta(days=1), datetime.time.min))
     latest = ProgressUpdate.objects.filter(action=OuterRef("pk"), created_at__lt=end).order_by("-created_at", "-pk")
+    # Who made the update the row shows: today's is the last update (as actions_as_of).
+    if as_of >= timezone.localdate():
+        updated_by = _person("last_update__author__")
+    else:
+        updated_by = Subquery(latest.annotate(who=_person("author__")).values("who")[:1])
     rows = (
         actions_as_of(actions, as_of)
-        .annotate(updated_by_then=Subquery(latest.annotate(who=_person("author__")).values("who")[:1]))
+        .annotate(updated_by_then=updated_by)
         .order_by(
             "objective__priority__plan__title",
             "objective__priority__plan_id",

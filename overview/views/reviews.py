@@ -9,6 +9,7 @@ from indicators.models import MeasurementSubmission
 from priorities.forms import ReturnForm
 from priorities.models import Submission
 from priorities.services import AlreadyDecidedError, submission_accept, submission_return
+from tracker.paging import PAGE_SIZE, preview
 from tracker.permissions import SECRETARIAT, STAFF, role_required
 
 
@@ -28,9 +29,15 @@ def _queue_context(request, **extra):
         .select_related("measure__indicator", "organisation", "submitted_by")
         .order_by("submitted_at", "pk")
     )
+    # The oldest PAGE_SIZE of each, read one row further to know whether more wait (issue 18: bounded).
+    pending = preview(pending, PAGE_SIZE + 1)
+    pending_values = preview(pending_values, PAGE_SIZE + 1)
     return {
-        "pending": pending,
-        "pending_values": pending_values,
+        "pending": pending[:PAGE_SIZE],
+        "more_pending": len(pending) > PAGE_SIZE,
+        "pending_values": pending_values[:PAGE_SIZE],
+        "more_pending_values": len(pending_values) > PAGE_SIZE,
+        "batch": PAGE_SIZE,
         "decided": decided,
         "can_decide": request.user.role == SECRETARIAT,
         **extra,

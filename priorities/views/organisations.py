@@ -9,6 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tracker.forms import InviteForm, apply_errors
 from tracker.models import Invitation, Organisation
+from tracker.paging import page_of
 from tracker.permissions import SECRETARIAT, STAFF, role_required
 from tracker.services import partner_invite
 
@@ -36,13 +37,16 @@ def _render_organisation(request, slug, invite_form=None, status=200):
         .live()
         .select_related("action__last_update__author")
         .with_reporting()
-        .order_by("action__sort_key")
+        .order_by("action__sort_key", "pk")
     )
+    # 50 a page: the busiest organisation partners thousands of actions (issue 18).
+    page = page_of(request, partnerships)
     context = {
         "organisation": organisation,
         "organisation_reminders": Reminder.objects.for_organisation(organisation)[:50],
         "people": people,
-        "partnerships": partnerships,
+        "partnerships": page.object_list,
+        "page": page,
         "invite_form": invite_form or InviteForm(),
         "can_manage": request.user.role == SECRETARIAT,
     }

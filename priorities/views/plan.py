@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
+from django.db.models import Count, F, Prefetch, Window
+from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -11,6 +12,7 @@ from ..services import plan_publish, plan_unpublish
 
 PUBLICATION_HISTORY = 20
 PLAN_HISTORY = 20
+PLAN_ACTIONS_SHOWN = 10  # per objective; the register lists all of them
 
 
 @require_GET
@@ -19,17 +21,15 @@ def plan_overview(request):
     """The plan as published, with each visible action's current status.
 
     For the secretariat it is the plan's outline: each priority, objective, action and indicator links
-    to its edit form, with links to add more, the recent changes, and publishing.
+    to its edit form, with links to add more, the recent changes, and publishing. Each objective shows
+    its first PLAN_ACTIONS_SHOWN actions; the register lists them all.
     """
-    actions = Action.objects.visible_to(request.user).live().select_related("owner")
+    visible = Action.objects.visible_to(request.user).live()
     plans = Plan.objects.prefetch_related(
         Prefetch(
             "priorities",
             queryset=Priority.objects.live().prefetch_related(
-                Prefetch(
-                    "objectives",
-                    queryset=Objective.objects.live().prefetch_related(Prefetch("actions", queryset=actions)),
-                )
+                Prefetch("objectives", queryset=Objective.objects.live())
             ),
         )
     )
@@ -52,9 +52,28 @@ def plan_overview(request):
             ),
             Prefetch("indicators__actions", queryset=Action.objects.only("pk", "code", "sort_key")),
         )
-    return render(
-        request, "priorities/plan.html", {"plans": plans, "can_publish": is_secretariat, "can_edit": is_secretariat}
+    plans = list(plans)
+    # The first PLAN_ACTIONS_SHOWN of each objective (ranked in SQL, one query) and the number of all of
+    # them: the register lists the rest (issue 18: no page renders every action).
+    first = (
+        visible.select_related("owner")
+        .annotate(rank=Window(RowNumber(), partition_by=F("objective_id"), order_by=[F("sort_key"), F("pk")]))
+        .filter(rank__lte=PLAN_ACTIONS_SHOWN)
+        .order_by("objective_id", "rank")
     )
+    by_objective = {}
+    for action in first:
+        by_objective.setdefault(action.objective_id, []).append(action)
+    totals = dict(
+        visible.order_by().values_list("objective_id").annotate(n=Count("pk")).values_list("objective_id", "n")
+    )
+    for plan in plans:
+        for priority in plan.priorities.all():
+            for objective in priority.objectives.all():
+                objective.first_actions = by_objective.get(objective.pk, [])
+                objective.action_total = totals.get(objective.pk, 0)
+    context = {"plans": plans, "can_publish": is_secretariat, "can_edit": is_secretariat, "shown": PLAN_ACTIONS_SHOWN}
+    return render(request, "priorities/plan.html", context)
 
 
 def _decide(request, pk, *, publish):

@@ -1,5 +1,8 @@
 from playwright.sync_api import expect
 
+from tests.priorities.test_bounded_pages import partnered_actions
+from tracker.models import Organisation
+
 EUROPOL_ACTIONS = ["5.21", "5.22", "5.23", "5.24"]
 
 
@@ -36,3 +39,18 @@ def test_europol_reports_and_the_secretariat_accepts(demo, sign_in, live_server,
     expect(page.locator("#action-summary")).to_contain_text("On track")
     first = page.locator("#progress-history li").first
     expect(first).to_contain_text("Reported by Eva Europol (demo) (Europol), accepted by Sam Secretariat (demo)")
+
+
+def test_a_busy_partners_home_pages_its_actions_on_a_phone(demo, sign_in, live_server, page):
+    partnered_actions(Organisation.objects.get(slug="europol"), 120, prefix="8")
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in("partner-europol")
+    expect(page.locator("#partner-summary")).to_contain_text("124")
+    expect(page.locator("#partner-actions tbody tr")).to_have_count(50)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    pagination = page.get_by_role("navigation", name="Pages of your actions")
+    expect(pagination).to_be_visible()
+    pagination.get_by_role("link", name="Next").click()
+    expect(page.locator("#partner-actions caption")).to_contain_text("51 to 100 of 124")
+    assert "page=2" in page.url
+    assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")

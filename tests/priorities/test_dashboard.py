@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from priorities.charts import STATUS_ORDER
 from priorities.models import Action, ActionPartner, Status
 from priorities.services import action_record_update, action_update_details, submission_create
 from tests.factories import (
@@ -139,6 +140,13 @@ def test_what_changed_since_a_date(client, commissioner, secretariat, plan5):
     assert "Not started" in response.content.decode()
 
 
+def report_row(client, code, **params):
+    """The row of action `code` in its objective's section of the report."""
+    objective = Action.objects.get(code=code).objective_id
+    html = client.get(REPORT, {"objective": objective, **params}).content.decode()
+    return html.split(f'id="report-{code}"')[1].split("</tr>")[0]
+
+
 def test_report_replays_the_history(client, commissioner, secretariat, plan5):
     action = Action.objects.get(code="5.22")
     then = timezone.now() - datetime.timedelta(days=20)
@@ -146,14 +154,17 @@ def test_report_replays_the_history(client, commissioner, secretariat, plan5):
     action_record_update(action=action, status=Status.OFF_TRACK, note="Collapsed since", by=secretariat)
     client.force_login(commissioner)
     past = (timezone.localdate() - datetime.timedelta(days=10)).isoformat()
-    html = client.get(REPORT, {"as_of": past}).content.decode()
-    row = html.split('id="report-5.22"')[1].split("</tr>")[0]
+    row = report_row(client, "5.22", as_of=past)
     assert "On track" in row and "On course then" in row and "Collapsed since" not in row
-    today_row = client.get(REPORT).content.decode().split('id="report-5.22"')[1].split("</tr>")[0]
+    today_row = report_row(client, "5.22")
     assert "Off track" in today_row and "Collapsed since" in today_row
     before = (timezone.localdate() - datetime.timedelta(days=30)).isoformat()
-    early = client.get(REPORT, {"as_of": before}).content.decode().split('id="report-5.22"')[1].split("</tr>")[0]
-    assert "Not started" in early
+    assert "Not started" in report_row(client, "5.22", as_of=before)
+    # The objective's counts in the summary replay the same history.
+    counts = client.get(REPORT, {"as_of": past}).content.decode().split(f'id="objective-{action.objective_id}"')[1]
+    on_track = STATUS_ORDER.index(Status.ON_TRACK)
+    cells = re.findall(r'govuk-table__cell--numeric">([\d,]+)<', counts.split("</tr>")[0])
+    assert cells[on_track] == "1"
 
 
 def test_report_refuses_a_future_date(client, commissioner, plan5):
@@ -304,15 +315,18 @@ def test_printed_report_numbers_have_thousands_separators(client, commissioner, 
 
 def test_every_action_table_of_the_report_has_the_same_fixed_columns(client, commissioner, busy_plan):
     client.force_login(commissioner)
-    html = client.get(REPORT).content.decode()
-    tables = re.findall(r"<table[^>]*>.*?</table>", html, flags=re.S)
-    action_tables = [t for t in tables if 'id="report-5.' in t]
-    assert len(action_tables) == 4
     columns = (
         '<colgroup><col class="app-report-col--action"><col class="app-report-col--status">'
         '<col class="app-report-col--note"></colgroup>'
     )
-    for table in action_tables:
+    objectives = busy_plan.priorities.get(number=5).objectives.filter(actions__isnull=False).distinct()
+    assert objectives.count() == 4
+    for objective in objectives:
+        html = client.get(REPORT, {"objective": objective.pk}).content.decode()
+        tables = re.findall(r"<table[^>]*>.*?</table>", html, flags=re.S)
+        action_tables = [t for t in tables if 'id="report-5.' in t]
+        assert len(action_tables) == 1, objective.code
+        table = action_tables[0]
         assert "app-report-table--actions" in table.split(">")[0] and columns in table
         assert re.findall(r'<th scope="col"[^>]*>([^<]+)</th>', table) == ["Action", "Status", "Latest note"]
 

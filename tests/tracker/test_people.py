@@ -192,10 +192,25 @@ def test_organisation_pages_run_a_fixed_number_of_queries(client, secretariat, o
         ActionPartnerFactory(organisation=org_a)
         PartnerFactory(organisation=org_a)
     client.force_login(secretariat)
-    with django_assert_max_num_queries(8):
+    # 9: the actions are paged, which counts them (one query).
+    with django_assert_max_num_queries(9):
         assert client.get(org_a.get_absolute_url()).status_code == 200
     with django_assert_max_num_queries(5):
         assert client.get(reverse("organisation-list")).status_code == 200
+
+
+def test_an_organisations_actions_are_paged_50_at_a_time(client, secretariat, org_a, django_assert_max_num_queries):
+    for _ in range(120):
+        ActionPartnerFactory(organisation=org_a)
+    client.force_login(secretariat)
+    with django_assert_max_num_queries(9):
+        html = client.get(org_a.get_absolute_url()).content.decode()
+    table = html.split('id="organisation-actions"')[1].split("</table>")[0]
+    assert table.count('<tr class="govuk-table__row">') == 1 + 50  # the heading row and 50 actions
+    assert "partners 120 actions, 1 to 50 below" in html and 'href="?page=3#organisation-actions"' in html
+    assert f'href="/actions/export.csv?partner={org_a.pk}"' in html
+    html = client.get(org_a.get_absolute_url(), {"page": 3}).content.decode()
+    assert html.split('id="organisation-actions"')[1].split("</table>")[0].count('<tr class="govuk-table__row">') == 21
 
 
 def test_only_the_secretariat_manages_people(client, commissioner, partner_a, org_a):

@@ -1,0 +1,308 @@
+"""Issue 18, bounded pages: the partner home and the progress report never render every action.
+
+Each shows a summary, the first rows of what needs attention, and one page (50) of a list; the full
+lists stay downloads. Their size and query count do not grow with the number of actions.
+"""
+
+import csv
+import datetime
+import io
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from priorities.models import Action, ActionPartner, Status
+from priorities.services import action_record_update, submission_create, submission_return
+from tests.factories import (
+    ActionFactory,
+    ObjectiveFactory,
+    OrganisationFactory,
+    PartnerFactory,
+    SuccessIndicatorFactory,
+)
+from tracker.paging import ATTENTION_LIMIT, PAGE_SIZE
+
+HOME = reverse("home")
+REPORT = reverse("overview:progress-report")
+
+
+def partnered_actions(organisation, count, *, objective=None, status=Status.ON_TRACK, due=None, prefix="7"):
+    """`count` actions partnered by `organisation`, made in bulk (codes prefix.1, prefix.2 ...)."""
+    objective = objective or ObjectiveFactory()
+    actions = Action.objects.bulk_create(
+        Action(
+            objective=objective,
+            code=f"{prefix}.{n}",
+            title=f"Action {prefix}.{n}",
+            description="",
+            sort_key=f"{prefix}.{n:06}",
+            status=status,
+            next_update_due=due,
+        )
+        for n in range(1, count + 1)
+    )
+    ActionPartner.objects.bulk_create(ActionPartner(action=a, organisation=organisation) for a in actions)
+    return actions
+
+
+def rows(html, table_id):
+    body = html.split(f'id="{table_id}"')[1].split("</table>")[0].split("<tbody")[1]
+    return body.count('<tr class="govuk-table__row"')
+
+
+def list_items(html, list_id):
+    return html.split(f'id="{list_id}"')[1].split("</ul>")[0].count("<li>")
+
+
+@pytest.fixture
+def busy_partner(db, secretariat):
+    """A partner whose organisation partners 130 actions: 30 overdue, 30 due soon, 40 done, 30 returned reports."""
+    organisation = OrganisationFactory(name="Busy", slug="busy")
+    partner = PartnerFactory(organisation=organisation)
+    today = timezone.localdate()
+    partnered_actions(organisation, 30, due=today - datetime.timedelta(days=3), prefix="1")
+    partnered_actions(organisation, 30, due=today + datetime.timedelta(days=10), prefix="2")
+    partnered_actions(organisation, 40, status=Status.COMPLETED, prefix="3")
+    for action in partnered_actions(organisation, 30, due=today + datetime.timedelta(days=90), prefix="4"):
+        submission = submission_create(action=action, by=partner, status=Status.AT_RISK, note="n")
+        submission_return(submission=submission, by=secretariat, reason="Please add the figures.")
+    # Another organisation's actions count nowhere.
+    partnered_actions(OrganisationFactory(), 5, prefix="9")
+    return partner
+
+
+def test_partner_home_summarises_and_pages_its_actions(client, busy_partner):
+    client.force_login(busy_partner)
+    response = client.get(HOME)
+    summary = response.context["summary"]
+    assert summary["total"] == 130 and summary[Status.COMPLETED] == 40 and summary[Status.ON_TRACK] == 90
+    assert (summary["overdue"], summary["due_soon"], summary["awaiting_review"]) == (30, 30, 0)
+    assert response.context["returned_total"] == 30
+    html = response.content.decode()
+    # What needs attention first: never more than ATTENTION_LIMIT rows each, with the total beside them.
+    assert list_items(html, "overdue-actions") == ATTENTION_LIMIT
+    assert f"The {ATTENTION_LIMIT} overdue longest of 30" in html and "?overdue=on" in html
+    assert list_items(html, "due-soon") == ATTENTION_LIMIT
+    assert list_items(html, "returned-submissions") == ATTENTION_LIMIT
+    # Then every action, 50 a page, with GOV.UK pagination.
+    assert rows(html, "partner-actions") == PAGE_SIZE
+    assert "1 to 50 of 130" in html and 'class="govuk-pagination"' in html
+    assert 'aria-current="page">1<' in html and 'href="?page=2#partner-actions"' in html
+    last = client.get(HOME, {"page": 3}).content.decode()
+    assert rows(last, "partner-actions") == 30 and "101 to 130 of 130" in last
+    codes = re.findall(
+        r'<a class="govuk-link" href="/actions/\d+/">([\d.]+)</a>', last.split('id="partner-actions"')[1]
+    )
+    assert codes[0] == "4.1" and "9.1" not in codes
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "x", "99999999999999999999", "1e3", " 2"])
+def test_a_page_number_out_of_range_or_not_a_number_is_a_page_not_an_error(client, busy_partner, page):
+    client.force_login(busy_partner)
+    response = client.get(HOME, {"page": page})
+    assert response.status_code == 200
+    assert response.context["page"].number in (1, 3)
+
+
+def test_past_the_last_page_is_the_last_page(client, busy_partner):
+    client.force_login(busy_partner)
+    assert client.get(HOME, {"page": 40}).context["page"].number == 3
+
+
+def test_the_full_list_is_the_registers_download_of_the_organisations_actions(client, busy_partner):
+    client.force_login(busy_partner)
+    html = client.get(HOME).content.decode()
+    href = re.search(r'<a class="govuk-link" id="partner-download" href="([^"]+)"', html).group(1)
+    assert href == reverse("priorities:action-export-csv")
+    response = client.get(href)
+    assert response.streaming
+    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert len(lines) == 1 + 130
+    assert not any(line[0].startswith("9.") for line in lines[1:])
+
+
+def grow_partner(partner, count, offset):
+    organisation = partner.organisation
+    today = timezone.localdate()
+    partnered_actions(organisation, count, due=today - datetime.timedelta(days=5), prefix=f"{offset}1")
+    partnered_actions(organisation, count, due=today + datetime.timedelta(days=5), prefix=f"{offset}2")
+    actions = partnered_actions(organisation, count, prefix=f"{offset}3")
+    for action in actions[: count // 2]:
+        submission_create(action=action, by=partner, status=Status.AT_RISK, note="n")
+
+
+def test_partner_home_size_and_queries_do_not_grow_with_the_actions(db):
+    partner = PartnerFactory(organisation=OrganisationFactory())
+    client = Client()
+    client.force_login(partner)
+    sizes, counts = [], []
+    for offset, count in ((1, 60), (2, 60)):  # 180 actions, then 360
+        grow_partner(partner, count, offset)
+        client.get(HOME)  # warm
+        with CaptureQueriesContext(connection) as captured:
+            html = client.get(HOME).content.decode()
+        counts.append(len(captured))
+        sizes.append(len(html))
+        assert rows(html, "partner-actions") == PAGE_SIZE
+    assert counts[0] == counts[1], counts
+    # The same rows at twice the actions: only the numbers in the summary differ.
+    assert abs(sizes[1] - sizes[0]) < 300, sizes
+
+
+@pytest.mark.parametrize("count", [20, 200])
+def test_partner_home_runs_a_fixed_number_of_queries(db, django_assert_max_num_queries, count):
+    partner = PartnerFactory(organisation=OrganisationFactory())
+    grow_partner(partner, count, 1)
+    client = Client()
+    client.force_login(partner)
+    # session, user, navigation counts, summary, awaiting review, overdue, due soon, returned (and
+    # their number), the page of actions (its count is the summary's), submissions, measures, values.
+    with django_assert_max_num_queries(13):
+        assert client.get(HOME).status_code == 200
+    with django_assert_max_num_queries(13):
+        assert client.get(HOME, {"page": 2}).status_code == 200
+
+
+# --- the progress report --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def big_objective(db):
+    objective = ObjectiveFactory(code="6.1", title="Big objective")
+    partnered_actions(OrganisationFactory(), 120, objective=objective, prefix="6.1")
+    ObjectiveFactory(priority=objective.priority, code="6.2", title="Empty objective")
+    return objective
+
+
+def test_the_report_shows_counts_per_objective_and_no_action_rows(client, commissioner, big_objective):
+    client.force_login(commissioner)
+    html = client.get(REPORT).content.decode()
+    assert 'id="report-6.1.' not in html and "app-report-table--actions" not in html
+    row = html.split(f'id="objective-{big_objective.pk}"')[1].split("</tr>")[0]
+    # Actions with no update yet are not started in the report (history replayed), whatever their status now.
+    assert re.findall(r'numeric">([\d,]+)<', row) == ["0", "0", "0", "120", "0", "120"]
+    assert f'href="?objective={big_objective.pk}#objective-actions"' in row
+    assert "choose an objective to see its actions" in html
+    assert "The full report, every action with its latest note, is the Excel download." in html
+
+
+def test_one_objective_at_a_time_fifty_actions_a_page(client, commissioner, big_objective):
+    client.force_login(commissioner)
+    past = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    response = client.get(REPORT, {"objective": big_objective.pk, "as_of": past})
+    html = response.content.decode()
+    assert html.count('id="report-6.1.') == PAGE_SIZE
+    assert "Objective 6.1: Big objective" in html and "actions 1 to 50 of 120" in html
+    assert "and the actions of objective 6.1 (page 1 of 3)" in html
+    # The date and the objective stay when paging, and the date form keeps the objective.
+    assert f'href="?objective={big_objective.pk}&amp;as_of={past}&amp;page=2#objective-actions"' in html
+    assert f'<input type="hidden" name="objective" value="{big_objective.pk}">' in html
+    last = client.get(REPORT, {"objective": big_objective.pk, "page": 3}).content.decode()
+    assert last.count('id="report-6.1.') == 20
+
+
+@pytest.mark.parametrize("value", ["", "x", "-1", "999999", "1.5", "9" * 30])
+def test_an_unknown_objective_shows_the_summary_only(client, commissioner, big_objective, value):
+    client.force_login(commissioner)
+    response = client.get(REPORT, {"objective": value})
+    assert response.status_code == 200 and response.context["objective"] is None
+
+
+@pytest.mark.parametrize("count", [30, 300])
+def test_the_report_runs_a_fixed_number_of_queries(commissioner, django_assert_max_num_queries, count):
+    objective = ObjectiveFactory()
+    for n in range(3):
+        ObjectiveFactory(priority=objective.priority, code=f"8.{n}")
+    actions = partnered_actions(OrganisationFactory(), count, objective=objective, prefix="5")
+    ActionFactory(objective=objective)
+    client = Client()
+    client.force_login(commissioner)
+    # session, user, plans, priorities, objectives, indicators, measures, values as of, counts
+    with django_assert_max_num_queries(10):
+        assert client.get(REPORT).status_code == 200
+    # ... and one objective's page of actions.
+    with django_assert_max_num_queries(11):
+        response = client.get(REPORT, {"objective": objective.pk, "as_of": "2024-01-01"})
+        assert response.status_code == 200
+    assert response.content.decode().count('<tr class="govuk-table__row" id="report-') == min(
+        PAGE_SIZE, len(actions) + 1
+    )
+
+
+# --- the review queue -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [PAGE_SIZE, PAGE_SIZE + 10])
+def test_the_review_queue_shows_the_oldest_fifty(client, secretariat, count, django_assert_max_num_queries):
+    organisation = OrganisationFactory()
+    partner = PartnerFactory(organisation=organisation)
+    actions = partnered_actions(organisation, count, prefix="3")
+    submissions = [submission_create(action=a, by=partner, status=Status.ON_TRACK, note="n") for a in actions]
+    client.force_login(secretariat)
+    with django_assert_max_num_queries(6):
+        html = client.get(reverse("overview:review-queue")).content.decode()
+    assert html.count('<div class="govuk-summary-card" id="submission-') == PAGE_SIZE
+    assert f'id="submission-{submissions[0].pk}"' in html and f'id="submission-{submissions[PAGE_SIZE - 1].pk}"' in html
+    assert ('id="more-pending"' in html) == (count > PAGE_SIZE)
+
+
+# --- an indicator's linked actions ------------------------------------------------------------------
+
+
+def test_an_indicator_page_shows_fifty_linked_actions_and_links_to_all(client, secretariat):
+    indicator = SuccessIndicatorFactory()
+    indicator.actions.add(*partnered_actions(OrganisationFactory(), 60, prefix="2"))
+    client.force_login(secretariat)
+    html = client.get(indicator.get_absolute_url()).content.decode()
+    linked = html.split('id="linked-actions"')[1].split("</table>")[0]
+    assert len(re.findall(r'<a class="govuk-link" href="/actions/\d+/">', linked)) == 50
+    assert "The first 50 of 60 linked actions" in linked
+    assert f'href="/actions/?indicator={indicator.pk}"' in linked
+
+
+def test_todays_report_reads_the_last_update_and_agrees_with_the_replayed_history(client, commissioner, secretariat):
+    """Today's statuses come from each action's last update (no replay); they match replaying the history."""
+    objective = ObjectiveFactory(code="6.3")
+    actions = partnered_actions(OrganisationFactory(), 6, objective=objective, prefix="6.3")
+    earlier = timezone.now() - datetime.timedelta(days=5)
+    for action, statuses in zip(actions, [[Status.ON_TRACK], [Status.AT_RISK, Status.OFF_TRACK], [Status.COMPLETED]]):
+        for hours, status in enumerate(statuses):
+            at = earlier + datetime.timedelta(hours=hours)
+            action_record_update(action=action, status=status, note=f"{status} note", by=secretariat, at=at)
+    client.force_login(commissioner)
+    yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    today = client.get(REPORT, {"objective": objective.pk}).content.decode()
+    replayed = client.get(REPORT, {"objective": objective.pk, "as_of": yesterday}).content.decode()
+
+    def counts(html):
+        return re.findall(r'numeric">([\d,]+)<', html.split(f'id="objective-{objective.pk}"')[1].split("</tr>")[0])
+
+    def section(html):
+        return html.split('id="objective-actions"')[1].split("<table")[1].split("</table>")[0]
+
+    assert counts(today) == counts(replayed) == ["1", "0", "1", "3", "1", "6"]
+    assert section(today) == section(replayed)
+    assert "off_track note" in section(today) and "at_risk note" not in section(today)
+
+
+# --- the plan page ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [30, 300])
+def test_the_plan_page_shows_ten_actions_an_objective_and_links_to_all(
+    client, secretariat, django_assert_max_num_queries, count
+):
+    objective = ObjectiveFactory(code="6.4")
+    partnered_actions(OrganisationFactory(), count, objective=objective, prefix="6.4")
+    client.force_login(secretariat)
+    # session, user, review count, plans, priorities, objectives, publications, first actions, totals
+    with django_assert_max_num_queries(9):
+        html = client.get(reverse("priorities:plan")).content.decode()
+    assert len(re.findall(r'<a class="govuk-link" href="/actions/\d+/">6\.4\.', html)) == 10
+    assert f"The first 10 of {count:,} actions" in html
+    assert f'href="/actions/?objective={objective.pk}"' in html
