@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from priorities.models import Status, UpdateFrequency
 from priorities.scheduling import add_months
+from tracker.permissions import STAFF
 
 STATUS_ORDER = ["off_track", "at_risk", "on_track", "not_started", "completed"]
 LABELS = dict(Status.choices)
@@ -37,8 +38,11 @@ def raw_dashboard(request):
     """The numbers and lists /dashboard/ shows for a commissioner, from raw SQL and string formatting.
 
     The same lists as the page: the 25 most urgent at risk or off track, the 25 oldest overdue, the
-    latest 50 status changes, with totals.
+    latest 50 status changes, with totals. Like the page, it reads the session and the signed-in user
+    and checks their role first (a floor that skipped them would flatter the page).
     """
+    if not request.user.is_authenticated or request.user.role not in STAFF:
+        return HttpResponse(status=403)
     today = timezone.localdate()
     since = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=30), datetime.time.min))
     counts = _fetch(
@@ -80,13 +84,16 @@ def raw_dashboard(request):
     for months in UpdateFrequency.values:
         start = add_months(today, -months)
         cycle_params += [months, timezone.make_aware(datetime.datetime(start.year, start.month, start.day))]
+    # Grouped, not correlated: every report (submission or update an organisation made) grouped once per
+    # (action, organisation), joined to the partnerships, then counted per organisation.
     engagement = _fetch(
-        "WITH lr AS MATERIALIZED (SELECT p.organisation_id, a.update_frequency, GREATEST("
-        "(SELECT max(s.submitted_at) FROM priorities_submission s "
-        " WHERE s.action_id = p.action_id AND s.organisation_id = p.organisation_id), "
-        "(SELECT max(u.created_at) FROM priorities_progressupdate u "
-        " WHERE u.action_id = p.action_id AND u.organisation_id = p.organisation_id)) AS last_reported "
-        "FROM priorities_actionpartner p JOIN priorities_action a ON a.id = p.action_id) "
+        "WITH reports AS (SELECT action_id, organisation_id, max(at) AS last_reported FROM ("
+        " SELECT action_id, organisation_id, submitted_at AS at FROM priorities_submission"
+        " UNION ALL SELECT action_id, organisation_id, created_at FROM priorities_progressupdate"
+        " WHERE organisation_id IS NOT NULL) r GROUP BY action_id, organisation_id), "
+        "lr AS (SELECT p.organisation_id, a.update_frequency, reports.last_reported "
+        "FROM priorities_actionpartner p JOIN priorities_action a ON a.id = p.action_id "
+        "LEFT JOIN reports ON reports.action_id = p.action_id AND reports.organisation_id = p.organisation_id) "
         f"SELECT o.name, o.slug, count(*), count(*) FILTER (WHERE {cycle}), count(last_reported) "
         "FROM lr JOIN tracker_organisation o ON o.id = lr.organisation_id GROUP BY o.name, o.slug ORDER BY o.name",
         cycle_params,
