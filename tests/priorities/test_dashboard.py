@@ -106,8 +106,10 @@ def test_reported_within_the_cycle(client, commissioner, secretariat, plan5):
     client.force_login(commissioner)
     row = next(r for r in client.get(DASHBOARD).context["engagement"] if r["organisation__slug"] == "europol")
     assert row["current"] == 1
+    # Back-dated by hand (the app never moves a report in time), so the stored last report is set again.
     submission.submitted_at = timezone.now() - datetime.timedelta(days=40)
     submission.save()
+    ActionPartner.objects.filter(action=action).refresh_last_reported()
     row = next(r for r in client.get(DASHBOARD).context["engagement"] if r["organisation__slug"] == "europol")
     assert row["current"] == 0 and row["ever"] == 1
 
