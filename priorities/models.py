@@ -492,18 +492,20 @@ class ActionPartnerQuerySet(models.QuerySet):
         One grouped query over with_reporting(), so the counts follow the same rule as the register's
         filter and the organisation page; no row per partnership reaches Python.
         """
+        # Grouped by the organisation's id alone (a hash, not a sort on names under the collation).
         counts = (
             self.with_reporting(today)
             .order_by()
-            .values("organisation_id", "organisation__name", "organisation__slug")
+            .values("organisation_id")
             .annotate(
+                organisation__name=models.Max("organisation__name"),
+                organisation__slug=models.Max("organisation__slug"),
                 partnered=models.Count("pk"),
                 current=models.Count("pk", filter=Q(reporting="current")),
                 ever=models.Count("pk", filter=~Q(reporting="never")),
             )
-            .order_by("organisation__name")
         )
-        return list(counts)
+        return sorted(counts, key=lambda row: row["organisation__name"])
 
 
 class ActionPartner(models.Model):

@@ -13,7 +13,14 @@ from indicators.models import SuccessIndicator
 from tracker.caching import cached_fragment, form_vary, fragment_key
 from tracker.permissions import STAFF, role_required
 
-from ..charts import STATUS_ORDER, register_url, stacked_status_bars
+from ..charts import (
+    STATUS_ORDER,
+    engagement_rows,
+    register_url,
+    stacked_status_bars,
+    status_chart_html,
+    status_table_rows,
+)
 from ..models import Action, ActionChange, ActionPartner, Objective, ObjectiveStatusCount, Status
 
 
@@ -82,10 +89,12 @@ def _dashboard_body(request):
     ]
 
     # The lists show the most urgent; their totals link to the register for the rest.
+    most_urgent = actions.filter(status__in=[Status.OFF_TRACK, Status.AT_RISK]).order_by("-status", "sort_key")
     in_trouble = (
-        actions.filter(status__in=[Status.OFF_TRACK, Status.AT_RISK])
+        # The 25 picked first, then joined to their last updates (not every update joined, then 25 kept).
+        Action.objects.filter(pk__in=most_urgent.values("pk")[:LIST_LIMIT])
         .select_related("objective", "last_update__author", "last_update__organisation")
-        .order_by("-status", "sort_key")[:LIST_LIMIT]
+        .order_by("-status", "sort_key")
     )
     overdue = (
         actions.overdue(today).select_related("objective", "owner").order_by("next_update_due", "sort_key")[:LIST_LIMIT]
@@ -116,6 +125,11 @@ def _dashboard_body(request):
         "total": sum(overall.values()),
         "headline": headline,
         "chart": chart,
+        "chart_html": status_chart_html(
+            chart, chart_id="status-chart", chart_title="Actions by status, overall and per objective"
+        ),
+        "status_rows": status_table_rows(chart),
+        "engagement_rows": engagement_rows(engagement),
         "in_trouble": in_trouble,
         "in_trouble_total": overall.get(Status.OFF_TRACK, 0) + overall.get(Status.AT_RISK, 0),
         "overdue": overdue,

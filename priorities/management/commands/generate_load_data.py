@@ -33,7 +33,7 @@ from priorities.models import (
     code_sort_key,
 )
 from priorities.scheduling import add_months, next_due_date
-from tracker.caching import data_changed
+from tracker.caching import choices_changed, data_changed
 from tracker.models import Organisation, User
 
 PLAN_TITLE = "Load test plan {}"
@@ -113,6 +113,7 @@ class Command(BaseCommand):
             ActionPartner.objects.filter(action__objective__in=objectives).refresh_last_reported()
             ObjectiveStatusCount.objects.recount([objective.pk for objective in objectives])
             data_changed()  # bulk writes send no signals: cached pages must not outlive them
+            choices_changed()  # nor the filter form's choice lists (organisations, people, objectives)
         if connection.vendor == "postgresql":
             # Fresh statistics, so the planner sees the tables as they now are.
             with connection.cursor() as cursor:
