@@ -42,17 +42,25 @@ def _query_value(value):
     return str(value) if isinstance(value, int) else _quoted(str(value))
 
 
+def register_links():
+    """register_url with the register's path resolved once: for pages that build hundreds of links."""
+    path = _register_path(get_script_prefix())
+
+    def link(**filters):
+        parts = []
+        for name, value in filters.items():
+            if value is None or value == "":
+                continue
+            for item in value if isinstance(value, list | tuple) else (value,):
+                parts.append(f"{_quoted(name)}={_query_value(item)}")
+        return f"{path}?{'&'.join(parts)}" if parts else path
+
+    return link
+
+
 def register_url(**filters):
     """The register filtered to exactly the actions a number counts (as urlencode(filters, doseq=True) writes it)."""
-    parts = []
-    for name, value in filters.items():
-        if value is None or value == "":
-            continue
-        for item in value if isinstance(value, list | tuple) else (value,):
-            parts.append(f"{_quoted(name)}={_query_value(item)}")
-    # A dashboard builds hundreds of these: resolve the path once (per script prefix), not each time.
-    path = _register_path(get_script_prefix())
-    return f"{path}?{'&'.join(parts)}" if parts else path
+    return register_links()(**filters)
 
 
 def _n(value):
@@ -63,6 +71,7 @@ def _n(value):
 def stacked_status_bars(rows, *, width=640, bar_height=28, gap=10, label_width=70):
     """Lay out one horizontal bar per row; each row is {"label", "counts": {status: n}, "filters": {...}}."""
     plot_width = width - label_width - 40
+    link = register_links()
     bars = []
     for index, row in enumerate(rows):
         total = sum(row["counts"].values())
@@ -84,7 +93,7 @@ def stacked_status_bars(rows, *, width=640, bar_height=28, gap=10, label_width=7
                     "text_fill": STATUS_TEXT[status],
                     "text_x": _n(x + seg_width / 2),
                     "show_text": seg_width >= 18,
-                    "url": register_url(**row.get("filters", {}), status=status),
+                    "url": link(**row.get("filters", {}), status=status),
                     "tag_class": STATUS_TAG_CLASSES[status],
                 }
             )
@@ -98,7 +107,7 @@ def stacked_status_bars(rows, *, width=640, bar_height=28, gap=10, label_width=7
                 "text_y": _n(y + bar_height / 2 + 5),
                 "segments": segments,
                 "total_x": _n(label_width + plot_width + 6),
-                "url": register_url(**row.get("filters", {})),
+                "url": link(**row.get("filters", {})),
             }
         )
     return {
@@ -163,13 +172,13 @@ def status_chart_html(chart, *, chart_id, chart_title):
 
 def status_table_rows(chart, statuses=STATUS_ORDER):
     """The rows of the table under the chart: per bar, a linked count per status (0 unlinked) and the total."""
-    out = []
+    out, link = [], register_links()
     for bar in chart["bars"]:
         cells = []
         for status in statuses:
             n = bar["counts"].get(status)
             if n:
-                url = escape(register_url(**bar.get("filters", {}), status=status))
+                url = escape(link(**bar.get("filters", {}), status=status))
                 cells.append(
                     f'<td class="govuk-table__cell govuk-table__cell--numeric"><a class="govuk-link" href="{url}">'
                     f"{n}</a></td>"

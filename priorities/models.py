@@ -492,19 +492,27 @@ class ActionPartnerQuerySet(models.QuerySet):
         One grouped query over with_reporting(), so the counts follow the same rule as the register's
         filter and the organisation page; no row per partnership reaches Python.
         """
-        # Grouped by the organisation's id alone (a hash, not a sort on names under the collation).
-        counts = (
+        # Grouped by the organisation's id alone, then named in a second small query: joining every
+        # partnership to its organisation's name and grouping or sorting on it cost more than the counting.
+        counts = list(
             self.with_reporting(today)
             .order_by()
             .values("organisation_id")
             .annotate(
-                organisation__name=models.Max("organisation__name"),
-                organisation__slug=models.Max("organisation__slug"),
                 partnered=models.Count("pk"),
                 current=models.Count("pk", filter=Q(reporting="current")),
                 ever=models.Count("pk", filter=~Q(reporting="never")),
             )
         )
+        organisations = self.model.organisation.field.related_model.objects
+        names = {
+            pk: (name, slug)
+            for pk, name, slug in organisations.filter(pk__in=[row["organisation_id"] for row in counts]).values_list(
+                "pk", "name", "slug"
+            )
+        }
+        for row in counts:
+            row["organisation__name"], row["organisation__slug"] = names[row["organisation_id"]]
         return sorted(counts, key=lambda row: row["organisation__name"])
 
 

@@ -16,6 +16,7 @@ from tracker.permissions import STAFF, role_required
 from ..charts import (
     STATUS_ORDER,
     engagement_rows,
+    register_links,
     register_url,
     stacked_status_bars,
     status_chart_html,
@@ -108,12 +109,13 @@ def _dashboard_body(request):
     engagement = ActionPartner.objects.filter(action__in=actions).engagement(today)
     status_changes = list(status_changes)
     organisation_path = reverse("organisation-detail", kwargs={"slug": "-"})
+    link = register_links()
     for row in engagement:
         org = row["organisation_id"]
         row["organisation_url"] = organisation_path.replace("/-/", f"/{row['organisation__slug']}/")
-        row["partnered_url"] = register_url(partner=org)
-        row["current_url"] = register_url(partner=org, reporting="current")
-        row["never_url"] = register_url(partner=org, reporting="never")
+        row["partnered_url"] = link(partner=org)
+        row["current_url"] = link(partner=org, reporting="current")
+        row["never_url"] = link(partner=org, reporting="never")
         row["never"] = row["partnered"] - row["ever"]
 
     indicators = SuccessIndicator.objects.for_page(request.user)
