@@ -253,8 +253,8 @@ def test_dashboard_and_report_run_a_fixed_number_of_queries(
     make_plan(count)
     client = Client()
     client.force_login(commissioner)
-    # session, user, data generation, counts, objectives, at risk, overdue, changes, engagement (1),
-    # indicators (+ measures, linked actions, measurements)
+    # session, user, data generation, stored counts, overdue count, objectives, at risk, overdue, changes,
+    # engagement (counts, organisation names), indicators (+ measures, linked actions, measurements)
     with django_assert_max_num_queries(15):
         response = client.get(DASHBOARD)
         assert response.status_code == 200
