@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.validators import URLValidator
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import BooleanField, Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Concat
 from django.urls import reverse
@@ -150,22 +150,23 @@ class ObjectiveStatusCountQuerySet(models.QuerySet):
         ids = sorted(set(objective_ids))
         if not ids:
             return
-        list(Objective.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-        found = {
-            (row["objective_id"], row["status"]): row["n"]
-            for row in Action.objects.filter(objective_id__in=ids)
-            .order_by()
-            .values("objective_id", "status")
-            .annotate(n=Count("pk"))
-        }
-        rows = [
-            ObjectiveStatusCount(objective_id=pk, status=status, count=found.get((pk, status), 0))
-            for pk in ids
-            for status in Status.values
-        ]
-        self.model.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["objective", "status"], update_fields=["count"]
-        )
+        with transaction.atomic(using=self.db):  # the lock lasts until the caller's transaction ends
+            list(Objective.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+            found = {
+                (row["objective_id"], row["status"]): row["n"]
+                for row in Action.objects.filter(objective_id__in=ids)
+                .order_by()
+                .values("objective_id", "status")
+                .annotate(n=Count("pk"))
+            }
+            rows = [
+                ObjectiveStatusCount(objective_id=pk, status=status, count=found.get((pk, status), 0))
+                for pk in ids
+                for status in Status.values
+            ]
+            self.model.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["objective", "status"], update_fields=["count"]
+            )
 
     def computed(self):
         """{(objective_id, status): n} counted from the actions themselves, for checking the stored counts."""
