@@ -464,6 +464,12 @@ class ActionPartnerQuerySet(models.QuerySet):
             )
         )
 
+    def of_actions(self, actions):
+        """The partnerships of `actions`; all of them, without a semi-join, when `actions` is every action."""
+        if not actions.query.has_filters():
+            return self
+        return self.filter(action__in=actions)
+
     def refresh_last_reported(self):
         """Set `last_reported_at` of these partnerships from their reports (last_report_by), in one UPDATE.
 

@@ -106,7 +106,7 @@ def _dashboard_body(request):
         .select_related("action", "changed_by")
         .order_by("-changed_at", "-pk")[: LIST_LIMIT * 2 + 1]
     )
-    engagement = ActionPartner.objects.filter(action__in=actions).engagement(today)
+    engagement = ActionPartner.objects.of_actions(actions).engagement(today)
     status_changes = list(status_changes)
     organisation_path = reverse("organisation-detail", kwargs={"slug": "-"})
     link = register_links()

@@ -222,3 +222,15 @@ def test_register_rows_are_what_django_tables2_would_render(rf, secretariat, org
     ours = body(ActionTable)
     assert ours == body(LoopTable)
     assert "Fish &amp; &lt;chips&gt;" in ours and ours.count("<tr") == 2
+
+
+def test_partnerships_of_every_action_or_of_some(secretariat, partner_a, org_a, org_b):
+    mine = ActionPartnerFactory(organisation=org_a)
+    ActionPartnerFactory(action=mine.action, organisation=org_b)
+    ActionPartnerFactory(organisation=org_b)
+    every = ActionPartner.objects.of_actions(Action.objects.visible_to(secretariat))
+    assert not every.query.has_filters() and every.count() == 3  # no semi-join for every action
+    assert set(ActionPartner.objects.of_actions(Action.objects.visible_to(partner_a))) == set(
+        ActionPartner.objects.filter(action=mine.action)
+    )
+    assert not ActionPartner.objects.of_actions(Action.objects.none()).exists()
