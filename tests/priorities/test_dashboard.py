@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from priorities.models import Action, ActionPartner, Status
+from priorities.models import Action, ActionPartner, ObjectiveStatusCount, Status
 from priorities.services import action_record_update, action_update_details, submission_create
 from tests.factories import (
     ActionFactory,
@@ -231,6 +231,7 @@ def make_plan(count):
     Action.objects.bulk_update(
         [setattr(a, "status", statuses[i % 5]) or a for i, a in enumerate(actions)], ["status"], batch_size=500
     )
+    ObjectiveStatusCount.objects.recount([o.pk for o in objectives])  # bulk_update bypasses the services
     # Indicators grow with the plan too: one per 15 actions, each with measures and a few years of values.
     for n in range(max(1, count // 150)):
         indicator = SuccessIndicatorFactory(plan=objectives[0].priority.plan)

@@ -234,3 +234,22 @@ def test_partnerships_of_every_action_or_of_some(secretariat, partner_a, org_a, 
         ActionPartner.objects.filter(action=mine.action)
     )
     assert not ActionPartner.objects.of_actions(Action.objects.none()).exists()
+
+
+def test_the_dashboard_afresh_runs_the_same_queries_at_any_size(client, commissioner):
+    """Rendered afresh (no fragment), the dashboard's query count does not grow with actions or partnerships."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.priorities.test_dashboard import make_plan
+    from tracker.caching import data_changed
+
+    client.force_login(commissioner)
+    counts = []
+    for size in (15, 300):
+        make_plan(size)
+        data_changed()
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(DASHBOARD).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 15
