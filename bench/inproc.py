@@ -6,15 +6,21 @@ import sys
 import django
 
 
-def sessions(usernames):
+def sessions(usernames, fresh=False):
+    """{username: cookie}; `fresh`: sessions never shown a previous fragment, as after their own write."""
     from django.test import Client
 
+    from tracker.caching import SESSION_KEY
     from tracker.models import User
 
     cookies = {}
     for username in usernames:
         client = Client()
         client.force_login(User.objects.get(username=username))
+        if fresh:
+            session = client.session
+            session[SESSION_KEY] = 2**62
+            session.save()
         cookies[username] = f"sessionid={client.cookies['sessionid'].value}"
     return cookies
 

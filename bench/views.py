@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from priorities.models import Status, UpdateFrequency
 from priorities.scheduling import add_months
+from tracker.permissions import STAFF
 
 STATUS_ORDER = ["off_track", "at_risk", "on_track", "not_started", "completed"]
 LABELS = dict(Status.choices)
@@ -37,24 +38,37 @@ def raw_dashboard(request):
     """The numbers and lists /dashboard/ shows for a commissioner, from raw SQL and string formatting.
 
     The same lists as the page: the 25 most urgent at risk or off track, the 25 oldest overdue, the
-    latest 50 status changes, with totals.
+    latest 50 status changes, with totals. Like the page, it reads the session and the signed-in user
+    and checks their role first (a floor that skipped them would flatter the page).
+
+    By default it reads what the page reads: the stored counts per objective and status and each
+    partnership's stored last report (the tightest floor). With `?rows=1` it counts them from the
+    actions, submissions and updates themselves, in grouped queries.
     """
+    if not request.user.is_authenticated or request.user.role not in STAFF:
+        return HttpResponse(status=403)
     today = timezone.localdate()
     since = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=30), datetime.time.min))
+    from_rows = request.GET.get("rows") == "1"
+    counted = (
+        "SELECT objective_id, status, count(*) AS n FROM priorities_action GROUP BY objective_id, status"
+        if from_rows
+        else "SELECT objective_id, status, count AS n FROM priorities_objectivestatuscount WHERE count > 0"
+    )
     counts = _fetch(
-        "SELECT o.id, o.code, o.title, a.status, count(*) FROM priorities_action a "
-        "JOIN priorities_objective o ON o.id = a.objective_id "
+        f"SELECT o.id, o.code, o.title, c.status, c.n FROM ({counted}) c "
+        "JOIN priorities_objective o ON o.id = c.objective_id "
         "JOIN priorities_priority p ON p.id = o.priority_id "
-        "GROUP BY o.id, o.code, o.title, o.sort_key, p.plan_id, p.number, a.status "
         "ORDER BY p.plan_id, p.number, o.sort_key"
     )
     in_trouble = _fetch(
         "SELECT a.id, a.code, a.title, a.status, u.note, au.first_name, au.last_name, au.username, "
-        "org.short_name, org.name, u.created_at FROM priorities_action a "
+        "org.short_name, org.name, u.created_at FROM (SELECT * FROM priorities_action "
+        "WHERE status IN ('off_track', 'at_risk') ORDER BY status DESC, sort_key LIMIT 25) a "
         "LEFT JOIN priorities_progressupdate u ON u.id = a.last_update_id "
         "LEFT JOIN tracker_user au ON au.id = u.author_id "
         "LEFT JOIN tracker_organisation org ON org.id = u.organisation_id "
-        "WHERE a.status IN ('off_track', 'at_risk') ORDER BY a.status DESC, a.sort_key LIMIT 25"
+        "ORDER BY a.status DESC, a.sort_key"
     )
     overdue = _fetch(
         "SELECT a.id, a.code, a.title, a.next_update_due, ow.first_name, ow.last_name, ow.username "
@@ -80,15 +94,28 @@ def raw_dashboard(request):
     for months in UpdateFrequency.values:
         start = add_months(today, -months)
         cycle_params += [months, timezone.make_aware(datetime.datetime(start.year, start.month, start.day))]
+    # Grouped, not correlated: every report (submission or update an organisation made) grouped once per
+    # (action, organisation), joined to the partnerships, then counted per organisation id.
+    if from_rows:
+        partnerships = (
+            "SELECT p.organisation_id, a.update_frequency, r.last_reported FROM priorities_actionpartner p "
+            "JOIN priorities_action a ON a.id = p.action_id LEFT JOIN ("
+            "SELECT action_id, organisation_id, max(at) AS last_reported FROM ("
+            " SELECT action_id, organisation_id, submitted_at AS at FROM priorities_submission"
+            " UNION ALL SELECT action_id, organisation_id, created_at FROM priorities_progressupdate"
+            " WHERE organisation_id IS NOT NULL) u GROUP BY action_id, organisation_id"
+            ") r ON r.action_id = p.action_id AND r.organisation_id = p.organisation_id"
+        )
+    else:
+        partnerships = (
+            "SELECT p.organisation_id, a.update_frequency, p.last_reported_at AS last_reported "
+            "FROM priorities_actionpartner p JOIN priorities_action a ON a.id = p.action_id"
+        )
     engagement = _fetch(
-        "WITH lr AS MATERIALIZED (SELECT p.organisation_id, a.update_frequency, GREATEST("
-        "(SELECT max(s.submitted_at) FROM priorities_submission s "
-        " WHERE s.action_id = p.action_id AND s.organisation_id = p.organisation_id), "
-        "(SELECT max(u.created_at) FROM priorities_progressupdate u "
-        " WHERE u.action_id = p.action_id AND u.organisation_id = p.organisation_id)) AS last_reported "
-        "FROM priorities_actionpartner p JOIN priorities_action a ON a.id = p.action_id) "
-        f"SELECT o.name, o.slug, count(*), count(*) FILTER (WHERE {cycle}), count(last_reported) "
-        "FROM lr JOIN tracker_organisation o ON o.id = lr.organisation_id GROUP BY o.name, o.slug ORDER BY o.name",
+        "SELECT o.name, o.slug, c.partnered, c.current, c.ever FROM ("
+        f"SELECT organisation_id, count(*) AS partnered, count(*) FILTER (WHERE {cycle}) AS current, "
+        f"count(last_reported) AS ever FROM ({partnerships}) lr GROUP BY organisation_id"
+        ") c JOIN tracker_organisation o ON o.id = c.organisation_id ORDER BY o.name",
         cycle_params,
     )
 

@@ -16,7 +16,7 @@ from .models import (
 )
 from .notifications import notifications_retry_failed
 from .reminders import reminders_retry_failed
-from .services import DETAIL_FIELDS, action_create, action_update_details
+from .services import DETAIL_FIELDS, action_create, action_update_details, actions_delete
 
 
 class PriorityInline(admin.TabularInline):
@@ -114,6 +114,12 @@ class ActionAdmin(admin.ModelAdmin):
             )
             obj.pk = created.pk
             obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        actions_delete(actions=Action.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        actions_delete(actions=queryset)
 
     def save_related(self, request, form, formsets, change):
         # Partners are saved by the service from the inline's cleaned data, not by the formset.

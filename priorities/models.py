@@ -3,7 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.core.validators import URLValidator
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import BooleanField, Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Concat
 from django.urls import reverse
@@ -204,6 +204,93 @@ def _pending_submissions(user):
     if user.role == user.Role.PARTNER:
         pending = pending.filter(organisation_id=user.organisation_id)
     return pending
+
+
+class ObjectiveStatusCountQuerySet(models.QuerySet):
+    def by_objective(self):
+        """{objective_id: {status: n}} from the stored counts (statuses with no action left out), one query."""
+        counts = {}
+        # Archived objectives (or their priorities) leave the dashboard; archived actions are not counted.
+        live = self.filter(
+            count__gt=0, objective__archived_at__isnull=True, objective__priority__archived_at__isnull=True
+        )
+        for objective_id, status, n in live.values_list("objective_id", "status", "count"):
+            counts.setdefault(objective_id, {})[status] = n
+        return counts
+
+    def recount(self, objective_ids):
+        """Count again the actions of these objectives per status and store the counts (services call it).
+
+        Locks the objectives' rows first, so two transactions recounting one objective take turns and
+        the second counts what the first committed.
+        """
+        from django.db.models import Count
+
+        ids = sorted(set(objective_ids))
+        if not ids:
+            return
+        with transaction.atomic(using=self.db):  # the lock lasts until the caller's transaction ends
+            list(Objective.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+            found = {
+                (row["objective_id"], row["status"]): row["n"]
+                for row in Action.objects.filter(objective_id__in=ids, archived_at__isnull=True)
+                .order_by()
+                .values("objective_id", "status")
+                .annotate(n=Count("pk"))
+            }
+            rows = [
+                ObjectiveStatusCount(objective_id=pk, status=status, count=found.get((pk, status), 0))
+                for pk in ids
+                for status in Status.values
+            ]
+            self.model.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["objective", "status"], update_fields=["count"]
+            )
+
+    def computed(self):
+        """{(objective_id, status): n} counted from the actions themselves, for checking the stored counts."""
+        from django.db.models import Count
+
+        rows = (
+            Action.objects.filter(archived_at__isnull=True)
+            .order_by()
+            .values("objective_id", "status")
+            .annotate(n=Count("pk"))
+        )
+        return {(row["objective_id"], row["status"]): row["n"] for row in rows}
+
+    def stored(self):
+        """{(objective_id, status): n} as stored, statuses with no action left out."""
+        return {(o, s): n for o, s, n in self.filter(count__gt=0).values_list("objective_id", "status", "count")}
+
+    def differences(self):
+        """[(objective_id, status, stored, computed)] wherever the stored count is not the actions' own."""
+        stored, computed = self.stored(), self.computed()
+        return sorted(
+            (o, s, stored.get((o, s), 0), computed.get((o, s), 0))
+            for o, s in set(stored) | set(computed)
+            if stored.get((o, s), 0) != computed.get((o, s), 0)
+        )
+
+
+class ObjectiveStatusCount(models.Model):
+    """How many actions of an objective have a status: kept by the services that create actions or change
+    their status (ObjectiveStatusCountQuerySet.recount), so the dashboard reads 5 rows per objective
+    instead of counting every action."""
+
+    objective = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="status_counts")
+    status = models.CharField(max_length=20, choices=Status.choices)
+    count = models.PositiveIntegerField(default=0)
+
+    objects = ObjectiveStatusCountQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["objective", "status"], name="unique_status_count_per_objective"),
+        ]
+
+    def __str__(self):
+        return f"{self.objective.code} {self.get_status_display()}: {self.count}"
 
 
 class ActionQuerySet(models.QuerySet):
@@ -501,9 +588,10 @@ class ActionPartnerQuerySet(models.QuerySet):
         dashboard's engagement table and the register's reporting filter all read it from here. A
         report is a submission from the organisation (in any state) or an update recorded as theirs;
         "current" means the last one falls within the action's update cycle (reporting_cycle_starts),
-        or, for an action without a frequency, that there is one at all.
+        or, for an action without a frequency, that there is one at all. When the last report was
+        made is kept on the partnership (`last_reported_at`, see refresh_last_reported).
         """
-        return self.annotate(last_reported=last_report_by(OuterRef("organisation_id"), OuterRef("action_id"))).annotate(
+        return self.annotate(last_reported=models.F("last_reported_at")).annotate(
             reporting=Case(
                 When(last_reported__isnull=True, then=Value("never")),
                 When(reporting_cycle_q(today, frequency="action__update_frequency"), then=Value("current")),
@@ -512,37 +600,63 @@ class ActionPartnerQuerySet(models.QuerySet):
             )
         )
 
+    def of_actions(self, actions):
+        """The partnerships of `actions`; all of them, without a semi-join, when `actions` is every action."""
+        if not actions.query.has_filters():
+            return self
+        return self.filter(action__in=actions)
+
+    def refresh_last_reported(self):
+        """Set `last_reported_at` of these partnerships from their reports (last_report_by), in one UPDATE.
+
+        For partnerships whose reports are not known to the services that record them one by one: new
+        partnerships (an organisation may have reported on the action before), data migrations and bulk loads.
+        """
+        return self.update(last_reported_at=last_report_by(OuterRef("organisation_id"), OuterRef("action_id")))
+
+    def reporting_differences(self):
+        """[(partnership pk, stored last_reported_at, computed)] wherever the stored value is not the reports' own."""
+        rows = self.annotate(computed=last_report_by(OuterRef("organisation_id"), OuterRef("action_id"))).values_list(
+            "pk", "last_reported_at", "computed"
+        )
+        return [(pk, stored, computed) for pk, stored, computed in rows.iterator() if stored != computed]
+
+    def reported(self, *, action, organisation, at):
+        """Record that `organisation` reported on `action` at `at` (an update or a submission), if it is the latest."""
+        return (
+            self.filter(action=action, organisation=organisation)
+            .filter(Q(last_reported_at__isnull=True) | Q(last_reported_at__lt=at))
+            .update(last_reported_at=at)
+        )
+
     def engagement(self, today=None):
         """Per organisation: actions partnered, reported within their update cycle, and reported at all.
 
         One grouped query over with_reporting(), so the counts follow the same rule as the register's
-        filter and the organisation page.
+        filter and the organisation page; no row per partnership reaches Python.
         """
-        rows = {}
-        counts = (
+        # Grouped by the organisation's id alone, then named in a second small query: joining every
+        # partnership to its organisation's name and grouping or sorting on it cost more than the counting.
+        counts = list(
             self.with_reporting(today)
             .order_by()
-            .values_list("organisation_id", "organisation__name", "organisation__slug", "reporting")
-            .annotate(n=models.Count("pk"))
-        )
-        for organisation_id, name, slug, reporting, n in counts:
-            row = rows.setdefault(
-                organisation_id,
-                {
-                    "organisation_id": organisation_id,
-                    "organisation__name": name,
-                    "organisation__slug": slug,
-                    "partnered": 0,
-                    "current": 0,
-                    "ever": 0,
-                },
+            .values("organisation_id")
+            .annotate(
+                partnered=models.Count("pk"),
+                current=models.Count("pk", filter=Q(reporting="current")),
+                ever=models.Count("pk", filter=~Q(reporting="never")),
             )
-            row["partnered"] += n
-            if reporting != "never":
-                row["ever"] += n
-            if reporting == "current":
-                row["current"] += n
-        return sorted(rows.values(), key=lambda row: row["organisation__name"])
+        )
+        organisations = self.model.organisation.field.related_model.objects
+        names = {
+            pk: (name, slug)
+            for pk, name, slug in organisations.filter(pk__in=[row["organisation_id"] for row in counts]).values_list(
+                "pk", "name", "slug"
+            )
+        }
+        for row in counts:
+            row["organisation__name"], row["organisation__slug"] = names[row["organisation_id"]]
+        return sorted(counts, key=lambda row: row["organisation__name"])
 
 
 class ActionPartner(models.Model):
@@ -553,6 +667,9 @@ class ActionPartner(models.Model):
     action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="partnerships")
     organisation = models.ForeignKey("tracker.Organisation", on_delete=models.CASCADE, related_name="partnerships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.SUPPORTING)
+    # When the organisation last reported on the action (a submission or an update recorded as theirs):
+    # kept by the services that record reports (priorities.services), read by with_reporting().
+    last_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ActionPartnerQuerySet.as_manager()
 

@@ -16,6 +16,7 @@ from .models import (
     ActionPartner,
     ArchiveDecision,
     Objective,
+    ObjectiveStatusCount,
     Plan,
     PlanChange,
     PlanImport,
@@ -152,6 +153,8 @@ def action_record_update(
     )
     update.full_clean()
     update.save()
+    if organisation is not None:
+        ActionPartner.objects.reported(action=locked, organisation=organisation, at=update.created_at)
     if locked.status != status:
         ActionChange.objects.create(
             action=locked,
@@ -167,6 +170,8 @@ def action_record_update(
     locked.last_update = update
     locked.next_update_due = action_next_update_due(action=locked, last_update_at=update.created_at)
     _save_new_version(locked, fields=["status", "last_update", "next_update_due"])
+    if update.previous_status != status:
+        ObjectiveStatusCount.objects.recount([locked.objective_id])
     action.refresh_from_db()
     return update
 
@@ -199,6 +204,7 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
     if unknown:
         raise TypeError(f"Not an editable action field: {', '.join(sorted(unknown))}")
     locked = _lock(action, expected_version)
+    old_objective_id = locked.objective_id
     if "code" in changes or "objective" in changes:
         _check_action_place(action=locked, changes=changes)
     now = timezone.now()
@@ -238,8 +244,15 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
         new_pairs = sorted((org.name, role) for org, role in wanted.values())
         if old_pairs != new_pairs:
             ActionPartner.objects.filter(action=locked).exclude(organisation_id__in=wanted).delete()
+            added = []
             for org, role in wanted.values():
-                ActionPartner.objects.update_or_create(action=locked, organisation=org, defaults={"role": role})
+                _, created = ActionPartner.objects.update_or_create(
+                    action=locked, organisation=org, defaults={"role": role}
+                )
+                if created:
+                    added.append(org.pk)
+            # An organisation partnered again keeps the reports it made before.
+            ActionPartner.objects.filter(action=locked, organisation_id__in=added).refresh_last_reported()
             record("partners", _partners_display(old_pairs), _partners_display(new_pairs))
     if not records:
         return []
@@ -250,6 +263,8 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
     sort_key = ["sort_key"] if "code" in changes else []
     _save_new_version(locked, fields=[*changes.keys(), *sort_key, "next_update_due"])
     ActionChange.objects.bulk_create(records)
+    if locked.objective_id != old_objective_id:  # moved: both objectives' stored counts change
+        ObjectiveStatusCount.objects.recount([old_objective_id, locked.objective_id])
     action.refresh_from_db()
     return records
 
@@ -266,7 +281,28 @@ def action_create(*, objective, code, title, description, by, via="web", **detai
     if action.update_frequency:
         action.next_update_due = action_next_update_due(action=action)
         action.save(update_fields=["next_update_due"])
+    ObjectiveStatusCount.objects.recount([action.objective_id])
     return action
+
+
+@transaction.atomic
+def stored_counts_refresh():
+    """Set every stored count from the rows themselves: after writes that bypass the services (loaddata).
+
+    Each partnership's last report (ActionPartnerQuerySet.refresh_last_reported) and the actions per
+    objective and status (ObjectiveStatusCountQuerySet.recount).
+    """
+    ActionPartner.objects.refresh_last_reported()
+    ObjectiveStatusCount.objects.recount(Objective.objects.values_list("pk", flat=True))
+
+
+@transaction.atomic
+def actions_delete(*, actions):
+    """Delete actions (the admin's delete) and count their objectives' statuses again."""
+    objective_ids = set(actions.values_list("objective_id", flat=True))
+    deleted, _ = actions.delete()
+    ObjectiveStatusCount.objects.recount(objective_ids)
+    return deleted
 
 
 class AlreadyDecidedError(Exception):
@@ -336,6 +372,7 @@ def submission_create(*, action, by, status, note, evidence_url="", via_link_to=
     )
     submission.full_clean()
     submission.save()
+    ActionPartner.objects.reported(action=action, organisation=by.organisation, at=submission.submitted_at)
     notify_progress_submitted(submission=submission, via_link_to=via_link_to)
     return submission
 
@@ -855,6 +892,7 @@ def action_archive(*, action, by, via="web"):
         action_version=locked.version,
     )
     _skip_pending_reminders([locked.pk])
+    ObjectiveStatusCount.objects.recount([locked.objective_id])  # the dashboard counts live actions only
     action.refresh_from_db()
     return change
 
@@ -877,6 +915,7 @@ def action_restore(*, action, by, via="web"):
         via=via,
         action_version=locked.version,
     )
+    ObjectiveStatusCount.objects.recount([locked.objective_id])
     action.refresh_from_db()
     return change
 
@@ -968,6 +1007,8 @@ def plan_item_delete(*, item, by):
             f"{locked} cannot be deleted: it has {', '.join(references)}. Archive it instead, so they stay readable."
         )
     locked.delete()
+    if isinstance(locked, Action):
+        ObjectiveStatusCount.objects.recount([locked.objective_id])
 
 
 # --- importing a plan from a spreadsheet (priorities.plan_import reads and checks the file) ----------

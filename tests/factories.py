@@ -2,7 +2,7 @@ import factory
 from django.utils.text import slugify
 
 from indicators.models import Measure, Measurement, SuccessIndicator
-from priorities.models import Action, ActionPartner, Objective, Plan, Priority
+from priorities.models import Action, ActionPartner, Objective, ObjectiveStatusCount, Plan, Priority
 from tracker.models import Organisation, User
 
 
@@ -79,6 +79,13 @@ class ActionFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"9.{n + 100}")
     title = factory.Sequence(lambda n: f"Action {n}")
     description = factory.Faker("sentence", nb_words=12)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # A factory bypasses action_create: keep the status counts per objective as the service does.
+        action = super()._create(model_class, *args, **kwargs)
+        ObjectiveStatusCount.objects.recount([action.objective_id])
+        return action
 
 
 class ActionPartnerFactory(factory.django.DjangoModelFactory):

@@ -9,7 +9,8 @@ its actions, partners, updates, submissions, indicators, organisations and users
 - The local part counts this process's own writes at once, even inside a transaction, so a process
   always reads its own writes (as its database connection does).
 
-Bulk writes that send no signals (`bulk_create`, `QuerySet.update`) call `data_changed()` themselves.
+Bulk writes that send no signals (`bulk_create`, `QuerySet.update`) call `data_changed()` themselves, and
+`choices_changed()` too when they write rows of CHOICE_MODELS.
 A fragment is also keyed by who it is for (role and organisation: partners see only their actions),
 the date (overdue and "within the cycle" depend on it) and the request's recognised, cleaned query
 (form_vary: junk parameters never make an entry), and it expires after
@@ -24,6 +25,12 @@ one right after the response has gone (request_finished; in a thread, so the pro
 answering), stores it and lets the lock go (always: finally, and the lock's timeout if the process
 dies). Requests arriving meanwhile get the previous
 fragment too. With no previous fragment, or outside a request, the page is rendered at once.
+
+Choice lists (the register's filter form) change far less often than the data: they have a generation of
+their own, the *choices generation* (a second DataGeneration row), which goes up only when a model that
+fills a choice list is saved or deleted (CHOICE_MODELS: plans, priorities, objectives, partnerships,
+indicators, organisations, people). choices_fragment_key() keys a fragment on it instead of the data
+generation, so recording an update does not render the filter form again.
 
 What is guaranteed:
 - Read your writes, for a person: a change a person commits is on their very next page, whichever
@@ -72,6 +79,19 @@ UNWATCHED = {
     "indicators.measurementimport",
 }
 WATCHED_APPS = {"priorities", "indicators", "tracker"}
+# Models whose rows fill choice lists (the register's filters): saving one bumps the choices generation too.
+CHOICE_MODELS = {
+    "priorities.plan",
+    "priorities.priority",
+    "priorities.objective",
+    "priorities.actionpartner",
+    "indicators.successindicator",
+    "tracker.organisation",
+    "tracker.user",
+}
+DATA_ROW, CHOICES_ROW = 1, 2  # DataGeneration rows: every watched change; changes to choice lists
+_local_choices = itertools.count(1)
+_local_choices_generation = 0
 
 
 def _bump_shared(using=None):
@@ -89,6 +109,36 @@ def _bump_shared(using=None):
     else:
         # A write in a request counts for the person who made it (their session), on any process.
         _request.committed = max(getattr(_request, "committed", 0), value)
+
+
+def _bump_choices(using=None):
+    from .models import DataGeneration
+
+    with connections[using or DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("UPDATE tracker_datageneration SET value = value + 1 WHERE id = %s", [CHOICES_ROW])
+        if cursor.rowcount:
+            return
+    DataGeneration.objects.get_or_create(pk=CHOICES_ROW, defaults={"value": 1})
+
+
+def choices_changed(using=None):
+    """Record that a choice list's rows changed: at once for this process, for all processes at commit."""
+    global _local_choices_generation
+    _local_choices_generation = next(_local_choices)
+    connection = transaction.get_connection(using)
+    if not any(getattr(entry[1], "func", None) is _bump_choices for entry in connection.run_on_commit):
+        transaction.on_commit(_BumpChoices(using), using=using, robust=True)
+
+
+@dataclasses.dataclass
+class _BumpChoices:
+    """_bump_choices for one database alias, recognisable in run_on_commit (one per transaction)."""
+
+    using: str | None
+    func = staticmethod(_bump_choices)
+
+    def __call__(self):
+        _bump_choices(self.using)
 
 
 def data_changed(using=None):
@@ -117,8 +167,13 @@ def generation():
     """The current data generation: (committed changes, this process's own writes)."""
     from .models import DataGeneration
 
-    shared = DataGeneration.objects.filter(pk=1).values_list("value", flat=True).first()
-    return (shared or 0, _local_generation)
+    rows = dict(DataGeneration.objects.filter(pk__in=(DATA_ROW, CHOICES_ROW)).values_list("pk", "value"))
+    _last_read.choices = rows.get(CHOICES_ROW, 0)
+    return (rows.get(DATA_ROW, 0), _local_generation)
+
+
+# The choices generation read with the last generation() in this thread (one query reads both rows).
+_last_read = threading.local()
 
 
 _recent = {"local": None, "shared": 0, "read_at": float("-inf")}
@@ -154,6 +209,13 @@ class FragmentKey:
     min_generation: int
 
 
+def _read_generations(request):
+    """The data and choices generations, read once per request (one query), however many fragments."""
+    if not hasattr(request, "_data_generation"):
+        request._data_generation = generation()
+        request._choices_generation = _last_read.choices
+
+
 def fragment_key(request, name, *vary):
     """The FragmentKey of fragment `name` for this request's user, today, and `vary` (JSON-serialisable).
 
@@ -161,8 +223,7 @@ def fragment_key(request, name, *vary):
     """
     if any(part is None for part in vary):
         return None
-    if not hasattr(request, "_data_generation"):
-        request._data_generation = generation()  # one query per request, however many fragments
+    _read_generations(request)
     parts = [name, audience(request.user), timezone.localdate().isoformat(), *vary]
     digest = hashlib.sha256(json.dumps([request._data_generation, *parts], default=str).encode()).hexdigest()
     latest = hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
@@ -175,6 +236,21 @@ def fragment_key(request, name, *vary):
             _own["committed"], committed_in_request(), session.get(SESSION_KEY, 0) if session is not None else 0
         ),
     )
+
+
+def choices_fragment_key(request, name, *vary):
+    """The cache key of fragment `name`, made of choice lists, for this request's audience and `vary`.
+
+    Keyed on the choices generation (see the module's docstring), not the data generation: it is
+    rendered again only when a choice list changes. A plain key: no previous fragment is ever served.
+    None (no caching) when any part of `vary` is None.
+    """
+    if any(part is None for part in vary):
+        return None
+    _read_generations(request)
+    choices = (request._choices_generation, _local_choices_generation)
+    parts = [name, audience(request.user), choices, *vary]
+    return f"fragment:{name}:{hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()}"
 
 
 def _plain(value):
@@ -357,10 +433,14 @@ def _on_save(sender, instance, update_fields=None, using=None, **kwargs):
     if update_fields is not None and set(update_fields) <= {"last_login"}:
         return
     data_changed(using)
+    if sender._meta.label_lower in CHOICE_MODELS:
+        choices_changed(using)
 
 
 def _on_delete(sender, instance, using=None, **kwargs):
     data_changed(using)
+    if sender._meta.label_lower in CHOICE_MODELS:
+        choices_changed(using)
 
 
 def _on_m2m(sender, instance, action, using=None, **kwargs):

@@ -3,7 +3,6 @@
 import datetime
 
 from django import forms
-from django.db.models import Count, Q
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -11,8 +10,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from indicators.models import SuccessIndicator
-from priorities.charts import STATUS_ORDER, register_url, stacked_status_bars
-from priorities.models import Action, ActionChange, ActionPartner, Objective, Status
+from priorities.charts import (
+    STATUS_ORDER,
+    engagement_rows,
+    register_links,
+    register_url,
+    stacked_status_bars,
+    status_chart_html,
+    status_table_rows,
+)
+from priorities.models import Action, ActionChange, ActionPartner, Objective, ObjectiveStatusCount, Status
 from tracker.caching import cached_fragment, form_vary, fragment_key
 from tracker.permissions import STAFF, role_required
 
@@ -29,16 +36,12 @@ LIST_LIMIT = 25
 
 
 def status_counts(actions, today):
-    """({objective_id: {status: n}}, overdue total) for the given actions, in one query."""
-    counts, overdue = {}, 0
-    overdue_q = Q(next_update_due__lt=today) & ~Q(status=Status.COMPLETED)
-    rows = (
-        actions.order_by().values("objective_id", "status").annotate(n=Count("pk"), late=Count("pk", filter=overdue_q))
-    )
-    for row in rows:
-        counts.setdefault(row["objective_id"], {})[row["status"]] = row["n"]
-        overdue += row["late"]
-    return counts, overdue
+    """({objective_id: {status: n}}, overdue total) for the given actions (staff: every action).
+
+    The counts per status are the stored ones (ObjectiveStatusCount, kept by the services): a few
+    rows per objective, however many actions there are.
+    """
+    return ObjectiveStatusCount.objects.by_objective(), actions.overdue(today).count()
 
 
 @require_GET
@@ -86,10 +89,12 @@ def _dashboard_body(request):
     ]
 
     # The lists show the most urgent; their totals link to the register for the rest.
+    most_urgent = actions.filter(status__in=[Status.OFF_TRACK, Status.AT_RISK]).order_by("-status", "sort_key")
     in_trouble = (
-        actions.filter(status__in=[Status.OFF_TRACK, Status.AT_RISK])
+        # The 25 picked first, then joined to their last updates (not every update joined, then 25 kept).
+        Action.objects.filter(pk__in=most_urgent.values("pk")[:LIST_LIMIT])
         .select_related("objective", "last_update__author", "last_update__organisation")
-        .order_by("-status", "sort_key")[:LIST_LIMIT]
+        .order_by("-status", "sort_key")
     )
     overdue = (
         actions.overdue(today).select_related("objective", "owner").order_by("next_update_due", "sort_key")[:LIST_LIMIT]
@@ -100,15 +105,16 @@ def _dashboard_body(request):
         .select_related("action", "changed_by")
         .order_by("-changed_at", "-pk")[: LIST_LIMIT * 2 + 1]
     )
-    engagement = ActionPartner.objects.filter(action__in=actions).engagement(today)
+    engagement = ActionPartner.objects.of_actions(actions).engagement(today)
     status_changes = list(status_changes)
     organisation_path = reverse("organisation-detail", kwargs={"slug": "-"})
+    link = register_links()
     for row in engagement:
         org = row["organisation_id"]
         row["organisation_url"] = organisation_path.replace("/-/", f"/{row['organisation__slug']}/")
-        row["partnered_url"] = register_url(partner=org)
-        row["current_url"] = register_url(partner=org, reporting="current")
-        row["never_url"] = register_url(partner=org, reporting="never")
+        row["partnered_url"] = link(partner=org)
+        row["current_url"] = link(partner=org, reporting="current")
+        row["never_url"] = link(partner=org, reporting="never")
         row["never"] = row["partnered"] - row["ever"]
 
     indicators = SuccessIndicator.objects.live().for_page(request.user)
@@ -120,6 +126,11 @@ def _dashboard_body(request):
         "total": sum(overall.values()),
         "headline": headline,
         "chart": chart,
+        "chart_html": status_chart_html(
+            chart, chart_id="status-chart", chart_title="Actions by status, overall and per objective"
+        ),
+        "status_rows": status_table_rows(chart),
+        "engagement_rows": engagement_rows(engagement),
         "in_trouble": in_trouble,
         "in_trouble_total": overall.get(Status.OFF_TRACK, 0) + overall.get(Status.AT_RISK, 0),
         "overdue": overdue,

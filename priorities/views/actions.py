@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from tracker.caching import cached_fragment, form_vary, fragment_key
+from tracker.caching import cached_fragment, choices_fragment_key, form_vary, fragment_key
 from tracker.forms import apply_errors
 from tracker.permissions import PARTNER, SECRETARIAT, role_required
 from tracker.spreadsheets import csv_response, xlsx_response
@@ -91,16 +91,18 @@ def _register_filters_html(request):
 def action_register(request):
     """The action register: filters in the URL, sortable columns, 50 a page, htmx refresh of the table.
 
-    The filter form and the table are cached fragments (tracker/caching.py), rendered again only when
-    the data, the day, the audience or the query changes.
+    The filter form and the table are cached fragments (tracker/caching.py): the table rendered again
+    when the data, the day, the audience or the query changes, the filter form only when its choice
+    lists (objectives, organisations, people...) or the query do.
     """
     vary = _register_vary(request)
     table_html = cached_fragment(fragment_key(request, "register-table", vary), lambda: _register_table_html(request))
     if request.htmx:
         response = HttpResponse(table_html)
     else:
+        # The filter form shows choice lists, not the data: it waits only for them to change.
         filters_html = cached_fragment(
-            fragment_key(request, "register-filters", vary), lambda: _register_filters_html(request)
+            choices_fragment_key(request, "register-filters", vary), lambda: _register_filters_html(request)
         )
         response = render(
             request, "priorities/action_list.html", {"filters_html": filters_html, "table_html": table_html}

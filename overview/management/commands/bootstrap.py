@@ -16,6 +16,8 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         if not Plan.objects.exists():
             call_command("loaddata", "priority5", verbosity=0)
+            # loaddata bypasses the services: set the counts they keep (priorities.services.stored_counts_refresh).
+            call_command("check_stored_counts", fix=True, stdout=self.stdout)
             self.stdout.write("Loaded the published plan (fixtures/priority5.json).")
         if not no_demo and settings.DEBUG and not User.objects.filter(username="secretariat").exists():
             call_command("load_demo", stdout=self.stdout)

@@ -3,7 +3,8 @@
 Everything it makes is recognisable as generated: plans are titled "Load test plan N", organisations
 "Load test organisation N", usernames start with "load-", and every progress update has is_demo=True.
 Rows are written with bulk_create in batches, bypassing the services on purpose; the columns the
-services keep (status, last_update, next_update_due, version, sort_key) are computed here the same way.
+services keep (status, last_update, next_update_due, version, sort_key, each partnership's last report and
+the status counts per objective) are computed here the same way.
 """
 
 import datetime
@@ -22,6 +23,7 @@ from priorities.models import (
     ActionChange,
     ActionPartner,
     Objective,
+    ObjectiveStatusCount,
     Plan,
     Priority,
     ProgressUpdate,
@@ -31,7 +33,7 @@ from priorities.models import (
     code_sort_key,
 )
 from priorities.scheduling import add_months, next_due_date
-from tracker.caching import data_changed
+from tracker.caching import choices_changed, data_changed
 from tracker.models import Organisation, User
 
 PLAN_TITLE = "Load test plan {}"
@@ -107,7 +109,11 @@ class Command(BaseCommand):
             organisations = self._organisations(options["organisations"])
             staff, partners_by_org = self._users(options["users"], organisations, options["password"])
             counts = self._actions_and_history(options, objectives, organisations, staff, partners_by_org)
+            # What the services keep as they record reports and statuses, in two statements for the lot.
+            ActionPartner.objects.filter(action__objective__in=objectives).refresh_last_reported()
+            ObjectiveStatusCount.objects.recount([objective.pk for objective in objectives])
             data_changed()  # bulk writes send no signals: cached pages must not outlive them
+            choices_changed()  # nor the filter form's choice lists (organisations, people, objectives)
         if connection.vendor == "postgresql":
             # Fresh statistics, so the planner sees the tables as they now are.
             with connection.cursor() as cursor:
