@@ -3,13 +3,17 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from .models import (
     Action,
     ActionChange,
     ActionPartner,
+    Objective,
     Plan,
+    PlanChoice,
     PlanPublication,
+    Priority,
     ProgressUpdate,
     Status,
     Submission,
@@ -392,3 +396,120 @@ def plan_unpublish(*, plan, by):
     if by.role != by.Role.SECRETARIAT:
         raise PermissionError("Only the secretariat unpublishes the plan.")
     return _decide_publication(plan, published=False, by=by)
+
+
+@transaction.atomic
+def plan_choice_remember(*, user, plan):
+    """Remember the plan a person chose in the plan switcher (one row per person, replaced on a new choice)."""
+    choice, _ = PlanChoice.objects.update_or_create(user=user, defaults={"plan": plan, "chosen_at": timezone.now()})
+    return choice
+
+
+def _unique_plan_slug(title):
+    base = slugify(title)[:50] or "plan"
+    slug, n = base, 1
+    while Plan.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def plan_start_next(*, plan, title, start_date, end_date, actions, by, via="web"):
+    """Start the plan that follows `plan` and carry the chosen actions of `plan` forward into it.
+
+    Each copy keeps its code, title, description, owner, update frequency and partners (with their
+    roles), under a priority and objective of the same number and code (created as needed), starts
+    "not started" and points at its original (`predecessor`); both actions' histories record the
+    carry-forward. All in one transaction: a refused copy leaves no new plan behind.
+    """
+    title = (title or "").strip()
+    actions = list(actions)
+    errors = {}
+    if not title:
+        errors["title"] = "Enter the new plan's title."
+    if start_date and end_date and end_date < start_date:
+        errors["end_date"] = "The end date must be the same as or after the start date."
+    strangers = [a.code for a in actions if a.objective.priority.plan_id != plan.pk]
+    if strangers:
+        errors["actions"] = f"Not actions of {plan.title}: {', '.join(strangers)}."
+    if errors:
+        raise ValidationError(errors)
+    new_plan = Plan(
+        title=title,
+        slug=_unique_plan_slug(title),
+        organisation_name=plan.organisation_name,
+        start_date=start_date,
+        end_date=end_date,
+    )
+    new_plan.full_clean()
+    new_plan.save()
+    priorities, objectives = {}, {}
+    now = timezone.now()
+    locked = {
+        a.pk: a
+        for a in Action.objects.select_for_update(of=("self",))
+        .select_related("objective__priority")
+        .prefetch_related("partnerships")
+        .filter(pk__in=[a.pk for a in actions])
+    }
+    copies = []
+    for old in sorted(locked.values(), key=lambda a: (a.objective.priority.number, a.objective.sort_key, a.sort_key)):
+        old_priority, old_objective = old.objective.priority, old.objective
+        if old_priority.number not in priorities:
+            priority = Priority(
+                plan=new_plan, number=old_priority.number, title=old_priority.title, aim=old_priority.aim
+            )
+            priority.full_clean()
+            priority.save()
+            priorities[old_priority.number] = priority
+        key = (old_priority.number, old_objective.code)
+        if key not in objectives:
+            objective = Objective(
+                priority=priorities[old_priority.number], code=old_objective.code, title=old_objective.title
+            )
+            objective.full_clean(exclude=["sort_key"])
+            objective.save()
+            objectives[key] = objective
+        copy = Action(
+            objective=objectives[key],
+            code=old.code,
+            title=old.title,
+            description=old.description,
+            owner=old.owner,
+            update_frequency=old.update_frequency,
+            predecessor=old,
+        )
+        copy.full_clean(exclude=["sort_key", "owner"])
+        copy.save()
+        copy.next_update_due = action_next_update_due(action=copy)
+        copy.save(update_fields=["next_update_due"])
+        ActionPartner.objects.bulk_create(
+            ActionPartner(action=copy, organisation_id=p.organisation_id, role=p.role) for p in old.partnerships.all()
+        )
+        old.version += 1
+        old.save(update_fields=["version", "updated_at"])
+        ActionChange.objects.bulk_create(
+            [
+                ActionChange(
+                    action=copy,
+                    field="carried_forward_from",
+                    new_value=f"{old.code} in {plan.title}",
+                    changed_by=by,
+                    changed_at=now,
+                    via=via,
+                    action_version=copy.version,
+                ),
+                ActionChange(
+                    action=old,
+                    field="carried_forward_to",
+                    new_value=f"{copy.code} in {new_plan.title}",
+                    changed_by=by,
+                    changed_at=now,
+                    via=via,
+                    action_version=old.version,
+                ),
+            ]
+        )
+        copies.append(copy)
+    return new_plan, copies

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, notifications, plan, reminders, submissions
+from .views import actions, notifications, plan, plan_periods, reminders, submissions
 
 app_name = "priorities"
 
@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("plan/<int:pk>/publish/", plan.plan_publish_view, name="plan-publish"),
     path("plan/<int:pk>/unpublish/", plan.plan_unpublish_view, name="plan-unpublish"),
+    path("plan/<int:pk>/next/", plan_periods.plan_start_next_view, name="plan-start-next"),
     path("accounts/notifications/", notifications.notification_choices_view, name="notification-choices"),
     path("report/<str:token>/", notifications.report_link_view, name="report-link"),
     path("report/<str:token>/new-link/", notifications.report_link_renew_view, name="report-link-renew"),

@@ -11,8 +11,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from indicators.models import SuccessIndicator
-from priorities.charts import STATUS_ORDER, register_url, stacked_status_bars
+from priorities.charts import STATUS_ORDER, stacked_status_bars
+from priorities.charts import register_url as charts_register_url
 from priorities.models import Action, ActionChange, ActionPartner, Objective, Status
+from priorities.plan_choice import PLAN_PARAM, current_plan, plan_switch
 from tracker.caching import cached_fragment, form_vary, fragment_key
 from tracker.permissions import STAFF, role_required
 
@@ -45,7 +47,13 @@ def status_counts(actions, today):
 @role_required(*STAFF)
 def dashboard(request):
     """The page around a cached body: recomputed only when the data, the day or the query changes."""
-    key = fragment_key(request, "dashboard", form_vary(request, SinceForm(request.GET)))
+    plan = current_plan(request)
+    key = fragment_key(
+        request,
+        "dashboard",
+        form_vary(request, SinceForm(request.GET), extra=(PLAN_PARAM,)),
+        [plan.pk if plan else None, plan_switch(request).show],
+    )
     body = cached_fragment(key, lambda: _dashboard_body(request))
     return render(request, "priorities/dashboard.html", {"body_html": body})
 
@@ -56,7 +64,12 @@ def _dashboard_body(request):
     # The box shows the date the heading names, also before anyone picks one.
     form = SinceForm(request.GET if request.GET.get("since") else None, initial={"since": default_since})
     since = (form.cleaned_data.get("since") if form.is_bound and form.is_valid() else None) or default_since
-    actions = Action.objects.visible_to(request.user)
+    actions = Action.objects.visible_to(request.user).filter(objective__priority__plan=current_plan(request))
+    # Every link to the register names the plan, so it shows the actions these numbers count.
+    plan_slug = plan_switch(request).slug
+
+    def register_url(**filters):
+        return charts_register_url(plan=plan_slug, **filters)
 
     by_objective, overdue_total = status_counts(actions, today)
     objectives = Objective.objects.filter(pk__in=list(by_objective)).select_related("priority__plan")
@@ -74,6 +87,8 @@ def _dashboard_body(request):
         }
         for objective in objectives
     ]
+    for row in rows:
+        row["filters"] = {PLAN_PARAM: plan_slug, **row["filters"]}
     chart = stacked_status_bars(rows)
     headline = [
         {
@@ -111,8 +126,10 @@ def _dashboard_body(request):
         row["never_url"] = register_url(partner=org, reporting="never")
         row["never"] = row["partnered"] - row["ever"]
 
-    indicators = SuccessIndicator.objects.for_page(request.user)
+    indicators = SuccessIndicator.objects.for_page(request.user).filter(plan=current_plan(request))
     context = {
+        "plan": current_plan(request),
+        "plan_slug": plan_slug,
         "indicators": indicators,
         "today": today,
         "form": form,

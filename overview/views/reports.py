@@ -13,6 +13,7 @@ from indicators.history import annotate_as_of
 from indicators.models import Measure, SuccessIndicator
 from priorities.charts import STATUS_ORDER
 from priorities.models import Action, Objective, Plan, Priority, ProgressUpdate, Status
+from priorities.plan_choice import current_plan, plan_switch
 from tracker.permissions import STAFF, role_required
 from tracker.spreadsheets import person_name, xlsx_response
 
@@ -42,9 +43,10 @@ def actions_as_of(actions, as_of):
     )
 
 
-def build_report(user, as_of):
+def build_report(user, as_of, plan):
+    """The report of one plan (a list of it, or none) as of a date, with the status counts."""
     actions = actions_as_of(Action.objects.visible_to(user), as_of).select_related("owner").order_by("sort_key")
-    plans = Plan.objects.prefetch_related(
+    plans = Plan.objects.filter(pk=plan.pk if plan else None).prefetch_related(
         Prefetch(
             "priorities",
             queryset=Priority.objects.prefetch_related(
@@ -82,8 +84,9 @@ def _as_of(request):
 @role_required(*STAFF)
 def progress_report(request):
     form, as_of = _as_of(request)
-    plans, summary = build_report(request.user, as_of)
+    plans, summary = build_report(request.user, as_of, current_plan(request))
     context = {
+        "plan_slug": plan_switch(request).slug,
         "form": form,
         "as_of": as_of,
         "plans": plans,
@@ -158,12 +161,12 @@ def _report_action_rows(actions, as_of):
         ]
 
 
-def _report_indicator_rows(as_of):
+def _report_indicator_rows(as_of, plan):
     """The Indicators sheet: numbers as numbers, the period's end as a date, each value as known on `as_of`."""
     measures = list(
-        Measure.objects.select_related("indicator__plan").order_by(
-            "indicator__plan__title", "indicator__plan_id", "indicator__position", "indicator__code", "pk"
-        )
+        Measure.objects.filter(indicator__plan=plan)
+        .select_related("indicator__plan")
+        .order_by("indicator__plan__title", "indicator__plan_id", "indicator__position", "indicator__code", "pk")
     )
     # The same rule as the page: values recorded by then, with the corrections made by then.
     annotate_as_of(measures, as_of)
@@ -188,7 +191,8 @@ def _report_indicator_rows(as_of):
 def progress_report_xlsx(request):
     """The report as a workbook (Summary, Actions, Indicators), written row by row from values() queries."""
     form, as_of = _as_of(request)
-    actions = Action.objects.visible_to(request.user)
+    plan = current_plan(request)
+    actions = Action.objects.visible_to(request.user).filter(objective__priority__plan=plan)
     counts = dict(
         actions_as_of(actions, as_of)
         .order_by()
@@ -203,7 +207,7 @@ def progress_report_xlsx(request):
         [
             ("Summary", summary_rows),
             ("Actions", _report_action_rows(actions, as_of)),
-            ("Indicators", _report_indicator_rows(as_of)),
+            ("Indicators", _report_indicator_rows(as_of, plan)),
         ],
         f"progress-report-{as_of:%Y-%m-%d}.xlsx",
     )
