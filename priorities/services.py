@@ -400,8 +400,16 @@ def plan_unpublish(*, plan, by):
 
 @transaction.atomic
 def plan_choice_remember(*, user, plan):
-    """Remember the plan a person chose in the plan switcher (one row per person, replaced on a new choice)."""
-    choice, _ = PlanChoice.objects.update_or_create(user=user, defaults={"plan": plan, "chosen_at": timezone.now()})
+    """Remember the plan a person chose in the plan switcher (one row per person, replaced on a new choice).
+
+    One upsert: two tabs choosing at once cannot both insert (the second replaces the first).
+    """
+    choice = PlanChoice(user=user, plan=plan, chosen_at=timezone.now())
+    # The person and the plan are rows in hand: checking that they exist would cost two queries a page.
+    choice.full_clean(exclude=["user", "plan"], validate_unique=False)
+    PlanChoice.objects.bulk_create(
+        [choice], update_conflicts=True, unique_fields=["user"], update_fields=["plan", "chosen_at"]
+    )
     return choice
 
 
