@@ -95,7 +95,11 @@ def plan_switch(request):
         plan = next((p for p in plans if p.slug == requested), None)
         if plan is None:
             if plans and not getattr(request, "htmx", False):
-                messages.warning(request, f"There is no plan “{requested[:60]}” for you to see: showing another plan.")
+                messages.warning(
+                    request,
+                    f"There is no plan “{requested[:60]}” for you to see: showing another plan.",
+                    fail_silently=True,
+                )
         elif not plan.chosen and user.is_authenticated:
             plan_choice_remember(user=user, plan=plan)
             for other in plans:
