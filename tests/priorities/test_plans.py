@@ -136,6 +136,9 @@ def test_the_switcher_lists_the_plans_and_the_links_carry_the_plan(client, secre
     register_links = re.findall(r'href="(/actions/\?[^"]*)"', html)
     assert register_links and all("plan=old-plan" in link for link in register_links)
     assert f"{REPORT}?plan=old-plan" in html
+    # The navigation's links to the pages that show one plan carry it too.
+    navigation = html.split('id="navigation"')[1].split("</ul>")[0]
+    assert f'href="{REGISTER}?plan=old-plan"' in navigation and f'href="{INDICATORS}?plan=old-plan"' in navigation
     html = client.get(REPORT, {"plan": "old-plan"}).content.decode()
     assert f"{REPORT_XLSX}?as_of=" in html and "&amp;plan=old-plan" in html
     assert '<input type="hidden" name="plan" value="old-plan">' in html
