@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import Exists, F, OuterRef
-from django.urls import reverse
 from django.utils import timezone
 
 from tracker.permissions import PARTNER, STAFF
@@ -24,13 +23,6 @@ from .services import plan_choice_remember
 PLAN_PARAM = "plan"
 # Query parameters a switch keeps: they mean the same in every plan (filters naming a plan's objective do not).
 KEPT_ON_SWITCH = ("as_of", "since")
-# The pages that show one plan: the navigation's links to them carry the plan too (includes/header.html).
-PER_PLAN_PAGES = (
-    "priorities:action-list",
-    "priorities:dashboard",
-    "priorities:progress-report",
-    "indicators:indicator-list",
-)
 
 
 @dataclasses.dataclass
@@ -55,11 +47,6 @@ class PlanSwitch:
     def query(self):
         """`plan=<slug>` (or "") for a link's query string."""
         return urlencode({PLAN_PARAM: self.slug}) if self.slug else ""
-
-    @property
-    def paths(self):
-        """The paths of the pages that show one plan (their navigation links get `?plan=`)."""
-        return {reverse(name) for name in PER_PLAN_PAGES}
 
 
 def plans_for(user):

@@ -30,9 +30,9 @@ from tests.factories import (
 REGISTER = reverse("priorities:action-list")
 CSV = reverse("priorities:action-export-csv")
 XLSX = reverse("priorities:action-export-xlsx")
-DASHBOARD = reverse("priorities:dashboard")
-REPORT = reverse("priorities:progress-report")
-REPORT_XLSX = reverse("priorities:progress-report-xlsx")
+DASHBOARD = reverse("overview:dashboard")
+REPORT = reverse("overview:progress-report")
+REPORT_XLSX = reverse("overview:progress-report-xlsx")
 INDICATORS = reverse("indicators:indicator-list")
 d = datetime.date
 
