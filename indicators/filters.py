@@ -3,12 +3,16 @@
 import django_filters
 
 from priorities.filters import add_register_filter
+from priorities.plan_choice import current_plan
 
 from .models import SuccessIndicator
 
 
 def _indicators(request):
-    return SuccessIndicator.objects.live() if request is not None else SuccessIndicator.objects.none()
+    """The indicators of the plan on screen (plan_choice.current_plan), as the register's other choices."""
+    if request is None:
+        return SuccessIndicator.objects.none()
+    return SuccessIndicator.objects.live().filter(plan=current_plan(request))
 
 
 def add_indicator_filter():

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, FormView, ListView
 
 from priorities.models import Action, Plan
+from priorities.plan_choice import current_plan, plan_switch
 from priorities.scheduling import add_months
 from priorities.services import AlreadyDecidedError
 from tracker.forms import apply_errors
@@ -36,7 +37,10 @@ class IndicatorListView(RoleRequiredMixin, ListView):
     context_object_name = "indicators"
 
     def get_queryset(self):
-        return SuccessIndicator.objects.live().for_overview(self.request.user)
+        return SuccessIndicator.objects.live().for_overview(self.request.user).filter(plan=current_plan(self.request))
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "plan_slug": plan_switch(self.request).slug}
 
 
 class IndicatorDetailView(RoleRequiredMixin, DetailView):

@@ -3,6 +3,13 @@ from django.urls import reverse
 from indicators.models import MeasurementSubmission
 from priorities.models import Submission
 
+# The pages that show one plan (priorities/plan_choice.py): on such a page their links carry the plan shown.
+PER_PLAN = {"priorities:action-list", "overview:dashboard", "overview:progress-report", "indicators:indicator-list"}
+
+
+def _item(name, text):
+    return {"href": reverse(name), "text": text, "per_plan": name in PER_PLAN}
+
 
 def _items_for(user):
     """Navigation entries for a role: {"href", "text"}."""
@@ -24,7 +31,7 @@ def _items_for(user):
             .count()
         )
         if returned:
-            items = [{"href": reverse(name), "text": text} for name, text in entries]
+            items = [_item(name, text) for name, text in entries]
             items.insert(1, {"href": reverse("home") + "#recent-submissions", "text": f"To answer ({returned})"})
             return items
     elif user.role == user.Role.COMMISSIONER:
@@ -54,7 +61,7 @@ def _items_for(user):
             ("priorities:plan", "The plan"),
             ("admin:index", "Admin"),
         ]
-    return [{"href": reverse(name), "text": text} for name, text in entries]
+    return [_item(name, text) for name, text in entries]
 
 
 def navigation(request):

@@ -5,14 +5,21 @@ from django.db.models import Q
 from tracker.models import Organisation, User
 
 from .models import Action, Objective, Priority, Status
+from .plan_choice import current_plan
+
+# The choices are the plan on screen's (plan_choice.current_plan, worked out once per request).
 
 
 def _priorities(request):
-    return Priority.objects.live().select_related("plan") if request is not None else Priority.objects.none()
+    if request is None:
+        return Priority.objects.none()
+    return Priority.objects.live().filter(plan=current_plan(request)).select_related("plan")
 
 
 def _objectives(request):
-    return Objective.objects.live().select_related("priority") if request is not None else Objective.objects.none()
+    if request is None:
+        return Objective.objects.none()
+    return Objective.objects.live().filter(priority__plan=current_plan(request)).select_related("priority")
 
 
 def _partner_organisations(request):

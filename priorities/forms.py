@@ -302,6 +302,47 @@ class PlanForm(forms.Form):
         return data
 
 
+class NextPlanForm(forms.Form):
+    """Start the plan after this one: its title and dates, and which of this plan's actions carry forward."""
+
+    title = forms.CharField(max_length=200, label="Title of the new plan")
+    start_date = forms.DateField(
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "govuk-input--width-10"}),
+        label="Start date",
+        help_text="The first updates of the carried-forward actions fall due one period after this date.",
+    )
+    end_date = forms.DateField(
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "govuk-input--width-10"}),
+        label="End date",
+    )
+    actions = IdsChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Actions to carry forward",
+        help_text="Unfinished actions are chosen already. Each copy keeps its owner, partners and update "
+        "frequency, and its page shows this plan's history after its own.",
+    )
+
+    def __init__(self, *args, actions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["actions"].queryset = actions
+        self.fields["actions"].label_from_instance = lambda action: (
+            f"{action.code} {action.title}" + (" (completed)" if action.status == Status.COMPLETED else "")
+        )
+
+    def clean(self):
+        data = super().clean()
+        for name in ("start_date", "end_date"):
+            day = data.get(name)
+            if day and not EARLIEST_DATE <= day <= LATEST_DATE:
+                self.add_error(name, f"Enter a date between {EARLIEST_DATE:%-d %B %Y} and {LATEST_DATE:%-d %B %Y}.")
+        start, end = data.get("start_date"), data.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", "The end date must be the same as or after the start date.")
+        return data
+
+
 class PriorityForm(forms.Form):
     number = forms.IntegerField(
         min_value=1,

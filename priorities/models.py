@@ -82,6 +82,17 @@ class Plan(models.Model):
         return self.published_at is not None
 
 
+class PlanChoice(models.Model):
+    """The plan a person last chose in the plan switcher (priorities/plan_choice.py): one row per person."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plan_choice")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="+")
+    chosen_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.user}: {self.plan}"
+
+
 class PlanPublication(models.Model):
     """One decision to publish or unpublish a plan's public pages: who, when. Written only by the services."""
 
@@ -489,6 +500,16 @@ class Action(Archivable):
     )
     version = models.PositiveIntegerField(default=1, editable=False, help_text="Incremented on every save.")
     sort_key = models.CharField(max_length=80, editable=False, db_index=True)
+    # Set only by services.plan_start_next: the action in the previous plan this one carries forward.
+    predecessor = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="successors",
+        help_text="The action in the previous plan that this one carries forward.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -793,6 +814,8 @@ CHANGE_FIELD_LABELS = {
     "update_public": "Update shown publicly",
     "created": "Created",
     "archived": "Archived",
+    "carried_forward_to": "Carried forward to",
+    "carried_forward_from": "Carried forward from",
 }
 
 

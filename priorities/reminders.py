@@ -362,6 +362,8 @@ SECTIONS = [
 def build_digest(*, recipient_email, reminders, today=None, connection=None, action_urls=None, report_urls=None):
     """The digest email for one recipient's rows: plain text and HTML, each action with its due date and link."""
     today = today or timezone.localdate()
+    # Someone whose actions belong to more than one plan is told which plan each is in.
+    plan_titles = {row.action.objective.priority.plan_id: row.action.objective.priority.plan.title for row in reminders}
     sections = []
     for kind, heading in SECTIONS:
         items = []
@@ -374,6 +376,7 @@ def build_digest(*, recipient_email, reminders, today=None, connection=None, act
                 {
                     "code": row.action.code,
                     "title": row.action.title,
+                    "plan": plan_titles[row.action.objective.priority.plan_id] if len(plan_titles) > 1 else "",
                     # Formatted here, once for both bodies: the template filters cost more, per email.
                     "due": f"{due.day} {MONTHS[due.month - 1]} {due.year}" if due else "",
                     "overdue": f"{days_overdue} day{'' if days_overdue == 1 else 's'} overdue" if days_overdue else "",
@@ -461,9 +464,9 @@ def reminders_send_batch(*, reminder_ids, claim_token, connection=None, today=No
         claim_token=claim_token,
         build=build,
         group_key=lambda row: row.recipient_email,
-        queryset=Reminder.objects.select_related("action", "recipient_user", "organisation").order_by(
-            "recipient_email", "action__sort_key", "pk"
-        ),
+        queryset=Reminder.objects.select_related(
+            "action__objective__priority__plan", "recipient_user", "organisation"
+        ).order_by("recipient_email", "action__sort_key", "pk"),
         connection=connection,
         # Each partner's action gets a link to report without signing in (priorities/report_links.py).
         prepare=lambda rows: report_urls.update(links_for_reminders(rows)),

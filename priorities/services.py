@@ -19,6 +19,7 @@ from .models import (
     ObjectiveStatusCount,
     Plan,
     PlanChange,
+    PlanChoice,
     PlanImport,
     PlanPublication,
     Priority,
@@ -521,15 +522,6 @@ def _record_created(*, plan, kind, item, label, by, via):
     )
 
 
-def _unique_slug(title):
-    base = slugify(title)[:50].strip("-") or "plan"
-    slug, n = base, 2
-    while Plan.objects.filter(slug=slug).exists():
-        slug = f"{base}-{n}"
-        n += 1
-    return slug
-
-
 def _check_plan_dates(plan):
     if plan.start_date and plan.end_date and plan.end_date < plan.start_date:
         raise ValidationError({"end_date": "The end date must be the same as or after the start date."})
@@ -557,7 +549,7 @@ def plan_create(*, by, title, organisation_name="", start_date=None, end_date=No
         end_date=end_date,
         source_url=source_url or "",
     )
-    plan.slug = _unique_slug(plan.title)
+    plan.slug = _unique_slug(Plan, plan.title, "plan")
     _check_plan_dates(plan)
     plan.full_clean()
     plan.save()
@@ -1146,3 +1138,120 @@ def _write_plan(preview, *, plan, title, by, via):
             action_update_details(action=changed[row.action.pk], by=by, via=via, partners=partners, **row.details)
             written += 1
     return plan, written, len(organisations)
+
+
+@transaction.atomic
+def plan_choice_remember(*, user, plan):
+    """Remember the plan a person chose in the plan switcher (one row per person, replaced on a new choice).
+
+    One upsert: two tabs choosing at once cannot both insert (the second replaces the first).
+    """
+    choice = PlanChoice(user=user, plan=plan, chosen_at=timezone.now())
+    # The person and the plan are rows in hand: checking that they exist would cost two queries a page.
+    choice.full_clean(exclude=["user", "plan"], validate_unique=False)
+    PlanChoice.objects.bulk_create(
+        [choice], update_conflicts=True, unique_fields=["user"], update_fields=["plan", "chosen_at"]
+    )
+    return choice
+
+
+@transaction.atomic
+def plan_start_next(*, plan, title, start_date, end_date, actions, by, via="web"):
+    """Start the plan that follows `plan` and carry the chosen actions of `plan` forward into it.
+
+    Each copy keeps its code, title, description, owner, update frequency and partners (with their
+    roles), under a priority and objective of the same number and code (created as needed), starts
+    "not started" and points at its original (`predecessor`); both actions' histories record the
+    carry-forward. All in one transaction: a refused copy leaves no new plan behind.
+    """
+    title = (title or "").strip()
+    actions = list(actions)
+    errors = {}
+    if not title:
+        errors["title"] = "Enter the new plan's title."
+    if start_date and end_date and end_date < start_date:
+        errors["end_date"] = "The end date must be the same as or after the start date."
+    strangers = [a.code for a in actions if a.objective.priority.plan_id != plan.pk]
+    if strangers:
+        errors["actions"] = f"Not actions of {plan.title}: {', '.join(strangers)}."
+    if errors:
+        raise ValidationError(errors)
+    new_plan = Plan(
+        title=title,
+        slug=_unique_slug(Plan, title, "plan"),
+        organisation_name=plan.organisation_name,
+        start_date=start_date,
+        end_date=end_date,
+    )
+    new_plan.full_clean()
+    new_plan.save()
+    priorities, objectives = {}, {}
+    now = timezone.now()
+    locked = {
+        a.pk: a
+        for a in Action.objects.select_for_update(of=("self",))
+        .select_related("objective__priority")
+        .prefetch_related("partnerships")
+        .filter(pk__in=[a.pk for a in actions])
+    }
+    copies = []
+    for old in sorted(locked.values(), key=lambda a: (a.objective.priority.number, a.objective.sort_key, a.sort_key)):
+        old_priority, old_objective = old.objective.priority, old.objective
+        if old_priority.number not in priorities:
+            priority = Priority(
+                plan=new_plan, number=old_priority.number, title=old_priority.title, aim=old_priority.aim
+            )
+            priority.full_clean()
+            priority.save()
+            priorities[old_priority.number] = priority
+        key = (old_priority.number, old_objective.code)
+        if key not in objectives:
+            objective = Objective(
+                priority=priorities[old_priority.number], code=old_objective.code, title=old_objective.title
+            )
+            objective.full_clean(exclude=["sort_key"])
+            objective.save()
+            objectives[key] = objective
+        copy = Action(
+            objective=objectives[key],
+            code=old.code,
+            title=old.title,
+            description=old.description,
+            owner=old.owner,
+            update_frequency=old.update_frequency,
+            predecessor=old,
+        )
+        copy.full_clean(exclude=["sort_key", "owner"])
+        copy.save()
+        copy.next_update_due = action_next_update_due(action=copy)
+        copy.save(update_fields=["next_update_due"])
+        ActionPartner.objects.bulk_create(
+            ActionPartner(action=copy, organisation_id=p.organisation_id, role=p.role) for p in old.partnerships.all()
+        )
+        old.version += 1
+        old.save(update_fields=["version", "updated_at"])
+        ActionChange.objects.bulk_create(
+            [
+                ActionChange(
+                    action=copy,
+                    field="carried_forward_from",
+                    new_value=f"{old.code} in {plan.title}",
+                    changed_by=by,
+                    changed_at=now,
+                    via=via,
+                    action_version=copy.version,
+                ),
+                ActionChange(
+                    action=old,
+                    field="carried_forward_to",
+                    new_value=f"{copy.code} in {new_plan.title}",
+                    changed_by=by,
+                    changed_at=now,
+                    via=via,
+                    action_version=old.version,
+                ),
+            ]
+        )
+        copies.append(copy)
+    ObjectiveStatusCount.objects.recount([objective.pk for objective in objectives.values()])
+    return new_plan, copies

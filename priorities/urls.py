@@ -1,6 +1,16 @@
 from django.urls import path
 
-from .views import actions, archive, notifications, plan, plan_editing, plan_import, reminders, submissions
+from .views import (
+    actions,
+    archive,
+    notifications,
+    plan,
+    plan_editing,
+    plan_import,
+    plan_periods,
+    reminders,
+    submissions,
+)
 
 app_name = "priorities"
 
@@ -40,6 +50,7 @@ urlpatterns = [
     path("plan/priorities/<int:pk>/archive/", archive.priority_archive_view, name="priority-archive"),
     path("plan/priorities/<int:pk>/restore/", archive.priority_restore_view, name="priority-restore"),
     path("plan/archived/", archive.archived_items, name="archived-items"),
+    path("plan/<int:pk>/next/", plan_periods.plan_start_next_view, name="plan-start-next"),
     path("accounts/notifications/", notifications.notification_choices_view, name="notification-choices"),
     path("report/<str:token>/", notifications.report_link_view, name="report-link"),
     path("report/<str:token>/new-link/", notifications.report_link_renew_view, name="report-link-renew"),

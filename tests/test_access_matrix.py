@@ -105,6 +105,8 @@ EXPECTED = {
     # Publishing (the world's plan is published; an empty POST to the update switch changes nothing).
     "priorities:plan-publish": (ALL_405, (302, 403, 403, 302, 403)),
     "priorities:plan-unpublish": (ALL_405, (302, 403, 403, 302, 403)),
+    # Starting the next plan: the secretariat only (an empty POST is refused: no title, no dates).
+    "priorities:plan-start-next": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
     "priorities:progress-update-public": (ALL_405, (302, 403, 403, 302, 403)),
     # Building the plan (issue 16): the secretariat only; an empty POST is a form with errors.
     "priorities:plan-create": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
@@ -252,6 +254,7 @@ def world(db):
         "organisation-two-step": {"slug": org_a.slug},
         "priorities:plan-publish": {"pk": action.objective.priority.plan_id},
         "priorities:plan-unpublish": {"pk": action.objective.priority.plan_id},
+        "priorities:plan-start-next": {"pk": action.objective.priority.plan_id},
         "priorities:progress-update-public": {"pk": action.pk, "update_pk": update.pk},
         "priorities:plan-edit": {"pk": action.objective.priority.plan_id},
         "priorities:priority-create": {"pk": action.objective.priority.plan_id},

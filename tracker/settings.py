@@ -121,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "overview.context_processors.navigation",
+                "priorities.context_processors.plan_switcher",
             ],
         },
     },

@@ -14,12 +14,12 @@ from priorities.charts import (
     STATUS_ORDER,
     engagement_rows,
     register_links,
-    register_url,
     stacked_status_bars,
     status_chart_html,
     status_table_rows,
 )
 from priorities.models import Action, ActionChange, ActionPartner, Objective, ObjectiveStatusCount, Status
+from priorities.plan_choice import PLAN_PARAM, current_plan, plan_switch
 from tracker.caching import cached_fragment, form_vary, fragment_key
 from tracker.permissions import STAFF, role_required
 
@@ -35,20 +35,27 @@ class SinceForm(forms.Form):
 LIST_LIMIT = 25
 
 
-def status_counts(actions, today):
-    """({objective_id: {status: n}}, overdue total) for the given actions (staff: every action).
+def status_counts(actions, today, plan):
+    """({objective_id: {status: n}}, overdue total) for the plan's actions (staff: every action).
 
     The counts per status are the stored ones (ObjectiveStatusCount, kept by the services): a few
     rows per objective, however many actions there are.
     """
-    return ObjectiveStatusCount.objects.by_objective(), actions.overdue(today).count()
+    stored = ObjectiveStatusCount.objects.filter(objective__priority__plan=plan)
+    return stored.by_objective(), actions.overdue(today).count()
 
 
 @require_GET
 @role_required(*STAFF)
 def dashboard(request):
     """The page around a cached body: recomputed only when the data, the day or the query changes."""
-    key = fragment_key(request, "dashboard", form_vary(request, SinceForm(request.GET)))
+    plan = current_plan(request)
+    key = fragment_key(
+        request,
+        "dashboard",
+        form_vary(request, SinceForm(request.GET), extra=(PLAN_PARAM,)),
+        [plan.pk if plan else None, plan_switch(request).show],
+    )
     body = cached_fragment(key, lambda: _dashboard_body(request))
     return render(request, "priorities/dashboard.html", {"body_html": body})
 
@@ -59,9 +66,18 @@ def _dashboard_body(request):
     # The box shows the date the heading names, also before anyone picks one.
     form = SinceForm(request.GET if request.GET.get("since") else None, initial={"since": default_since})
     since = (form.cleaned_data.get("since") if form.is_bound and form.is_valid() else None) or default_since
-    actions = Action.objects.visible_to(request.user).live()
+    plan = current_plan(request)
+    actions = Action.objects.visible_to(request.user).live().filter(objective__priority__plan=plan)
+    # Every link to the register names the plan, so it shows the actions these numbers count.
+    plan_slug = plan_switch(request).slug
+    plan_link = register_links()
 
-    by_objective, overdue_total = status_counts(actions, today)
+    def link(**filters):
+        return plan_link(plan=plan_slug, **filters)
+
+    register_url = link
+
+    by_objective, overdue_total = status_counts(actions, today, plan)
     objectives = Objective.objects.filter(pk__in=list(by_objective)).select_related("priority__plan")
     overall = {}
     for counts in by_objective.values():
@@ -77,6 +93,8 @@ def _dashboard_body(request):
         }
         for objective in objectives
     ]
+    for row in rows:
+        row["filters"] = {PLAN_PARAM: plan_slug, **row["filters"]}
     chart = stacked_status_bars(rows)
     headline = [
         {
@@ -108,7 +126,6 @@ def _dashboard_body(request):
     engagement = ActionPartner.objects.of_actions(actions).engagement(today)
     status_changes = list(status_changes)
     organisation_path = reverse("organisation-detail", kwargs={"slug": "-"})
-    link = register_links()
     for row in engagement:
         org = row["organisation_id"]
         row["organisation_url"] = organisation_path.replace("/-/", f"/{row['organisation__slug']}/")
@@ -117,8 +134,10 @@ def _dashboard_body(request):
         row["never_url"] = link(partner=org, reporting="never")
         row["never"] = row["partnered"] - row["ever"]
 
-    indicators = SuccessIndicator.objects.live().for_page(request.user)
+    indicators = SuccessIndicator.objects.live().for_page(request.user).filter(plan=plan)
     context = {
+        "plan": current_plan(request),
+        "plan_slug": plan_slug,
         "indicators": indicators,
         "today": today,
         "form": form,

@@ -13,6 +13,7 @@ from indicators.history import annotate_as_of
 from indicators.models import Measure, SuccessIndicator
 from priorities.charts import STATUS_ORDER
 from priorities.models import Action, Objective, Plan, Priority, ProgressUpdate, Status
+from priorities.plan_choice import current_plan, plan_switch
 from tracker.paging import page_of
 from tracker.permissions import STAFF, role_required
 from tracker.spreadsheets import person_name, xlsx_response
@@ -54,15 +55,15 @@ def actions_as_of(actions, as_of):
     )
 
 
-def build_report(user, as_of):
-    """(plans with priorities, objectives and indicators, the summary by status) as of a date.
+def build_report(user, as_of, plan):
+    """The plan (a list of it, or none) with its priorities, objectives and indicators, and the summary, as of a date.
 
     Each item as it stood on the date: one archived later was live then, one archived by then was not.
     Each objective carries `status_counts` (in STATUS_ORDER) and `total` as of the date, counted in
     one grouped query: the page holds no action rows, so its size follows the plan's structure, not
     the number of actions (issue 18). The actions of one objective at a time are objective_actions().
     """
-    plans = Plan.objects.prefetch_related(
+    plans = Plan.objects.filter(pk=plan.pk if plan else None).prefetch_related(
         Prefetch(
             "priorities",
             queryset=Priority.objects.live_on(as_of).prefetch_related(
@@ -79,7 +80,7 @@ def build_report(user, as_of):
     annotate_as_of([m for plan in plans for i in plan.indicators.all() for m in i.measures.all()], as_of)
     by_objective = {}
     rows = (
-        actions_as_of(Action.objects.visible_to(user).live_on(as_of), as_of)
+        actions_as_of(Action.objects.visible_to(user).live_on(as_of).filter(objective__priority__plan=plan), as_of)
         .order_by()
         .values_list("objective_id", "status_then")
         .annotate(n=Count("pk"))
@@ -137,12 +138,13 @@ def progress_report(request):
     The whole report, every action with its latest note, is the Excel download.
     """
     form, as_of = _as_of(request)
-    plans, summary = build_report(request.user, as_of)
+    plans, summary = build_report(request.user, as_of, current_plan(request))
     objective = _chosen_objective(request, plans)
     page = None
     if objective:
         page = page_of(request, objective_actions(request.user, objective, as_of), count=objective.total)
     context = {
+        "plan_slug": plan_switch(request).slug,
         "form": form,
         "as_of": as_of,
         "plans": plans,
@@ -224,10 +226,10 @@ def _report_action_rows(actions, as_of):
         ]
 
 
-def _report_indicator_rows(as_of):
+def _report_indicator_rows(as_of, plan):
     """The Indicators sheet: numbers as numbers, the period's end as a date, each value as known on `as_of`."""
     measures = list(
-        Measure.objects.filter(indicator__in=SuccessIndicator.objects.live_on(as_of))
+        Measure.objects.filter(indicator__plan=plan, indicator__in=SuccessIndicator.objects.live_on(as_of))
         .select_related("indicator__plan")
         .order_by("indicator__plan__title", "indicator__plan_id", "indicator__position", "indicator__code", "pk")
     )
@@ -254,7 +256,8 @@ def _report_indicator_rows(as_of):
 def progress_report_xlsx(request):
     """The report as a workbook (Summary, Actions, Indicators), written row by row from values() queries."""
     form, as_of = _as_of(request)
-    actions = Action.objects.visible_to(request.user).live_on(as_of)
+    plan = current_plan(request)
+    actions = Action.objects.visible_to(request.user).live_on(as_of).filter(objective__priority__plan=plan)
     counts = dict(
         actions_as_of(actions, as_of)
         .order_by()
@@ -269,7 +272,7 @@ def progress_report_xlsx(request):
         [
             ("Summary", summary_rows),
             ("Actions", _report_action_rows(actions, as_of)),
-            ("Indicators", _report_indicator_rows(as_of)),
+            ("Indicators", _report_indicator_rows(as_of, plan)),
         ],
         f"progress-report-{as_of:%Y-%m-%d}.xlsx",
     )

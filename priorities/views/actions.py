@@ -19,6 +19,7 @@ from ..exports import register_rows
 from ..filters import ActionFilter
 from ..forms import ActionDetailsForm, ProgressUpdateForm, SubmissionForm
 from ..models import Action, ActionChange, ActionPartner, ProgressUpdate, Submission
+from ..plan_choice import PLAN_PARAM, current_plan, plan_switch
 from ..services import StaleActionError, action_record_update, action_update_details, progress_update_set_public
 from ..tables import ActionTable
 from .archive import action_banner
@@ -29,7 +30,13 @@ MAX_CACHED_PAGE = 200  # page numbers past this (10,000 actions) render without 
 
 def _filtered_actions(request):
     """(filterset, the actions it selects) for the request's user; an invalid filter selects nothing, not everything."""
-    actions = Action.objects.visible_to(request.user).live().for_register().with_awaiting_review(request.user)
+    actions = (
+        Action.objects.visible_to(request.user)
+        .live()
+        .filter(objective__priority__plan=current_plan(request))
+        .for_register()
+        .with_awaiting_review(request.user)
+    )
     filterset = ActionFilter(request.GET, queryset=actions, request=request)
     return filterset, (filterset.qs if filterset.is_valid() else actions.none())
 
@@ -54,11 +61,12 @@ def _sort(request):
 
 def _register_vary(request):
     """The register's cache key part: cleaned filters, page and known sort columns, or None (don't cache)."""
-    filters = form_vary(request, ActionFilter(request.GET, request=request).form, extra=("page", "sort"))
+    filters = form_vary(request, ActionFilter(request.GET, request=request).form, extra=("page", "sort", PLAN_PARAM))
     page = _page_number(request)
     if filters is None or page > MAX_CACHED_PAGE or len(_sort(request)) != len(request.GET.getlist("sort")):
         return None
-    return [filters, page, _sort(request)]
+    plan = current_plan(request)
+    return [filters, page, _sort(request), plan.pk if plan else None, plan_switch(request).show]
 
 
 def _register_table_html(request):
@@ -74,6 +82,9 @@ def _register_table_html(request):
         table.paginate(per_page=REGISTER_PAGE_SIZE, page=table.paginator.num_pages)
     query = request.GET.copy()
     query.pop("page", None)
+    if plan_switch(request).slug:
+        # The downloads are of the plan on screen, also when the page was opened without ?plan=.
+        query[PLAN_PARAM] = plan_switch(request).slug
     context = {"table": table, "export_query": query.urlencode(), "request": request}
     return render_to_string("priorities/includes/register_table.html", context)
 
@@ -82,7 +93,7 @@ def _register_filters_html(request):
     filterset, _ = _filtered_actions(request)
     # Said on the folded "Filter" control on phones, so a filtered list is not mistaken for all of it.
     applied = sum(1 for name in filterset.filters if any(v.strip() for v in request.GET.getlist(name)))
-    context = {"filter": filterset, "request": request, "applied": applied}
+    context = {"filter": filterset, "request": request, "applied": applied, "plan_slug": plan_switch(request).slug}
     return render_to_string("priorities/includes/register_filters.html", context)
 
 
@@ -162,6 +173,7 @@ def _render_action(request, action, *, update_form=None, stale=None, status=200)
             update_form = ProgressUpdateForm(action=action)
         elif role == PARTNER:
             update_form = SubmissionForm(action=action)
+    predecessor, successors = _carried_forward(request.user, action)
     submissions = list(
         Submission.objects.visible_to(request.user)
         .filter(action=action)
@@ -181,8 +193,30 @@ def _render_action(request, action, *, update_form=None, stale=None, status=200)
         "update_form": update_form,
         "stale": stale,
         "archived": archived,
+        "predecessor": predecessor,
+        "successors": successors,
     }
     return render(request, "priorities/action_detail.html", context, status=status)
+
+
+def _carried_forward(user, action):
+    """(the action this one carries forward, with its history; the actions that carry this one forward).
+
+    The predecessor's progress and changes are shown after the action's own, so its history reads
+    across both plans; only what the user may see (a partner no longer partnering the old action sees
+    neither it nor its history).
+    """
+    visible = Action.objects.visible_to(user).select_related("objective__priority__plan")
+    successors = list(visible.filter(predecessor=action).order_by("pk"))
+    if not action.predecessor_id:
+        return None, successors
+    predecessor = visible.filter(pk=action.predecessor_id).first()
+    if predecessor is not None:
+        predecessor.history_updates = list(
+            ProgressUpdate.objects.filter(action=predecessor).select_related("author", "organisation", "accepted_by")
+        )
+        predecessor.history_changes = list(ActionChange.objects.filter(action=predecessor).select_related("changed_by"))
+    return predecessor, successors
 
 
 @require_GET

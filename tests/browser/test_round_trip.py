@@ -81,6 +81,7 @@ NOT_EDIT_FORMS = {
     "overview:submission-accept": "a button: a decision",
     "overview:submission-return": "a decision with a reason",
     "priorities:action-send-reminder": "a button: sends a reminder",
+    "priorities:plan-start-next": "creates the next plan (a copy); the plan it starts from is not edited",
     "indicators:indicator-detail": "a page; its buttons unlink actions",
     "indicators:measure-create": "creates a measure",
     "indicators:indicator-action-unlink": "a button: unlinks an action",

@@ -80,7 +80,8 @@ def test_action_page_runs_a_fixed_number_of_queries(client, secretariat, action,
     for i in range(30):
         client.post(record(action), {"status": "on_track", "note": f"update {i}", "version": action.version + i})
     assert ProgressUpdate.objects.count() == 30
-    with django_assert_max_num_queries(12):
+    # +1 for the actions that carry this one forward into a later plan (Action.successors)
+    with django_assert_max_num_queries(13):
         assert client.get(detail(action)).status_code == 200
 
 

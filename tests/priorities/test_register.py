@@ -137,14 +137,15 @@ def test_register_runs_a_fixed_number_of_queries(
 ):
     make_actions(count, partners=3)
     client.force_login(secretariat)
-    # session, user, data generation, review count (navigation), count, rows, partners, filter choices (5)
-    with django_assert_max_num_queries(12):
+    # session, user, data generation, review count (navigation), the plans (plan_choice.py), count, rows,
+    # partners, filter choices (5)
+    with django_assert_max_num_queries(13):
         response = client.get(REGISTER, {"sort": "partners"})
     assert response.status_code == 200
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         client.get(REGISTER, {"status": ["not_started"], "q": "Action"})
-    # The same query again, nothing changed: session, user, data generation, review count.
-    with django_assert_num_queries(4):
+    # The same query again, nothing changed: session, user, data generation, review count, the plans.
+    with django_assert_num_queries(5):
         assert (
             client.get(REGISTER, {"sort": "partners"}).content.split(b"<main")[1] == response.content.split(b"<main")[1]
         )
@@ -274,8 +275,8 @@ def test_exports_run_a_fixed_number_of_queries(client, secretariat, django_asser
     make_actions(count, partners=3)
     client.force_login(secretariat)
     for url in (CSV, XLSX):
-        # session, user, the partner lists, the rows
-        with django_assert_num_queries(4):
+        # session, user, the plans (plan_choice.py), the partner lists, the rows
+        with django_assert_num_queries(5):
             response = client.get(url, {"sort": "partners"})
             body = response.getvalue()
         assert body
