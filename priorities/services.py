@@ -1094,6 +1094,7 @@ def _write_plan(preview, *, plan, title, by, via):
         plan = Plan(title=title, slug=_unique_slug(Plan, title, "plan"))
         plan.full_clean()
         plan.save()
+        _record_created(plan=plan, kind=PlanChange.Kind.PLAN, item=plan, label=plan.title, by=by, via=via)
     organisations = {}
     for key, name in preview.new_organisations.items():
         organisation = Organisation(name=name, slug=_unique_slug(Organisation, name, "organisation"))
@@ -1104,10 +1105,25 @@ def _write_plan(preview, *, plan, title, by, via):
     for number, priority_title in preview.priority_titles.items():
         priority = priorities.get(number) or Priority(plan=plan, number=number)
         if priority.pk is None or priority.title != priority_title:
+            is_new, old_title = priority.pk is None, priority.title
             priority.title = priority_title
             priority.full_clean()
             priority.save()
             priorities[number] = priority
+            # Each in the outline's history (PlanChange), as the forms record them.
+            label = f"Priority {priority.number}"
+            if is_new:
+                _record_created(plan=plan, kind=PlanChange.Kind.PRIORITY, item=priority, label=label, by=by, via=via)
+            _record_plan_changes(
+                plan=plan,
+                kind=PlanChange.Kind.PRIORITY,
+                item=priority,
+                label=label,
+                old={"title": old_title},
+                new={"title": priority.title},
+                by=by,
+                via=via,
+            )
     objectives = {name_key(o.code): o for o in Objective.objects.filter(priority__plan=plan)}
     for key, objective_title in preview.objective_titles.items():
         objective = objectives.get(key)
@@ -1115,10 +1131,24 @@ def _write_plan(preview, *, plan, title, by, via):
             code, number, _ = preview.new_objectives[key]
             objective = Objective(priority=priorities[number], code=code)
         if objective.pk is None or objective.title != objective_title:
+            is_new, old_title = objective.pk is None, objective.title
             objective.title = objective_title
             objective.full_clean()
             objective.save()
             objectives[key] = objective
+            label = f"Objective {objective.code}"
+            if is_new:
+                _record_created(plan=plan, kind=PlanChange.Kind.OBJECTIVE, item=objective, label=label, by=by, via=via)
+            _record_plan_changes(
+                plan=plan,
+                kind=PlanChange.Kind.OBJECTIVE,
+                item=objective,
+                label=label,
+                old={"title": old_title},
+                new={"title": objective.title},
+                by=by,
+                via=via,
+            )
     # The actions the file changes, as model objects for the services (one query).
     changed = Action.objects.in_bulk([row.action.pk for row in preview.rows if row.changes])
     written = 0

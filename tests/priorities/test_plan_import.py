@@ -319,6 +319,22 @@ def test_confirm_writes_a_new_plan_through_the_services(secretariat, partners):
     assert Action.objects.count() == 2
 
 
+def test_the_outline_history_records_what_an_import_adds_and_renames(secretariat, partners):
+    from priorities.models import PlanChange
+
+    services.plan_import_confirm(upload=store([row()], secretariat), by=secretariat)
+    plan = Plan.objects.get(title="Plan 2027 to 2030")
+    created = set(PlanChange.objects.filter(plan=plan, field="created").values_list("item_kind", "item_label"))
+    assert created == {("plan", "Plan 2027 to 2030"), ("priority", "Priority 1"), ("objective", "Objective 1.1")}
+    renamed = row(**{"priority title": "Stronger partners", "objective title": "Across borders"})
+    services.plan_import_confirm(upload=store([renamed], secretariat, plan=plan), by=secretariat)
+    titles = PlanChange.objects.filter(plan=plan, field="title").exclude(old_value="")
+    assert sorted(titles.values_list("item_label", "old_value", "new_value", "via", "changed_by")) == [
+        ("Objective 1.1", "Work across borders", "Across borders", "import", secretariat.pk),
+        ("Priority 1", "Stronger partnerships", "Stronger partners", "import", secretariat.pk),
+    ]
+
+
 def test_a_file_with_one_bad_row_writes_nothing(secretariat, partners):
     rows = [row(action=f"1.1.{n}") for n in range(20)]
     rows[12]["start date"] = "31/02/2027"
