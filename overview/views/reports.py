@@ -59,7 +59,7 @@ def build_report(user, as_of, plan):
     """The plan (a list of it, or none) with its priorities, objectives and indicators, and the summary, as of a date.
 
     Each item as it stood on the date: one archived later was live then, one archived by then was not.
-    Each objective carries `status_counts` (in STATUS_ORDER) and `total` as of the date, counted in
+    Each objective carries `counts_then` (in STATUS_ORDER) and `total` as of the date, counted in
     one grouped query: the page holds no action rows, so its size follows the plan's structure, not
     the number of actions (issue 18). The actions of one objective at a time are objective_actions().
     """
@@ -96,7 +96,7 @@ def build_report(user, as_of, plan):
         for priority in plan.priorities.all():
             for objective in priority.objectives.all():
                 counts = by_objective.get(objective.pk, {})
-                objective.status_counts = [counts.get(s, 0) for s in STATUS_ORDER]
+                objective.counts_then = [counts.get(s, 0) for s in STATUS_ORDER]
                 objective.total = sum(counts.values())
                 for status, n in counts.items():
                     totals[status] = totals.get(status, 0) + n
