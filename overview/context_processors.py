@@ -4,7 +4,13 @@ from indicators.models import MeasurementSubmission
 from priorities.models import Submission
 
 # The pages that show one plan (priorities/plan_choice.py): on such a page their links carry the plan shown.
-PER_PLAN = {"priorities:action-list", "overview:dashboard", "overview:progress-report", "indicators:indicator-list"}
+PER_PLAN = {
+    "home",
+    "priorities:action-list",
+    "overview:dashboard",
+    "overview:progress-report",
+    "indicators:indicator-list",
+}
 
 
 def _item(name, text):

@@ -792,7 +792,8 @@ REFERENCE_LABELS = {
     "indicators.successindicator": ("linked success indicator", "linked success indicators"),
 }
 # Part of an item's own definition, deleted with it: not a reference.
-NOT_REFERENCES = {"priorities.actionpartner"}
+# Part of the item, or counts derived from it: not references that stop a delete.
+NOT_REFERENCES = {"priorities.actionpartner", "priorities.objectivestatuscount"}
 
 
 def _label(model, n):

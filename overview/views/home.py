@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from indicators.models import Measure, MeasurementSubmission
 from priorities.charts import STATUS_ORDER
 from priorities.models import DUE_SOON_DAYS, Action, Status, Submission
+from priorities.plan_choice import current_plan, plan_switch
 from tracker.paging import ATTENTION_LIMIT, page_of, preview
 from tracker.permissions import PARTNER, role_required
 
@@ -34,7 +35,9 @@ def partner_home(request):
     register's CSV download (the same actions for a partner) has every row.
     """
     today = timezone.localdate()
-    actions = Action.objects.visible_to(request.user).live()
+    # One plan at a time, as the register its download comes from (plan_choice.py: the partner's plans).
+    plan = current_plan(request)
+    actions = Action.objects.visible_to(request.user).live().filter(objective__priority__plan=plan)
     summary = actions.partner_summary(request.user, today)
     open_actions = actions.awaiting_review(request.user, awaiting=False)
     overdue = open_actions.overdue(today).order_by("next_update_due", "sort_key")
@@ -57,6 +60,7 @@ def partner_home(request):
     )
     context = {
         "organisation": request.user.organisation,
+        "plan_query": plan_switch(request).query,
         "summary": summary,
         "status_counts": [
             {"status": status, "label": Status(status).label, "count": summary[status]} for status in STATUS_ORDER

@@ -16,13 +16,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from priorities.models import Action, ActionPartner, Status
+from priorities.models import Action, ActionPartner, Plan, Priority, Status
 from priorities.services import action_record_update, submission_create, submission_return
 from tests.factories import (
     ActionFactory,
     ObjectiveFactory,
     OrganisationFactory,
     PartnerFactory,
+    PlanFactory,
+    PriorityFactory,
     SuccessIndicatorFactory,
 )
 from tracker.paging import ATTENTION_LIMIT, PAGE_SIZE
@@ -33,7 +35,9 @@ REPORT = reverse("overview:progress-report")
 
 def partnered_actions(organisation, count, *, objective=None, status=Status.ON_TRACK, due=None, prefix="7"):
     """`count` actions partnered by `organisation`, made in bulk (codes prefix.1, prefix.2 ...)."""
-    objective = objective or ObjectiveFactory()
+    # One plan, as the partner's home and the register show one plan at a time.
+    plan = Plan.objects.order_by("pk").first() or PlanFactory()
+    objective = objective or ObjectiveFactory(priority=PriorityFactory(plan=plan, number=Priority.objects.count() + 1))
     actions = Action.objects.bulk_create(
         Action(
             objective=objective,
@@ -160,11 +164,12 @@ def test_partner_home_runs_a_fixed_number_of_queries(db, django_assert_max_num_q
     grow_partner(partner, count, 1)
     client = Client()
     client.force_login(partner)
-    # session, user, navigation counts, summary, awaiting review, overdue, due soon, returned (and
-    # their number), the page of actions (its count is the summary's), submissions, measures, values.
-    with django_assert_max_num_queries(13):
+    # session, user, the partner's plans (plan_choice.py), navigation counts, summary, awaiting review,
+    # overdue, due soon, returned (and their number), the page of actions (its count is the summary's),
+    # submissions, measures, values.
+    with django_assert_max_num_queries(14):
         assert client.get(HOME).status_code == 200
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         assert client.get(HOME, {"page": 2}).status_code == 200
 
 
@@ -222,8 +227,9 @@ def test_the_report_runs_a_fixed_number_of_queries(commissioner, django_assert_m
     ActionFactory(objective=objective)
     client = Client()
     client.force_login(commissioner)
-    # session, user, plans, priorities, objectives, indicators, measures, values as of, counts
-    with django_assert_max_num_queries(10):
+    # session, user, the plans to choose from (plan_choice.py), the plan, priorities, objectives,
+    # indicators, measures, values as of, counts
+    with django_assert_max_num_queries(11):
         assert client.get(REPORT).status_code == 200
     # ... and one objective's page of actions.
     with django_assert_max_num_queries(11):
@@ -300,8 +306,9 @@ def test_the_plan_page_shows_ten_actions_an_objective_and_links_to_all(
     objective = ObjectiveFactory(code="6.4")
     partnered_actions(OrganisationFactory(), count, objective=objective, prefix="6.4")
     client.force_login(secretariat)
-    # session, user, review count, plans, priorities, objectives, publications, first actions, totals
-    with django_assert_max_num_queries(9):
+    # session, user, review count, plans, priorities, objectives, publications, outline changes,
+    # indicators (+ their actions), first actions, totals
+    with django_assert_max_num_queries(12):
         html = client.get(reverse("priorities:plan")).content.decode()
     assert len(re.findall(r'<a class="govuk-link" href="/actions/\d+/">6\.4\.', html)) == 10
     assert f"The first 10 of {count:,} actions" in html

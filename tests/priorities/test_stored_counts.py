@@ -178,10 +178,11 @@ def test_the_data_migration_fills_both(generated):
 
 def test_the_dashboard_shows_the_stored_counts(client, commissioner, generated):
     client.force_login(commissioner)
-    chart = client.get(DASHBOARD).context["chart"]
-    overall = chart["bars"][0]["counts"]
+    response = client.get(DASHBOARD)
+    overall = response.context["chart"]["bars"][0]["counts"]
+    shown = Action.objects.filter(objective__priority__plan=response.context["plan"])  # the plan on screen
     for status in Status.values:
-        assert overall.get(status, 0) == Action.objects.filter(status=status).count()
+        assert overall.get(status, 0) == shown.filter(status=status).count()
 
 
 # --- the register's filter form: cached until a choice list changes ------------------------------
@@ -270,4 +271,4 @@ def test_the_dashboard_afresh_runs_the_same_queries_at_any_size(client, commissi
         with CaptureQueriesContext(connection) as queries:
             assert client.get(DASHBOARD).status_code == 200
         counts.append(len(queries))
-    assert counts[0] == counts[1] <= 15
+    assert counts[0] == counts[1] <= 16  # the budget of test_dashboard.py
