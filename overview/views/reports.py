@@ -23,7 +23,7 @@ class AsOfForm(forms.Form):
     as_of = forms.DateField(
         required=False,
         label="As it stood on",
-        widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input--width-10"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "govuk-input--width-10"}),
     )
 
     def clean_as_of(self):
@@ -125,7 +125,8 @@ def _chosen_objective(request, plans):
 
 
 def _as_of(request):
-    form = AsOfForm(request.GET or None)
+    # The box shows the date the heading names, also before anyone picks one (and beside ?objective=).
+    form = AsOfForm(request.GET if request.GET.get("as_of") else None, initial={"as_of": timezone.localdate()})
     as_of = (form.cleaned_data.get("as_of") if form.is_valid() else None) or timezone.localdate()
     return form, as_of
 

@@ -313,3 +313,16 @@ def test_the_plan_page_shows_ten_actions_an_objective_and_links_to_all(
     assert len(re.findall(r'<a class="govuk-link" href="/actions/\d+/">6\.4\.', html)) == 10
     assert f"The first 10 of {count:,} actions" in html
     assert f'href="/actions/?objective={objective.pk}"' in html
+
+
+def test_the_date_box_shows_the_date_the_heading_names(client, commissioner):
+    """Before anyone picks a date, and beside an objective's section, the box holds the report's date (ISO)."""
+    objective = ObjectiveFactory(code="6.1")
+    client.force_login(commissioner)
+    today = timezone.localdate().isoformat()
+    for query in ({}, {"objective": objective.pk}):
+        html = client.get(REPORT, query).content.decode()
+        assert re.search(rf'<input type="date" name="as_of" value="{today}"', html)
+    past = (timezone.localdate() - datetime.timedelta(days=7)).isoformat()
+    html = client.get(REPORT, {"as_of": past, "objective": objective.pk}).content.decode()
+    assert re.search(rf'<input type="date" name="as_of" value="{past}"', html)
