@@ -62,9 +62,10 @@ def partner_home(request):
         "organisation": request.user.organisation,
         "plan_query": plan_switch(request).query,
         "summary": summary,
-        "status_counts": [
-            {"status": status, "label": Status(status).label, "count": summary[status]} for status in STATUS_ORDER
-        ],
+        # "1 off track, 2 on track": the statuses the organisation has, in the status list's order.
+        "status_summary": ", ".join(
+            f"{summary[status]:,} {Status(status).label.lower()}" for status in STATUS_ORDER if summary[status]
+        ),
         "page": page,
         "actions": page.object_list,
         # Progress the organisation submitted is its report, due or not, until the secretariat decides.

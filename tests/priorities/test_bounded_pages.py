@@ -326,3 +326,11 @@ def test_the_date_box_shows_the_date_the_heading_names(client, commissioner):
     past = (timezone.localdate() - datetime.timedelta(days=7)).isoformat()
     html = client.get(REPORT, {"as_of": past, "objective": objective.pk}).content.decode()
     assert re.search(rf'<input type="date" name="as_of" value="{past}"', html)
+
+
+def test_the_partner_home_summary_lists_the_statuses_it_has_without_a_trailing_comma(client, db):
+    organisation = OrganisationFactory()
+    partner = PartnerFactory(organisation=organisation)
+    partnered_actions(organisation, 3, prefix="1")  # on track; none completed, the last status in the order
+    client.force_login(partner)
+    assert "3: 3 on track</dd>" in client.get(HOME).content.decode()
