@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from tracker.spreadsheets import MAX_ROWS, cell_text, heading, parse_date, read_table
+from tracker.spreadsheets import MAX_ROWS, cell_text, parse_date, read_headed_table
 
 from .models import Measure, Measurement
 from .progress import format_value, period_label
@@ -119,20 +119,12 @@ def _measure_lookup():
 def parse_measurements_file(*, filename, content):
     """Every row of the file with its errors and, where it is valid, what would be written."""
     preview = ImportPreview(filename=filename)
-    table, problem = read_table(filename, content)
+    rows, columns, preview.ignored_columns, problem = read_headed_table(
+        filename, content, REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    )
     if problem:
         preview.file_errors.append(problem)
         return preview
-    if not table:
-        preview.file_errors.append("The file is empty.")
-        return preview
-    headings = [heading(cell) for cell in table[0]]
-    columns = {}
-    for index, name in enumerate(headings):
-        if name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS and name not in columns:
-            columns[name] = index
-        elif name:
-            preview.ignored_columns.append(str(table[0][index]))
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
         preview.file_errors.append(
@@ -140,17 +132,18 @@ def parse_measurements_file(*, filename, content):
             f"Expected: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS[:2])}."
         )
         return preview
-    if len(table) - 1 > MAX_ROWS:
+    if len(rows) > MAX_ROWS:
         preview.file_errors.append(f"The file has more than {MAX_ROWS:,} rows: import at most {MAX_ROWS:,} at a time.")
         return preview
 
     by_name, by_code_and_name = _measure_lookup()
     seen = {}
-    for offset, raw in enumerate(table[1:]):
+    width = max(columns.values()) + 1  # every column read is in each row, padded with blanks
+    for offset, raw in enumerate(rows):
         raw = list(raw)
         if not any(cell_text(cell) for cell in raw):
             continue
-        raw += [None] * (len(headings) - len(raw))
+        raw += [None] * (width - len(raw))
         get = {name: raw[index] for name, index in columns.items()}
         row = ImportRow(number=offset + 2, cells={name: cell_text(cell) for name, cell in get.items()})
         preview.rows.append(row)

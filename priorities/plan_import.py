@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from tracker.models import Organisation, User
-from tracker.spreadsheets import MAX_ROWS, cell_text, heading, parse_date, person_name, read_table
+from tracker.spreadsheets import MAX_ROWS, cell_text, parse_date, person_name, read_headed_table
 
 from .models import Action, ActionPartner, Objective, Priority, UpdateFrequency
 
@@ -374,34 +374,25 @@ def parse_plan_file(*, filename, content, plan=None, plan_title="", create_organ
     """
     preview = PlanPreview(filename=filename, plan_title=plan.title if plan else plan_title)
     preview.confirmed_organisations = {name_key(name) for name in create_organisations}
-    table, problem = read_table(filename, content)
+    rows, columns, preview.ignored_columns, problem = read_headed_table(filename, content, COLUMNS)
     if problem:
         preview.file_errors.append(problem)
         return preview
-    if not table:
-        preview.file_errors.append("The file is empty.")
-        return preview
-    headings = [heading(cell) for cell in table[0]]
-    columns = {}
-    for index, name in enumerate(headings):
-        if name in COLUMNS and name not in columns:
-            columns[name] = index
-        elif name:
-            preview.ignored_columns.append(cell_text(table[0][index]))
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
         preview.file_errors.append(
             f"The first row must name the columns; missing: {', '.join(missing)}. Expected: {', '.join(COLUMNS)}."
         )
         return preview
-    if len(table) - 1 > MAX_ROWS:
+    if len(rows) > MAX_ROWS:
         preview.file_errors.append(f"The file has more than {MAX_ROWS:,} rows: import at most {MAX_ROWS:,} at a time.")
         return preview
 
     records = []
-    for offset, raw in enumerate(table[1:]):
+    width = max(columns.values()) + 1  # every column read is in each row, padded with blanks
+    for offset, raw in enumerate(rows):
         raw = list(raw)
-        raw += [None] * (len(headings) - len(raw))
+        raw += [None] * (width - len(raw))
         get = {name: raw[index] for name, index in columns.items()}
         cells = {name: cell_text(get.get(name)) for name in COLUMNS}
         if not any(cells.values()) and not any(cell_text(cell) for cell in raw):

@@ -369,6 +369,27 @@ def read_table(filename, content):
     return [], "The file must be a CSV (.csv) or Excel (.xlsx) file."
 
 
+def read_headed_table(filename, content, columns):
+    """(rows below the heading row, {column: index}, [headings ignored], file error or None) of an upload.
+
+    The first row names the columns, in any order and case (`heading`); the first of `columns` each
+    heading names counts, any other heading is listed as ignored. The imports check what they require.
+    """
+    table, problem = read_table(filename, content)
+    if problem:
+        return [], {}, [], problem
+    if not table:
+        return [], {}, [], "The file is empty."
+    found, ignored = {}, []
+    for index, cell in enumerate(table[0]):
+        name = heading(cell)
+        if name in columns and name not in found:
+            found[name] = index
+        elif name:
+            ignored.append(cell_text(cell))
+    return table[1:], found, ignored, None
+
+
 def parse_date(cell):
     """(date, None) or (None, a message): Excel dates as they are, text in one of DATE_FORMATS."""
     if isinstance(cell, datetime.datetime):
