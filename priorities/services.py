@@ -271,8 +271,12 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
 
 
 @transaction.atomic
-def action_create(*, objective, code, title, description, by, via="web", **details):
-    """Add an action to an objective, recording its creation."""
+def action_create(*, objective, code, title, description, by, via="web", recount=True, **details):
+    """Add an action to an objective, recording its creation.
+
+    `recount=False` leaves the objective's stored status counts to the caller: an import adding
+    thousands of actions counts each objective once at the end, not once per action.
+    """
     action = Action(objective=objective, code=code, title=title, description=description, **details)
     action.full_clean()
     action.save()
@@ -282,7 +286,8 @@ def action_create(*, objective, code, title, description, by, via="web", **detai
     if action.update_frequency:
         action.next_update_due = action_next_update_due(action=action)
         action.save(update_fields=["next_update_due"])
-    ObjectiveStatusCount.objects.recount([action.objective_id])
+    if recount:
+        ObjectiveStatusCount.objects.recount([action.objective_id])
     return action
 
 
@@ -1152,7 +1157,7 @@ def _write_plan(preview, *, plan, title, by, via):
             )
     # The actions the file changes, as model objects for the services (one query).
     changed = Action.objects.in_bulk([row.action.pk for row in preview.rows if row.changes])
-    written = 0
+    written, added_to = 0, set()
     for row in preview.rows:
         partners = [
             (partner if isinstance(partner, Organisation) else organisations[partner], role)
@@ -1160,14 +1165,21 @@ def _write_plan(preview, *, plan, title, by, via):
         ]
         if row.action is None:
             action = action_create(
-                objective=objectives[name_key(row.objective_code)], code=row.action_code, by=by, via=via, **row.details
+                objective=objectives[name_key(row.objective_code)],
+                code=row.action_code,
+                by=by,
+                via=via,
+                recount=False,
+                **row.details,
             )
+            added_to.add(action.objective_id)
             if partners:
                 action_update_details(action=action, by=by, via=via, partners=partners)
             written += 1
         elif row.changes:
             action_update_details(action=changed[row.action.pk], by=by, via=via, partners=partners, **row.details)
             written += 1
+    ObjectiveStatusCount.objects.recount(added_to)  # once per objective the file added actions to
     return plan, written, len(organisations)
 
 

@@ -581,3 +581,14 @@ def test_the_preview_page_queries_do_not_grow_with_the_rows(
         with django_assert_max_num_queries(6):
             response = client.get(upload.get_absolute_url())
         assert response.status_code == 200 and "Confirm and import" in response.content.decode()
+
+
+def test_an_import_leaves_the_stored_status_counts_right(secretariat, partners):
+    from priorities.models import ObjectiveStatusCount
+
+    rows = [row(), row(action="1.1.2"), row(objective="1.2", **{"objective title": "Second", "action": "1.2.1"})]
+    services.plan_import_confirm(upload=store(rows, secretariat), by=secretariat)
+    plan = Plan.objects.get(title="Plan 2027 to 2030")
+    counts = ObjectiveStatusCount.objects.filter(objective__priority__plan=plan).by_objective()
+    assert sorted(counts.values(), key=str) == [{"not_started": 1}, {"not_started": 2}]
+    assert ObjectiveStatusCount.objects.differences() == []
