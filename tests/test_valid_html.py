@@ -32,7 +32,7 @@ from django.views import csrf, defaults
 
 from indicators.models import Measure, SuccessIndicator
 from indicators.services import indicator_archive
-from priorities.models import Action, ActionPartner, Notification, Status
+from priorities.models import Action, ActionPartner, Notification, Plan, Status
 from priorities.reminders import reminders_run_daily
 from priorities.services import (
     action_archive,
@@ -56,8 +56,9 @@ FRAGMENT_FRAME = (
 )
 
 
-def _checker():
-    """The command that runs vnu.jar; a skip (a failure under CI) saying what is missing."""
+@pytest.fixture(scope="session")
+def vnu():
+    """The command that runs vnu.jar; a skip (a failure under CI) saying what is missing, before any set-up."""
     java = shutil.which("java")
     missing = []
     if java is None:
@@ -142,8 +143,6 @@ def site(plan5, request):
 
 def _pages(users, kwargs, more):
     """(label, client, method, URL, headers) for every page to check."""
-    from priorities.models import Plan
-
     next_plan = Plan.objects.order_by("-start_date").first()
     clients = {}
     for role in ROLES:
@@ -220,15 +219,14 @@ def _report(errors, files, folder):
     return f"{len(errors)} HTML error(s); the pages are kept in {folder}:\n" + "\n".join(lines)
 
 
-def test_every_page_is_valid_html(site, tmp_path):
-    checker = _checker()
+def test_every_page_is_valid_html(vnu, site, tmp_path):
     files = _crawl(_pages(*site), tmp_path)
     labels = [label for page_labels in files.values() for label in page_labels]
     for role in ROLES:
         assert sum(f" as {role} " in label for label in labels) > 20, f"The crawl lost the pages {role} sees"
     assert len(files) > 200, f"Only {len(files)} distinct pages to check: the crawl lost its pages"
     result = subprocess.run(  # noqa: S603, a fixed command over our own files
-        [*checker, *sorted(str(tmp_path / name) for name in files)], capture_output=True, text=True, timeout=600
+        [*vnu, *sorted(str(tmp_path / name) for name in files)], capture_output=True, text=True, timeout=600
     )
     try:
         messages = json.loads(result.stderr)["messages"]
