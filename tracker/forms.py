@@ -42,11 +42,13 @@ class GovukBoundField(BoundField):
         attrs = super().build_widget_attrs(attrs, widget)
         widget = widget or self.field.widget
         css_class = widget_class(widget)
-        if self.errors and css_class in {"govuk-input", "govuk-select", "govuk-textarea", "govuk-file-upload"}:
+        # A hidden input shows no error of its own (the error summary says it) and may carry no aria-*.
+        shows_error = bool(self.errors) and not widget.is_hidden
+        if shows_error and css_class in {"govuk-input", "govuk-select", "govuk-textarea", "govuk-file-upload"}:
             css_class += f" {css_class}--error"
         # The widget's own classes (a width, say) are kept: the attrs given here would replace them.
         attrs["class"] = " ".join(filter(None, [widget.attrs.get("class", ""), attrs.get("class", ""), css_class]))
-        if self.errors:
+        if shows_error:
             described = [attrs.get("aria-describedby", ""), f"{self.auto_id}-error"]
             attrs["aria-describedby"] = " ".join(filter(None, described))
         return attrs

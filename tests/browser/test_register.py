@@ -47,3 +47,31 @@ def test_register_filters_work_without_javascript(demo, browser, live_server):
     expect(page).to_have_url(re.compile(r"q=Europol"))
     expect(page.locator("#action-register tbody tr")).to_have_count(4)  # 5.21–5.24 name Europol
     context.close()
+
+
+def test_register_filters_sorting_and_downloads_keep_their_htmx_behaviour(demo, sign_in, live_server):
+    """The data-hx-* attributes drive htmx: filters and sorting swap the table in place, downloads do not."""
+    page = sign_in("secretariat")
+    page.goto(f"{live_server.url}/actions/")
+    page.evaluate("window.sameDocument = true")  # a full page load would forget it
+
+    def from_htmx(part):
+        return lambda request: request.headers.get("hx-request") == "true" and part in request.url
+
+    with page.expect_request(from_htmx("status=at_risk")):
+        page.get_by_label("At risk").check()
+    expect(page).to_have_url(re.compile(r"status=at_risk"))
+    expect(page.locator("#action-register tbody tr")).to_have_count(2)
+    with page.expect_request(from_htmx("sort=")):
+        page.locator("#action-register thead a").first.click()
+    expect(page).to_have_url(re.compile(r"sort="))
+    expect(page.locator("#action-register tbody tr")).to_have_count(2)
+    assert page.evaluate("window.sameDocument === true")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV", exact=True).click()
+    assert download.value.suggested_filename.endswith(".csv")
+    # An action's link in the table is an ordinary link: it opens the action's page, not a fragment.
+    page.get_by_role("link", name="5.22", exact=True).click()
+    expect(page.get_by_role("heading", name="Joint Investigation Teams")).to_be_visible()
+    assert page.evaluate("window.sameDocument === undefined")

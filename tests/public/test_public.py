@@ -464,3 +464,23 @@ def test_another_processs_change_shows_within_public_generation_seconds(world, s
     # This process's own write counts at once, whatever the clock.
     plan_publish(plan=world["plan"], by=world["secretariat"])
     assert client.get(url).status_code == 200
+
+
+def test_every_public_page_describes_itself_and_links_the_favicon(world):
+    """Search results and shared links show a page's own description; the browser finds the icon (no 404)."""
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+
+    descriptions = {}
+    for path, response in crawl(Client()).items():
+        if not response["Content-Type"].startswith("text/html"):
+            continue
+        html = response.content.decode()
+        found = re.search(r'<meta name="description" content="([^"<>]{20,})">', html)
+        assert found, f"{path} has no meta description"
+        descriptions[path] = found.group(1)
+        assert f'<link rel="icon" href="{static("images/favicon.svg")}" type="image/svg+xml">' in html, path
+    assert finders.find("images/favicon.svg")
+    assert "The published plan" in descriptions["/public/"]
+    assert any("5.11, Joint teams" in text for text in descriptions.values()), descriptions
+    assert len(set(descriptions.values())) > 3, descriptions

@@ -102,3 +102,16 @@ def test_checkbox_lists_are_govuk_checkboxes(client, secretariat, plan5):
     boxes = group.count('type="checkbox"')
     assert boxes and group.count('class="govuk-checkboxes__item"') == boxes
     assert group.count('class="govuk-checkboxes__input"') == boxes
+
+
+def test_a_hidden_field_with_an_error_carries_no_aria_attribute_or_error_class():
+    # HTML forbids aria-* on <input type="hidden">; the error summary names the error instead.
+    class WithVersion(forms.Form):
+        version = forms.IntegerField(widget=forms.HiddenInput)
+        note = forms.CharField()
+
+    form = WithVersion(data={})
+    html = str(form)
+    hidden = re.search(r'<input type="hidden"[^>]*>', html).group(0)
+    assert "aria-" not in hidden and "--error" not in hidden
+    assert re.search(r'aria-describedby="[^"]*id_note-error"', html) and "govuk-input--error" in html
