@@ -39,15 +39,33 @@ def worker_kill(cluster, quick):
         TEMPLATE,
         *(["--quick"] if quick else []),
     ]
+    process = subprocess.Popen(command, cwd=ROOT)
     try:
-        return subprocess.run(command, cwd=ROOT, timeout=WORKER_KILL_TIMEOUT, check=False).returncode == 0
+        return process.wait(timeout=WORKER_KILL_TIMEOUT) == 0
     except subprocess.TimeoutExpired:
         say(f"The reminders drill did not finish within {WORKER_KILL_TIMEOUT} s.")
         return False
+    finally:
+        if process.poll() is None:
+            # SIGTERM, not SIGKILL: the drill then stops its Celery workers and drops its database itself.
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+class Stopped(BaseException):
+    """SIGTERM: stop every drill now (not a drill's failure), unwinding so everything started is stopped."""
+
+
+def stop(*_):
+    raise Stopped
 
 
 def attempt(drill, *args):
-    """The drill's verdict; a drill that stops on an error (SystemExit included) has proved nothing."""
+    """The drill's verdict; a drill that stops on an error (its own SystemExit included) has proved nothing."""
     try:
         return drill(*args)
     except (Exception, SystemExit) as exc:
@@ -59,8 +77,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="Less data, the same faults (what CI runs).")
     args = parser.parse_args()
-    # Stopped from outside (CI's timeout, Ctrl-C): unwind, so the drills' own PostgreSQL is stopped and deleted.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Stopped from outside (CI's timeout): unwind, so gunicorn, the reminders drill and the drills' own
+    # PostgreSQL are stopped and its folder deleted.
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        run(args)
+    except Stopped:
+        say("Stopped (SIGTERM): everything the drills started has been stopped.")
+        sys.exit(143)
+
+
+def run(args):
     started = time.monotonic()
     results = {}
     with throwaway_postgresql() as cluster:

@@ -541,7 +541,7 @@ def _run_daily(*, today, send_now, connection=None, links=False):
         dry_run=False,
         recipients=recipients,
         written=len(new),
-        queued_ids=[] if send_now else pending_ids,
+        queued_ids=pending_ids,
         outcome=outcome,
         links=urls,
         held=_describe_held(due.held),
