@@ -2,73 +2,38 @@
 
 Proves: while the database is away every request fails cleanly (503 "temporarily unavailable", no
 500, no stack trace), and the same gunicorn processes serve 200s again once it is back.
-PostgreSQL is always started again at the end, whatever happens.
+
+It stops and starts a PostgreSQL server of the drill's own (bench/pg_cluster.py, made by bench.drills),
+never the machine's shared one, and always starts it again at the end, whatever happens.
 """
 
 import collections
-import os
-import subprocess
 import threading
 import time
 
 from bench.harness import request, say
 
-CLUSTER_VERSION = (os.listdir("/etc/postgresql") or ["15"])[0] if os.path.isdir("/etc/postgresql") else "15"
 DOWN_SECONDS = 3
 THREADS = 4
 
 
-def pg_ctl(action):
-    return subprocess.run(
-        [
-            "pg_ctlcluster",
-            "--skip-systemctl-redirect",
-            CLUSTER_VERSION,
-            "main",
-            action,
-            *(["-m", "fast"] if action == "stop" else []),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def pg_ready():
-    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-q"], check=False).returncode == 0
-
-
-def ensure_postgresql_running():
-    if pg_ready():
-        return
-    pg_ctl("start")
-    for _ in range(60):
-        if pg_ready():
-            return
-        time.sleep(0.5)
-    raise SystemExit(
-        "PostgreSQL did not come back: start it with pg_ctlcluster --skip-systemctl-redirect "
-        f"{CLUSTER_VERSION} main start"
-    )
-
-
-def _stop_and_start():
+def _stop_and_start(cluster):
     """PostgreSQL stopped, kept down for DOWN_SECONDS, started again."""
     try:
-        result = pg_ctl("stop")
+        result = cluster.pg_ctl("stop", check=False)
         say(f"  {time.strftime('%H:%M:%S')} PostgreSQL stopped ({result.returncode}); down for {DOWN_SECONDS} s")
         time.sleep(DOWN_SECONDS)
     finally:
-        ensure_postgresql_running()
+        cluster.ensure_running()
 
 
-def _restart():
-    """pg_ctlcluster restart: every connection is cut, the server is back in a second or two."""
+def _restart(cluster):
+    """pg_ctl restart: every connection is cut, the server is back in a second or two."""
     try:
-        result = pg_ctl("restart")
+        result = cluster.pg_ctl("restart", check=False)
         say(f"  {time.strftime('%H:%M:%S')} PostgreSQL restarted ({result.returncode})")
     finally:
-        ensure_postgresql_running()
+        cluster.ensure_running()
 
 
 def _under_load(server, cookie, paths, disrupt):
@@ -139,15 +104,18 @@ def _check(label, server, master_pid, log, down_at, up_at, *, outage_expected):
     return True
 
 
-def run(db, server, cookie, paths):
-    say(f"Drill: the database restarted under load (gunicorn, 2 workers, {THREADS} clients)")
+def run(db, server, cookie, paths, cluster):
+    say(
+        f"Drill: the database restarted under load (gunicorn, 2 workers, {THREADS} clients; "
+        f"the drill's own PostgreSQL, port {cluster.port})"
+    )
     master_pid = server.process.pid
     ok = True
     for label, disrupt, outage_expected in [
         (f"stopped for {DOWN_SECONDS} s, then started", _stop_and_start, True),
-        ("pg_ctlcluster restart", _restart, False),
+        ("restarted with pg_ctl restart", _restart, False),
     ]:
         say(f" PostgreSQL {label}:")
-        log, down_at, up_at = _under_load(server, cookie, paths, disrupt)
+        log, down_at, up_at = _under_load(server, cookie, paths, lambda disrupt=disrupt: disrupt(cluster))
         ok = _check(label, server, master_pid, log, down_at, up_at, outage_expected=outage_expected) and ok
     return ok

@@ -1,15 +1,22 @@
 """Fault drill: a Celery worker SIGKILLed mid-batch of 2,000 reminders loses none and repeats only what it must.
 
-    .venv/bin/python bench/drill_reminders_worker_kill.py [--kill-at 0.5] [--keep-logs]
+    .venv/bin/python -m bench.drill_reminders_worker_kill [--quick] [--kill-at 0.5] [--keep-logs]
+        [--server postgres://postgres@127.0.0.1:5432] [--database NAME] [--template NAME] [--redis URL]
 
-Needs the local PostgreSQL (postgres@127.0.0.1:5432) and Redis (127.0.0.1:6379). Everything it uses is
-its own: a database `plantracker_drill_reminders` (created, migrated, always dropped at the end), Redis
-db 10 (flushed before and after), an SMTP sink on 127.0.0.1, and two Celery worker processes.
+Run it as a module (-m) from the project folder, never as `python bench/...py`: a script's folder comes
+first on sys.path, where a module of bench/ could hide an installed one. `make drills` runs it on a
+PostgreSQL server of its own (bench/pg_cluster.py). Needs PostgreSQL (by default the local one) and Redis
+(127.0.0.1:6379). Everything it uses is its own: a database `plantracker_drill_reminders` (created from
+--template or migrated, always dropped at the end), Redis db 10 (flushed before and after), an SMTP sink
+on 127.0.0.1 (on a port from BENCH_PORTS when set), and two Celery worker processes.
 
 What happens:
-1. 200 partner organisations with 8 contacts each are due to report on one action; 50 of them on a
-   second, overdue one too. The daily job owes 2,000 reminder rows: 1,600 digests, 400 of them carrying
-   two reminders. The job splits them into four sending tasks of at most 500 rows.
+1. 200 partner organisations with 8 contacts each (members who have set a password, so reminders go to
+   them) are due to report on one action; 50 of them on a second, overdue one too. The daily job owes
+   2,000 reminder rows: 1,600 digests, 400 of them carrying two reminders. The job splits them into
+   four sending tasks of at most 500 rows. With --quick: 100 organisations with 6 contacts, 20 of them
+   on two actions: 720 rows, 600 digests, two sending tasks, the same kill. If the daily job writes
+   anything but the rows the set-up owes, the drill stops there and says so: it would prove nothing.
 2. A real worker (`celery -A tracker worker --pool=solo`, the project's settings with
    acks_late, on Redis) runs the daily job and starts sending to an aiosmtpd
    sink that records every email with its Message-ID and which worker's connection it came on.
@@ -39,7 +46,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +54,8 @@ import time
 import traceback
 from collections import Counter, defaultdict
 from pathlib import Path
+
+from bench.harness import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_NAME = "plantracker_drill_reminders"
@@ -64,6 +72,8 @@ CONTACTS_PER_ORGANISATION = 8
 # two reminders in one digest. Those digests sort first, so the four batches carry 250, 350, 500
 # and 500 emails, and the half-way mark (800) falls in the middle of the third.
 ORGANISATIONS_WITH_TWO = 50
+# --quick: two batches of 380 and 220 emails; the half-way mark (300) falls in the first.
+QUICK = {"ORGANISATIONS": 100, "CONTACTS_PER_ORGANISATION": 6, "ORGANISATIONS_WITH_TWO": 20}
 # Redis gives a dead worker's unacknowledged task to another worker after this many seconds (1 hour in
 # production; short here so the drill takes a minute, as in the worker test).
 VISIBILITY_TIMEOUT = 3
@@ -81,12 +91,6 @@ class DrillError(Exception):
 
 def say(text=""):
     print(text, flush=True)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclasses.dataclass
@@ -193,10 +197,10 @@ def server_started():
     return server_command("SELECT pg_postmaster_start_time()")[0]
 
 
-def create_database():
+def create_database(template=None):
     # A database left by an interrupted run of this drill goes first.
     server_command(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
-    server_command(f'CREATE DATABASE "{DATABASE_NAME}"')
+    server_command(f'CREATE DATABASE "{DATABASE_NAME}"' + (f' TEMPLATE "{template}"' if template else ""))
 
 
 def drop_database(timeout=30):
@@ -240,8 +244,13 @@ def setup_django(port, var_dir):
 
 def make_partners():
     """The plan, two actions and 200 organisations with 8 partner contacts each; returns what is owed."""
+    from django.contrib.auth.hashers import make_password
+
     from priorities.models import Action, ActionPartner, Objective, Plan, Priority, UpdateFrequency
     from tracker.models import Organisation, User
+
+    # Reminders go to members who have joined (set a password): one real hash, shared, as hashing costs.
+    password = make_password(f"drill-{os.getpid()}-{time.monotonic_ns()}")
 
     plan = Plan.objects.create(title="Drill plan", slug="drill-plan")
     priority = Priority.objects.create(plan=plan, number=1, title="Drill priority")
@@ -269,7 +278,7 @@ def make_partners():
                 User(
                     username=f"drill-p{n:03d}-c{k}",
                     email=address,
-                    password="!",  # unusable: nobody signs in
+                    password=password,
                     role=User.Role.PARTNER,
                     organisation=organisation,
                 )
@@ -622,13 +631,32 @@ def analyse(*, owed_codes, sink, at_kill, timings, settled, leftovers, workers):
     return failures
 
 
+def configure(args):
+    """The server, database, broker and scale this run uses (module settings every step reads)."""
+    global SERVER_URL, DATABASE_NAME, DATABASE_URL, REDIS_URL
+    SERVER_URL, DATABASE_NAME, REDIS_URL = args.server.rstrip("/"), args.database, args.redis
+    DATABASE_URL = f"{SERVER_URL}/{DATABASE_NAME}"
+    if args.quick:
+        globals().update(QUICK)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--kill-at", type=float, default=0.5, help="Kill the first worker once this share of the emails arrived."
     )
     parser.add_argument("--keep-logs", action="store_true", help="Keep the workers' logs even when the drill passes.")
+    parser.add_argument("--quick", action="store_true", help="720 reminders instead of 2,000: the same kill (CI).")
+    parser.add_argument("--server", default=SERVER_URL, help="The PostgreSQL server, without a database name.")
+    parser.add_argument("--database", default=DATABASE_NAME, help="The drill's database (dropped at the end).")
+    parser.add_argument(
+        "--template", help="Create the database from this migrated one (the migrate step then has nothing to do)."
+    )
+    parser.add_argument("--redis", default=REDIS_URL, help="The Redis database (flushed before and after).")
     args = parser.parse_args()
+    configure(args)
+    # Stopped from outside (bench.drills' timeout, CI): unwind, so the workers are stopped and the database dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     import redis
 
@@ -652,7 +680,7 @@ def main():
     try:
         broker.flushdb()
         try:
-            create_database()
+            create_database(args.template)
             server_started_at = server_started()
         except Exception as exc:  # psycopg2 is imported late: any connection error
             raise DrillError(f"cannot create the database {DATABASE_NAME} at {SERVER_URL} ({exc})") from exc
@@ -689,6 +717,13 @@ def main():
             f"Daily job (on worker 1): {daily['written']:,} reminder rows written, {daily['queued']:,} queued for "
             "sending."
         )
+        owed_rows = sum(len(codes) for codes in owed_codes.values())
+        if daily["written"] != owed_rows or daily["queued"] != owed_rows:
+            raise DrillError(
+                f"the daily job wrote {daily['written']:,} and queued {daily['queued']:,} reminder rows where the "
+                f"set-up owes {owed_rows:,}: the set-up no longer makes them due under today's reminder rules, "
+                "so a kill would prove nothing. Fix make_partners()."
+            )
 
         kill_at = max(1, round(total * args.kill_at))
         if not sink.wait_for(kill_at, KILL_TIMEOUT, alive=lambda: first.poll() is None):
@@ -779,9 +814,9 @@ def main():
             status = status or 2
         try:
             broker.flushdb()
-            cleanup.append("Redis db 10 flushed")
+            cleanup.append(f"Redis {REDIS_URL} flushed")
         except redis.exceptions.RedisError as exc:
-            cleanup.append(f"Redis db 10 NOT flushed ({exc})")
+            cleanup.append(f"Redis {REDIS_URL} NOT flushed ({exc})")
         cleanup.append("worker processes ended")
         if status == 0 and not args.keep_logs:
             shutil.rmtree(work_dir, ignore_errors=True)

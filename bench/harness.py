@@ -142,9 +142,21 @@ def prepare(db_name, *, actions, updates, organisations, users, plans=4, templat
 
 
 def free_port():
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+    """A free port on 127.0.0.1: the first free one in BENCH_PORTS (e.g. "18200-18299") when set, else any."""
+    ports = os.environ.get("BENCH_PORTS", "").strip()
+    if not ports:
+        with socket.socket() as sock:
+            sock.bind((HOST, 0))
+            return sock.getsockname()[1]
+    low, _, high = ports.partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    raise SystemExit(f"No free port in BENCH_PORTS={ports}.")
 
 
 @contextlib.contextmanager

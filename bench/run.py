@@ -320,8 +320,8 @@ def afresh_figure(ctx):
 
 
 def public_figure(ctx):
-    """The public plan page against the no-database page under wrk (bench/public.py)."""
-    from bench.public import public_figure as figure
+    """The public plan page against the no-database page under wrk (bench/public_page.py)."""
+    from bench.public_page import public_figure as figure
 
     return figure(ctx)
 

@@ -1053,7 +1053,9 @@ class Reminder(OutboxRow):
     action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     cycle = models.DateField(help_text="The due date the reminder is about (the Monday for a weekly summary).")
-    sequence = models.PositiveSmallIntegerField(default=0, help_text="Which weekly overdue reminder: 1 to 4.")
+    sequence = models.PositiveSmallIntegerField(
+        default=0, help_text="Which overdue reminder about this due date: 1, 2, 3 ... (0 for the other kinds)."
+    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

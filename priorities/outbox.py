@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection as db_connection
 from django.db.models import F, Q
 from django.utils import timezone
@@ -208,3 +209,15 @@ def outbox_send_batch(
         except (smtplib.SMTPException, OSError):
             pass
     return outcome
+
+
+class KeepingBackend(BaseEmailBackend):
+    """A mail backend that sends nothing and keeps the messages it is given (the reminders' dry run)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.messages = []
+
+    def send_messages(self, messages):
+        self.messages.extend(messages)
+        return len(messages)

@@ -4,18 +4,25 @@ The daily job first writes every reminder it owes as a `Reminder` row (unique pe
 cycle, kind and sequence), then sends the pending rows as one digest per recipient. Sending claims
 rows with a conditional UPDATE keyed by the sending task's id, so two runs at once never send a row
 twice, and a redelivered task (acks_late, same id) takes back the rows it had claimed.
+
+What a partner is owed is worked out from the rows already written and sent, not from the calendar
+alone (`partner_reminder_due`): one reminder in the week before the due date, then, once overdue, one
+a week for the first four and one every four weeks after that, each counted from the day the previous
+one was sent, until the organisation reports. `reminders_due` is the one place that decides, and says
+why each partner reminder it does not owe today is not owed; a dry run is the real run rolled back.
 """
 
 import dataclasses
 import datetime
+import enum
 import logging
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import transaction
-from django.db.models import OuterRef
+from django.db.models import F, Max, OuterRef
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -26,6 +33,7 @@ from .outbox import (  # noqa: F401 (SendOutcome and the constants are this modu
     MARK_SENT_EVERY,
     MAX_SEND_ATTEMPTS,
     STALE_CLAIM,
+    KeepingBackend,
     OutboxEmail,
     SendOutcome,
     message_id_for,
@@ -37,8 +45,11 @@ from .report_links import LINKED_KINDS, dry_run_url, links_for_reminders
 logger = logging.getLogger(__name__)
 
 DUE_SOON_DAYS = 7
+# Once overdue: weekly for the first OVERDUE_WEEKLY_REMINDERS, then every OVERDUE_LATER_INTERVAL_DAYS,
+# each counted from the day the previous reminder was sent, for as long as the update is outstanding.
 OVERDUE_INTERVAL_DAYS = 7
-OVERDUE_REMINDERS_MAX = 4
+OVERDUE_WEEKLY_REMINDERS = 4
+OVERDUE_LATER_INTERVAL_DAYS = 28
 ESCALATE_AFTER_DAYS = 14
 # Rows per sending task; a recipient's rows are never split over two tasks.
 BATCH_ROWS = 500
@@ -66,29 +77,157 @@ class OwedReminder:
         return (self.recipient_email, self.action_id, self.cycle, self.kind, self.sequence)
 
 
+@dataclasses.dataclass(frozen=True)
+class PartnerHistory:
+    """What an organisation's reminder rows say about one action's current due date."""
+
+    due_soon_on: datetime.date | None = None  # the day its reminder before the due date was written
+    last_sequence: int = 0  # the latest overdue reminder written: 1, 2, 3 ...
+    last_written_on: datetime.date | None = None  # the day that one was written
+    last_sent_on: datetime.date | None = None  # the day it was sent (None while it is not)
+    pending: bool = False  # an overdue reminder written and not yet sent: the next run sends it
+    sending: bool = False  # one being sent by a task right now
+
+
+NO_HISTORY = PartnerHistory()
+
+
+class Held(enum.Enum):
+    """Why a partner is not reminded of an action today (send_reminders prints the label)."""
+
+    NO_CONTACT = "no contact (no active partner user with an email, and no contact email on the organisation)"
+    AWAITING_REVIEW = "progress submitted, awaiting review"
+    ARCHIVED = "archived"
+    NO_PARTNER = "no partner organisation (only its owner is reminded)"
+    NOT_DUE_AGAIN = "reminded already"
+    BEING_SENT = "a reminder is being sent right now"
+    # Not listed: the reminder written earlier and still pending goes out with this run.
+    PENDING = "the reminder written earlier goes out with this run"
+
+
+@dataclasses.dataclass(frozen=True)
+class PartnerDecision:
+    """The partner reminder owed today (kind, sequence), or why none is, and when the next one is."""
+
+    kind: str | None = None
+    sequence: int = 0
+    held: Held | None = None
+    next_on: datetime.date | None = None
+    last_on: datetime.date | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldReminder:
+    """A partner reminder not owed today: which organisation, which action, why, and when the next one is."""
+
+    held: Held
+    action_id: int
+    organisation_id: int | None
+    next_on: datetime.date | None = None
+    last_on: datetime.date | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldLine:
+    """Partner reminders not sent today for one reason, as send_reminders prints them."""
+
+    organisation: str  # the organisation's name; "" for an action with no partner
+    held: Held
+    next_on: datetime.date | None
+    last_on: datetime.date | None
+    actions: list  # action labels (action_labels)
+
+
+@dataclasses.dataclass
+class DueReminders:
+    owed: list
+    held: list
+
+
 @dataclasses.dataclass
 class RunSummary:
     today: datetime.date
     dry_run: bool
-    # recipient email -> {"actions": set of action codes, "kinds": set of kind labels}
+    # recipient email -> {"actions": {action id: label}, "kinds": set of kind labels}: the digests sent
+    # (or, when the sending is queued, the rows queued)
     recipients: dict
     written: int
     queued_ids: list
     outcome: SendOutcome | None = None
     # recipient email -> the report links their digest would carry (dry run only; not valid links)
     links: dict = dataclasses.field(default_factory=dict)
+    # [HeldLine]: the partner reminders not sent today, and why
+    held: list = dataclasses.field(default_factory=list)
+    # rows waiting to be sent that this run did not send after all: {Reminder.State: count}
+    not_sent: dict = dataclasses.field(default_factory=dict)
 
 
-def partner_reminder_due(*, due, today):
-    """The partner reminder owed on `today` for an update due on `due`: one before, then weekly, at most four."""
+def overdue_interval(sequence):
+    """Days from overdue reminder `sequence` being sent to the next one."""
+    return OVERDUE_INTERVAL_DAYS if sequence < OVERDUE_WEEKLY_REMINDERS else OVERDUE_LATER_INTERVAL_DAYS
+
+
+def partner_reminder_due(*, due, today, history=NO_HISTORY):
+    """The partner reminder owed on `today` for an update due on `due`, given what the organisation was sent.
+
+    One reminder in the DUE_SOON_DAYS before the due date. Once overdue: the first at once, each next
+    one overdue_interval() days after the previous one was sent (a previous one that failed or was not
+    sent counts from the day it was written), never a second while one is waiting to go out.
+    """
     days_left = (due - today).days
-    if 0 <= days_left <= DUE_SOON_DAYS:
-        return Reminder.Kind.DUE_SOON, 0
-    if days_left < 0:
-        week = (-days_left - 1) // OVERDUE_INTERVAL_DAYS + 1
-        if week <= OVERDUE_REMINDERS_MAX:
-            return Reminder.Kind.OVERDUE, week
-    return None
+    if days_left > DUE_SOON_DAYS:
+        return PartnerDecision(next_on=due - datetime.timedelta(days=DUE_SOON_DAYS))
+    if days_left >= 0:
+        if history.due_soon_on is None:
+            return PartnerDecision(kind=Reminder.Kind.DUE_SOON)
+        return PartnerDecision(
+            held=Held.NOT_DUE_AGAIN, next_on=due + datetime.timedelta(days=1), last_on=history.due_soon_on
+        )
+    if history.sending:
+        return PartnerDecision(held=Held.BEING_SENT)
+    if history.pending:
+        return PartnerDecision(held=Held.PENDING)
+    if not history.last_sequence:
+        return PartnerDecision(kind=Reminder.Kind.OVERDUE, sequence=1)
+    last_on = history.last_sent_on or history.last_written_on
+    next_on = last_on + datetime.timedelta(days=overdue_interval(history.last_sequence))
+    if next_on <= today:
+        return PartnerDecision(kind=Reminder.Kind.OVERDUE, sequence=history.last_sequence + 1)
+    return PartnerDecision(held=Held.NOT_DUE_AGAIN, next_on=next_on, last_on=last_on)
+
+
+def partner_histories(*, action_ids):
+    """{(organisation id, action id): PartnerHistory} from the partner rows about each action's current due date."""
+    rows = (
+        Reminder.objects.filter(
+            action_id__in=action_ids,
+            organisation__isnull=False,
+            kind__in=[Reminder.Kind.DUE_SOON, Reminder.Kind.OVERDUE],
+            cycle=F("action__next_update_due"),
+        )
+        .values_list("organisation_id", "action_id", "kind", "sequence", "state")
+        .annotate(written=Max("created_at"), sent=Max("sent_at"))
+        .order_by()
+    )
+    found = defaultdict(list)
+    for organisation_id, action_id, kind, sequence, state, written, sent in rows:
+        found[organisation_id, action_id].append((kind, sequence, state, written, sent))
+    histories = {}
+    for key, items in found.items():
+        due_soon = [written for kind, _, _, written, _ in items if kind == Reminder.Kind.DUE_SOON]
+        overdue = [item for item in items if item[0] == Reminder.Kind.OVERDUE]
+        last = max((sequence for _, sequence, *_ in overdue), default=0)
+        latest = [item for item in overdue if item[1] == last]
+        sent = [sent for _, _, state, _, sent in latest if state == Reminder.State.SENT and sent]
+        histories[key] = PartnerHistory(
+            due_soon_on=timezone.localdate(max(due_soon)) if due_soon else None,
+            last_sequence=last,
+            last_written_on=timezone.localdate(max(written for *_, written, _ in latest)) if latest else None,
+            last_sent_on=timezone.localdate(max(sent)) if sent else None,
+            pending=any(state == Reminder.State.PENDING for _, _, state, *_ in overdue),
+            sending=any(state == Reminder.State.SENDING for _, _, state, *_ in overdue),
+        )
+    return histories
 
 
 def partner_contacts(*, organisation_ids):
@@ -110,54 +249,102 @@ def partner_contacts(*, organisation_ids):
     return contacts
 
 
-def _actions_in_window(*, today):
+def _in_window(queryset, *, today):
     return (
-        Action.objects.live()
-        .exclude(status=Status.COMPLETED)
+        queryset.exclude(status=Status.COMPLETED)
         .filter(next_update_due__isnull=False, next_update_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS))
         .select_related("owner")
-        .order_by("sort_key")
+        .order_by("sort_key", "pk")
     )
 
 
-def _partner_owed(*, actions, today, manual=False):
-    partnerships = ActionPartner.objects.filter(action__in=[a.pk for a in actions]).values_list(
-        "action_id", "organisation_id"
-    )
+def _actions_in_window(*, today):
+    return _in_window(Action.objects.live(), today=today)
+
+
+def _partners_by_action(action_ids):
+    partners = defaultdict(list)
+    rows = ActionPartner.objects.filter(action__in=action_ids).values_list("action_id", "organisation_id")
+    for action_id, organisation_id in rows.order_by("action_id", "organisation_id"):
+        partners[action_id].append(organisation_id)
+    return partners
+
+
+def _partner_due(*, actions, today, manual=False):
+    """The partner reminders owed on `today` about `actions`, and those not owed with why (DueReminders).
+
+    With `manual` (the secretariat's "send now"), an organisation the schedule owes nothing today gets
+    the reminder it was sent today or that waits to be sent, else one of the kind "manual", once a day.
+    """
+    ids = [action.pk for action in actions]
+    partners = _partners_by_action(ids)
     # An organisation whose progress on the action awaits review has reported: nothing to remind it of.
     awaiting_review = set(
-        Submission.objects.pending()
-        .filter(action__in=[a.pk for a in actions])
-        .values_list("action_id", "organisation_id")
+        Submission.objects.pending().filter(action__in=ids).values_list("action_id", "organisation_id")
     )
-    organisations_by_action = defaultdict(list)
-    for action_id, organisation_id in partnerships:
-        if (action_id, organisation_id) not in awaiting_review:
-            organisations_by_action[action_id].append(organisation_id)
-    contacts = partner_contacts(organisation_ids={org for orgs in organisations_by_action.values() for org in orgs})
-    owed = []
+    histories = partner_histories(action_ids=ids)
+    contacts = partner_contacts(organisation_ids={org for orgs in partners.values() for org in orgs})
+    owed, held = [], []
     for action in actions:
-        rule = partner_reminder_due(due=action.next_update_due, today=today) if action.next_update_due else None
-        if rule is None:
-            if not manual:
+        due = action.next_update_due
+        if not partners[action.pk] and due is not None and due < today and not manual:
+            held.append(HeldReminder(Held.NO_PARTNER, action.pk, None))
+        for organisation_id in partners[action.pk]:
+            if (action.pk, organisation_id) in awaiting_review:
+                held.append(HeldReminder(Held.AWAITING_REVIEW, action.pk, organisation_id))
                 continue
-            # Outside the schedule the secretariat's reminder is its own kind, once a day at most.
-            rule, cycle = (Reminder.Kind.MANUAL, 0), today
-        else:
-            cycle = action.next_update_due
-        kind, sequence = rule
-        for organisation_id in organisations_by_action[action.pk]:
-            for contact in contacts.get(organisation_id, []):
+            history = histories.get((organisation_id, action.pk), NO_HISTORY)
+            # An action with no update frequency has no due date: only the secretariat reminds about it.
+            decision = partner_reminder_due(due=due, today=today, history=history) if due else PartnerDecision()
+            if decision.kind is not None:
+                kind, cycle, sequence = decision.kind, action.next_update_due, decision.sequence
+            elif manual:
+                kind, cycle, sequence = _manual_reminder(action=action, today=today, history=history)
+            else:
+                if decision.held not in (None, Held.PENDING):
+                    held.append(
+                        HeldReminder(decision.held, action.pk, organisation_id, decision.next_on, decision.last_on)
+                    )
+                continue
+            if not contacts.get(organisation_id):
+                held.append(HeldReminder(Held.NO_CONTACT, action.pk, organisation_id))
+                continue
+            for contact in contacts[organisation_id]:
                 owed.append(
                     OwedReminder(contact.email, contact.user_id, organisation_id, action.pk, kind, cycle, sequence)
                 )
-    return owed
+    return DueReminders(owed=owed, held=held)
 
 
-def reminders_owed(*, today):
-    """Every reminder owed on `today`: partner digests, escalations to owners, the commissioners' Monday summary."""
+def _manual_reminder(*, action, today, history):
+    """(kind, cycle, sequence) of a reminder the secretariat asks for outside the schedule."""
+    if history.last_sequence and (
+        history.pending or history.sending or history.last_written_on == today or history.last_sent_on == today
+    ):
+        # The overdue reminder written today, or waiting to go out: sent (again if it failed) now.
+        return Reminder.Kind.OVERDUE, action.next_update_due, history.last_sequence
+    if not history.last_sequence and history.due_soon_on == today:
+        return Reminder.Kind.DUE_SOON, action.next_update_due, 0
+    return Reminder.Kind.MANUAL, today, 0
+
+
+def _archived_held(*, today):
+    """Archived actions that would be due or overdue: their partners get no reminder (listed, not owed)."""
+    actions = list(_in_window(Action.objects.archived(), today=today))
+    partners = _partners_by_action([action.pk for action in actions])
+    return [
+        HeldReminder(Held.ARCHIVED, action.pk, organisation_id)
+        for action in actions
+        for organisation_id in partners[action.pk]
+    ]
+
+
+def reminders_due(*, today):
+    """Every reminder owed on `today` (partner digests, escalations to owners, the commissioners' Monday
+    summary) and every partner reminder not owed, with why: the one place the daily job and its dry run decide."""
     actions = list(_actions_in_window(today=today))
-    owed = _partner_owed(actions=actions, today=today)
+    due = _partner_due(actions=actions, today=today)
+    owed = due.owed
     for action in actions:
         owner = action.owner
         if (today - action.next_update_due).days >= ESCALATE_AFTER_DAYS and owner and owner.is_active and owner.email:
@@ -185,7 +372,14 @@ def reminders_owed(*, today):
                         today,
                     )
                 )
-    return list({item.key: item for item in owed}.values())
+    return DueReminders(
+        owed=list({item.key: item for item in owed}.values()), held=due.held + _archived_held(today=today)
+    )
+
+
+def reminders_owed(*, today):
+    """Every reminder owed on `today` (see reminders_due)."""
+    return reminders_due(today=today).owed
 
 
 def _existing_keys(owed):
@@ -201,9 +395,11 @@ def reminders_record(*, owed, requested_by=None):
     """Write the owed reminders not written yet; a row that exists (the unique constraint) is left as it is."""
     existing = _existing_keys(owed)
     new = [item for item in owed if item.key not in existing]
+    now = timezone.now()
     Reminder.objects.bulk_create(
         [
             Reminder(
+                created_at=now,
                 recipient_email=item.recipient_email,
                 recipient_user_id=item.recipient_user_id,
                 organisation_id=item.organisation_id,
@@ -254,52 +450,118 @@ def reminders_enqueue(*, reminder_ids):
         transaction.on_commit(lambda batch=batch: send_reminder_batch.delay(reminder_ids=batch))
 
 
-def _summarise(owed):
-    recipients = defaultdict(lambda: {"actions": set(), "kinds": set()})
-    codes = dict(Action.objects.filter(pk__in={o.action_id for o in owed}).values_list("pk", "code"))
-    for item in owed:
-        recipients[item.recipient_email]["actions"].add(codes.get(item.action_id, item.action_id))
-        recipients[item.recipient_email]["kinds"].add(Reminder.Kind(item.kind).label)
-    return dict(sorted(recipients.items()))
+def action_labels(actions):
+    """{action id: label}: the action's code, with its plan's title where two of `actions` share a code."""
+    codes = Counter(action.code for action in actions)
+    return {
+        action.pk: action.code if codes[action.code] == 1 else f"{action.code} ({action.objective.priority.plan.title})"
+        for action in actions
+    }
 
 
-def _dry_run_links(owed):
-    """The report links the digests would carry, shown without a valid signature."""
-    codes = dict(Action.objects.filter(pk__in={o.action_id for o in owed}).values_list("pk", "code"))
-    links = defaultdict(list)
-    for item in owed:
-        if item.kind in LINKED_KINDS and item.recipient_user_id and item.organisation_id:
-            code = codes.get(item.action_id, item.action_id)
-            links[item.recipient_email].append(dry_run_url(action_code=code, recipient_email=item.recipient_email))
-    return {email: sorted(set(urls)) for email, urls in sorted(links.items())}
+def _summarise(reminder_ids, *, links=False):
+    """recipient -> {"actions": {action id: label}, "kinds": {kind labels}} for these rows, and their report links.
+
+    The same for the dry run and the real run: rows sent (or to be sent) are summarised by action id, so
+    two actions that share a code in two plans are two actions.
+    """
+    rows = list(
+        Reminder.objects.filter(pk__in=reminder_ids)
+        .select_related("action__objective__priority__plan")
+        .order_by("recipient_email", "action__sort_key", "action_id", "pk")
+    )
+    by_recipient = defaultdict(list)
+    for row in rows:
+        by_recipient[row.recipient_email].append(row)
+    recipients, urls = {}, defaultdict(list)
+    for email, group in sorted(by_recipient.items()):
+        labels = action_labels({row.action_id: row.action for row in group}.values())
+        recipients[email] = {"actions": labels, "kinds": {Reminder.Kind(row.kind).label for row in group}}
+        for row in group:
+            if links and row.kind in LINKED_KINDS and row.recipient_user_id and row.organisation_id:
+                urls[email].append(dry_run_url(action_code=labels[row.action_id], recipient_email=email))
+    return recipients, {email: sorted(set(found)) for email, found in urls.items()}
 
 
-def reminders_run_daily(*, today, dry_run=False, send_now=False):
-    """Write the reminders owed on `today`, then send every pending row: queued after commit, or here when send_now."""
-    owed = reminders_owed(today=today)
-    if dry_run:
-        new = [item for item in owed if item.key not in _existing_keys(owed)]
-        return RunSummary(
-            today=today,
-            dry_run=True,
-            recipients=_summarise(new),
-            written=len(new),
-            queued_ids=[],
-            links=_dry_run_links(new),
+def _describe_held(held):
+    """[HeldLine], by organisation, reason and date; a code that two of the actions share comes with its plan."""
+    if not held:
+        return []
+    actions = {
+        action.pk: action
+        for action in Action.objects.filter(pk__in={h.action_id for h in held}).select_related(
+            "objective__priority__plan"
         )
+    }
+    labels = action_labels(actions.values())
+    names = dict(Organisation.objects.filter(pk__in={h.organisation_id for h in held}).values_list("pk", "name"))
+    reasons = list(Held)
+    groups = defaultdict(set)
+    for item in held:
+        groups[names.get(item.organisation_id, ""), item.held, item.next_on, item.last_on].add(item.action_id)
+
+    def order(key):
+        # Organisations by name, then the actions with no partner; by reason, then by date.
+        name, reason, next_on, last_on = key
+        return (
+            name == "",
+            name.lower(),
+            reasons.index(reason),
+            next_on or datetime.date.min,
+            last_on or datetime.date.min,
+        )
+
+    return [
+        HeldLine(*key, [labels[pk] for pk in sorted(groups[key], key=lambda pk: (actions[pk].sort_key, pk))])
+        for key in sorted(groups, key=order)
+    ]
+
+
+def _run_daily(*, today, send_now, connection=None, links=False):
+    due = reminders_due(today=today)
     with transaction.atomic():
         reminders_release_stale_claims()
-        new = reminders_record(owed=owed)
+        new = reminders_record(owed=due.owed)
         pending_ids = list(Reminder.objects.pending().order_by("pk").values_list("pk", flat=True))
         if not send_now:
             reminders_enqueue(reminder_ids=pending_ids)
-    summary = RunSummary(
-        today=today, dry_run=False, recipients=_summarise(new), written=len(new), queued_ids=pending_ids
-    )
+    outcome = None
     if send_now:
-        summary.outcome = reminders_send_batch(
-            reminder_ids=pending_ids, claim_token=f"inline-{uuid.uuid4()}", today=today
+        outcome = reminders_send_batch(
+            reminder_ids=pending_ids, claim_token=f"inline-{uuid.uuid4()}", today=today, connection=connection
         )
+    recipients, urls = _summarise(outcome.sent_ids if outcome else pending_ids, links=links)
+    not_sent = Counter(
+        Reminder.objects.filter(
+            pk__in=pending_ids, state__in=[Reminder.State.SKIPPED, Reminder.State.ARCHIVED]
+        ).values_list("state", flat=True)
+    )
+    return RunSummary(
+        today=today,
+        dry_run=False,
+        recipients=recipients,
+        written=len(new),
+        queued_ids=pending_ids,
+        outcome=outcome,
+        links=urls,
+        held=_describe_held(due.held),
+        not_sent=dict(sorted(not_sent.items())),
+    )
+
+
+def reminders_run_daily(*, today, dry_run=False, send_now=False):
+    """Write the reminders owed on `today`, then send every pending row: queued after commit, or here when send_now.
+
+    A dry run is the run with send_now, inside a transaction rolled back at the end and with its emails
+    kept by a mail backend that sends nothing: it reports what the real run would write and send
+    because it is the real run, digests built and all.
+    """
+    if not dry_run:
+        return _run_daily(today=today, send_now=send_now)
+    with transaction.atomic():
+        summary = _run_daily(today=today, send_now=True, connection=KeepingBackend(), links=True)
+        transaction.set_rollback(True)
+    summary.dry_run = True
     return summary
 
 
@@ -311,7 +573,7 @@ def reminders_send_for_action(*, action, by, today=None):
     today = today or timezone.localdate()
     if not Action.objects.live().filter(pk=action.pk).exists():
         return []
-    owed = _partner_owed(actions=[action], today=today, manual=True)
+    owed = _partner_due(actions=[action], today=today, manual=True).owed
     with transaction.atomic():
         reminders_record(owed=owed, requested_by=by)
         keys = {item.key for item in owed}
@@ -481,24 +743,3 @@ def reminders_retry_failed(*, reminder_ids):
     Reminder.objects.filter(pk__in=ids).update(state=Reminder.State.PENDING, attempts=0, claim_token="")
     reminders_enqueue(reminder_ids=ids)
     return len(ids)
-
-
-def organisations_without_contact(*, today):
-    """{organisation: [action codes]} owed a partner reminder on `today` that nobody would receive.
-
-    An organisation with no active partner user with an email and no contact email gets no reminder:
-    `send_reminders` says so, so the secretariat can add a contact instead of wondering why.
-    """
-    actions = [
-        action
-        for action in _actions_in_window(today=today)
-        if partner_reminder_due(due=action.next_update_due, today=today) is not None
-    ]
-    codes = {action.pk: action.code for action in actions}
-    partnerships = ActionPartner.objects.filter(action__in=list(codes)).values_list("action_id", "organisation_id")
-    actions_by_organisation = defaultdict(list)
-    for action_id, organisation_id in partnerships:
-        actions_by_organisation[organisation_id].append(codes[action_id])
-    contacts = partner_contacts(organisation_ids=set(actions_by_organisation))
-    missing = Organisation.objects.filter(pk__in=set(actions_by_organisation) - set(contacts))
-    return {organisation: sorted(actions_by_organisation[organisation.pk]) for organisation in missing}

@@ -10,6 +10,9 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
 from priorities.models import Reminder, Status, UpdateFrequency
 from priorities.reminders import (
+    NO_HISTORY,
+    Held,
+    PartnerHistory,
     build_digest,
     digest_message_id,
     partner_contacts,
@@ -27,6 +30,7 @@ from tests.factories import (
     PartnerFactory,
     SecretariatFactory,
 )
+from tests.priorities.reminder_clock import Clock
 
 d = datetime.date
 TODAY = d(2025, 6, 11)  # a Wednesday
@@ -42,6 +46,18 @@ def _locmem_email(settings):
     settings.SITE_URL = "https://tracker.example.org"
 
 
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    """The days in these tests are the clock's days too: what was sent when is what the schedule counts from."""
+    return Clock(monkeypatch, TODAY)
+
+
+def run_on(clock, day):
+    """The daily job on `day`, at 08:00 that day, sending at once."""
+    clock.set(day)
+    return reminders_run_daily(today=day, send_now=True)
+
+
 def make_action(*, due, owner=None, partners=(), status=Status.ON_TRACK, code=None):
     extra = {"code": code} if code else {}
     action = ActionFactory(update_frequency=UpdateFrequency.MONTHLY, owner=owner, status=status, **extra)
@@ -53,25 +69,80 @@ def make_action(*, due, owner=None, partners=(), status=Status.ON_TRACK, code=No
     return action
 
 
+ago = lambda days: TODAY - datetime.timedelta(days=days)  # noqa: E731
+later = lambda days: TODAY + datetime.timedelta(days=days)  # noqa: E731
+
+
 @pytest.mark.parametrize(
-    ("days_left", "expected"),
+    ("days_left", "history", "owed", "held", "next_on"),
     [
-        (8, None),
-        (7, (Kind.DUE_SOON, 0)),
-        (1, (Kind.DUE_SOON, 0)),
-        (0, (Kind.DUE_SOON, 0)),  # due today is not yet overdue
-        (-1, (Kind.OVERDUE, 1)),
-        (-7, (Kind.OVERDUE, 1)),
-        (-8, (Kind.OVERDUE, 2)),
-        (-15, (Kind.OVERDUE, 3)),
-        (-22, (Kind.OVERDUE, 4)),
-        (-28, (Kind.OVERDUE, 4)),
-        (-29, None),  # at most four overdue reminders
-        (-200, None),
+        (8, NO_HISTORY, None, None, later(1)),
+        (7, NO_HISTORY, (Kind.DUE_SOON, 0), None, None),
+        (0, NO_HISTORY, (Kind.DUE_SOON, 0), None, None),  # due today is not yet overdue
+        (2, PartnerHistory(due_soon_on=ago(3)), None, Held.NOT_DUE_AGAIN, later(3)),  # next: the day after due
+        (-1, NO_HISTORY, (Kind.OVERDUE, 1), None, None),
+        # Never reminded (the installation started late, or the action is long overdue): reminded now.
+        (-29, NO_HISTORY, (Kind.OVERDUE, 1), None, None),
+        (-200, NO_HISTORY, (Kind.OVERDUE, 1), None, None),
+        # Counted from the day the previous reminder was sent, not from the due date.
+        (
+            -200,
+            PartnerHistory(last_sequence=1, last_written_on=ago(9), last_sent_on=ago(2)),
+            None,
+            Held.NOT_DUE_AGAIN,
+            later(5),
+        ),
+        (
+            -200,
+            PartnerHistory(last_sequence=1, last_written_on=ago(9), last_sent_on=ago(7)),
+            (Kind.OVERDUE, 2),
+            None,
+            None,
+        ),
+        (
+            -30,
+            PartnerHistory(last_sequence=3, last_written_on=ago(7), last_sent_on=ago(7)),
+            (Kind.OVERDUE, 4),
+            None,
+            None,
+        ),
+        # After the fourth, every four weeks.
+        (
+            -30,
+            PartnerHistory(last_sequence=4, last_written_on=ago(7), last_sent_on=ago(7)),
+            None,
+            Held.NOT_DUE_AGAIN,
+            later(21),
+        ),
+        (
+            -60,
+            PartnerHistory(last_sequence=4, last_written_on=ago(28), last_sent_on=ago(28)),
+            (Kind.OVERDUE, 5),
+            None,
+            None,
+        ),
+        (
+            -400,
+            PartnerHistory(last_sequence=12, last_written_on=ago(30), last_sent_on=ago(29)),
+            (Kind.OVERDUE, 13),
+            None,
+            None,
+        ),
+        # Never two waiting: a reminder not sent yet (the worker was down) goes first; the next counts from it.
+        (-40, PartnerHistory(last_sequence=1, last_written_on=ago(20), pending=True), None, Held.PENDING, None),
+        (-40, PartnerHistory(last_sequence=1, last_written_on=ago(20), sending=True), None, Held.BEING_SENT, None),
+        # One that was never sent (failed after five attempts) counts from the day it was written.
+        (-40, PartnerHistory(last_sequence=1, last_written_on=ago(7)), (Kind.OVERDUE, 2), None, None),
+        (-40, PartnerHistory(last_sequence=1, last_written_on=ago(6)), None, Held.NOT_DUE_AGAIN, later(1)),
     ],
 )
-def test_partner_reminder_rule(days_left, expected):
-    assert partner_reminder_due(due=TODAY + datetime.timedelta(days=days_left), today=TODAY) == expected
+def test_partner_reminder_rule(days_left, history, owed, held, next_on):
+    decision = partner_reminder_due(due=TODAY + datetime.timedelta(days=days_left), today=TODAY, history=history)
+    assert ((decision.kind, decision.sequence) if decision.kind else None, decision.held, decision.next_on) == (
+        owed,
+        held,
+        next_on,
+    )
 
 
 @pytest.mark.django_db
@@ -90,7 +161,7 @@ def test_contacts_are_active_partner_users_else_the_contact_email():
 
 
 @pytest.fixture
-def world(db):
+def world(db, clock):
     """Two organisations: A has two users, B only a contact email; four actions at different stages."""
     org_a = OrganisationFactory(name="Org A", slug="org-a", contact_email="a-office@example.org")
     org_b = OrganisationFactory(name="Org B", slug="org-b", contact_email="b-office@example.org")
@@ -143,30 +214,83 @@ def test_running_the_job_again_sends_nothing_more(world):
     again = reminders_run_daily(today=TODAY, send_now=True)
     assert again.written == 0 and again.outcome.sent_ids == []
     assert len(mail.outbox) == sent
-    # The next day owes only what moved into a new week: 9.3 becomes 15 days overdue, its third week.
+    # The next day owes nothing: each overdue reminder went out yesterday, the next is a week after it.
     mail.outbox.clear()
-    next_day = reminders_run_daily(today=TODAY + datetime.timedelta(days=1), send_now=True)
-    assert [m.to for m in mail.outbox] == [["b-office@example.org"]]
-    assert "9.3 " in mail.outbox[0].body and "9.1 " not in mail.outbox[0].body
-    assert next_day.written == 1
-    assert Reminder.objects.get(action=world["escalate"], sequence=3).kind == Kind.OVERDUE
+    next_day = run_on(world["clock"], TODAY + datetime.timedelta(days=1))
+    assert next_day.written == 0 and mail.outbox == []
+    # A week after they were sent, the second ones (9.3 is 21 days overdue by then); 9.1 is overdue now too.
+    week_later = run_on(world["clock"], TODAY + datetime.timedelta(days=7))
+    assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "b-office@example.org", "bob@example.org"]
+    assert week_later.written == 6
+    assert {
+        (r.recipient_email, r.action.code, r.sequence)
+        for r in Reminder.objects.filter(sent_at__date=TODAY + datetime.timedelta(days=7))
+    } == {
+        ("ann@example.org", "9.1", 1),
+        ("bob@example.org", "9.1", 1),
+        ("b-office@example.org", "9.1", 1),
+        ("ann@example.org", "9.2", 2),
+        ("bob@example.org", "9.2", 2),
+        ("b-office@example.org", "9.3", 2),
+    }
 
 
-def test_overdue_reminders_weekly_at_most_four_and_one_before(world):
+def test_overdue_reminders_weekly_for_four_then_every_four_weeks_until_reported(world):
     action = world["overdue"]
     type(action).objects.filter(pk=action.pk).update(next_update_due=TODAY)
-    for offset in range(-10, 45):
-        reminders_run_daily(today=TODAY + datetime.timedelta(days=offset), send_now=True)
+    for offset in range(-10, 150):
+        run_on(world["clock"], TODAY + datetime.timedelta(days=offset))
     rows = Reminder.objects.filter(action=action, recipient_email="ann@example.org").order_by("created_at", "pk")
-    assert [(r.kind, r.sequence) for r in rows] == [
-        (Kind.DUE_SOON, 0),
-        (Kind.OVERDUE, 1),
-        (Kind.OVERDUE, 2),
-        (Kind.OVERDUE, 3),
-        (Kind.OVERDUE, 4),
+    assert [(r.kind, r.sequence, (r.sent_at.date() - TODAY).days) for r in rows] == [
+        (Kind.DUE_SOON, 0, -7),
+        (Kind.OVERDUE, 1, 1),
+        (Kind.OVERDUE, 2, 8),
+        (Kind.OVERDUE, 3, 15),
+        (Kind.OVERDUE, 4, 22),
+        (Kind.OVERDUE, 5, 50),
+        (Kind.OVERDUE, 6, 78),
+        (Kind.OVERDUE, 7, 106),
+        (Kind.OVERDUE, 8, 134),
     ]
     assert Reminder.objects.filter(action=action, kind=Kind.ESCALATION).count() == 1
     assert all(r.state == State.SENT for r in rows)
+
+
+def test_a_late_worker_delays_the_next_reminder_it_never_doubles_it(world):
+    """Counted from what was sent: a reminder that waited for a worker is followed a week after it went out."""
+    action, clock = world["overdue"], world["clock"]
+    clock.set(TODAY)
+    reminders_run_daily(today=TODAY)  # written, sending queued ... and the worker is down for three weeks
+    assert set(Reminder.objects.filter(action=action).values_list("state", flat=True)) == {State.PENDING}
+    for offset in range(1, 21):
+        clock.set(TODAY + datetime.timedelta(days=offset))
+        reminders_run_daily(today=TODAY + datetime.timedelta(days=offset))
+        # Ann's and Bob's first reminders, still waiting; nothing more for the organisation.
+        assert Reminder.objects.filter(action=action, organisation__isnull=False).count() == 2
+    # The worker is back on day 21: the waiting reminder goes out, no second one with it.
+    run_on(clock, TODAY + datetime.timedelta(days=21))
+    assert {(r.sequence, r.state) for r in Reminder.objects.filter(action=action, kind=Kind.OVERDUE)} == {
+        (1, State.SENT)
+    }
+    run_on(clock, TODAY + datetime.timedelta(days=27))
+    assert not Reminder.objects.filter(action=action, sequence=2).exists()
+    run_on(clock, TODAY + datetime.timedelta(days=28))
+    assert Reminder.objects.filter(action=action, sequence=2, state=State.SENT).count() == 2  # ann and bob
+
+
+def test_an_action_overdue_for_months_is_reminded_until_its_partner_reports(world):
+    """Installed late, or never reminded: a long-overdue action is reminded at once, then on the cadence."""
+    action, clock = world["overdue"], world["clock"]
+    type(action).objects.filter(pk=action.pk).update(next_update_due=TODAY - datetime.timedelta(days=200))
+    run_on(clock, TODAY)
+    ann = digests_by_recipient()["ann@example.org"]
+    assert "9.2 " in ann.body and "200 days overdue" in ann.body
+    assert ann.subject == "Progress updates overdue: 2 actions"
+    # Its partner reports (the update is accepted): the next due date starts a new cycle, nothing overdue.
+    type(action).objects.filter(pk=action.pk).update(next_update_due=TODAY + datetime.timedelta(days=30))
+    mail.outbox.clear()
+    run_on(clock, TODAY + datetime.timedelta(days=7))
+    assert "9.2 " not in "".join(m.body for m in mail.outbox)
 
 
 def test_weekly_summary_goes_to_the_commissioner_on_mondays_only(world):

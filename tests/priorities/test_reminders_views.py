@@ -107,7 +107,7 @@ def test_the_action_page_shows_sent_pending_and_failed_reminders_to_staff(
     html = client.get(overdue_action.get_absolute_url()).content.decode()
     for text in ("sent@example.org", "waiting@example.org", "bounced@example.org", "After 5 attempts"):
         assert text in html
-    assert ">Sent<" in html and ">Pending<" in html and ">Failed<" in html and "(week 1)" in html
+    assert ">Sent<" in html and ">Pending<" in html and ">Failed<" in html and "Overdue (reminder 1)" in html
     assert "SMTPServerDisconnected" in html
     assert remind_url(overdue_action) in html
     assert f"Update due {overdue_action.next_update_due:%-d %B %Y}" in html
@@ -166,7 +166,7 @@ def test_organisation_include_lists_its_reminders(rf, secretariat, org_a, org_b,
         {"organisation": org_a, "organisation_reminders": reminders, "user": secretariat},
     )
     assert "a@example.org" in html and other.email not in html
-    assert overdue_action.get_absolute_url() in html and "(week 2)" in html
+    assert overdue_action.get_absolute_url() in html and "(reminder 2)" in html
     empty = render_to_string(
         "priorities/includes/organisation_reminders.html",
         {"organisation": org_b, "organisation_reminders": Reminder.objects.none(), "user": secretariat},
