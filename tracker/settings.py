@@ -44,7 +44,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if D
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "tracker.apps.TrackerAdminConfig",  # django.contrib.admin with our site (tracker/admin.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "tracker.middleware.HostileInputMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tracker.security.RefusalLogMiddleware",
+    # After the session, user and messages: the 404 page it renders under DEBUG shows who is signed in.
+    "tracker.middleware.ProductNotFoundPageMiddleware",
     # Inside the session: keeps each person's own writes in it (tracker/caching.py).
     "tracker.caching.FreshAfterOwnWritesMiddleware",
     # Last, so that it sees every sign-in attempt's outcome.
