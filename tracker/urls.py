@@ -65,6 +65,11 @@ urlpatterns = [
         views.user_deactivate_view,
         name="user-deactivate",
     ),
+    path(
+        "organisations/<slug:slug>/people/<int:user_id>/reactivate/",
+        views.user_reactivate_view,
+        name="user-reactivate",
+    ),
     path("admin/", admin.site.urls),
     path("", include("overview.urls")),
     path("", include("priorities.urls")),
