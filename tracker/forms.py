@@ -3,9 +3,12 @@
 import datetime
 
 from django import forms
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.core import signing
 from django.forms.boundfield import BoundField
 from django.forms.renderers import TemplatesSetting
+
+from .passwords import password_rules_html
 
 WIDGET_CLASSES = {
     forms.Textarea: "govuk-textarea",
@@ -243,6 +246,50 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
                 )
         return super()._check_values(value)
+
+
+class NewPasswordMixin:
+    """A new password, typed twice: the rules listed once above the box, a refusal said once, on that box.
+
+    Django's SetPasswordForm checks the rules against the second box, so a refusal showed under "confirm"
+    and the error summary linked there. Here it is on the new password itself; the second box only says
+    whether the two match.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        first, second = self.fields["new_password1"], self.fields["new_password2"]
+        first.help_text = password_rules_html()
+        first.error_messages["required"] = "Enter a new password."
+        second.help_text = ""
+        second.error_messages["required"] = "Enter the new password again."
+
+    def clean(self):
+        self.validate_passwords("new_password1", "new_password2")
+        if "new_password1" not in self.errors:
+            self.validate_password_for_user(self.user, "new_password1")
+        return forms.Form.clean(self)
+
+
+class NewPasswordForm(NewPasswordMixin, SetPasswordForm):
+    """Choosing a password: accepting an invitation, or from a reset link."""
+
+    error_messages = {"password_mismatch": "The two passwords are not the same. Type the new password again."}
+
+
+class CurrentPasswordChangeForm(NewPasswordMixin, PasswordChangeForm):
+    """Changing your own password: your current one first."""
+
+    error_messages = {
+        **PasswordChangeForm.error_messages,
+        "password_mismatch": "The two passwords are not the same. Type the new password again.",
+        "password_incorrect": "That is not your current password.",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = "Your current password"
+        self.fields["old_password"].error_messages["required"] = "Enter your current password."
 
 
 class TwoStepCodeForm(forms.Form):

@@ -155,12 +155,11 @@ FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tracker.User"
 
+# One rule each, listed once on every form and refused once (tracker/passwords.py): Django's length and
+# digits-only checks in our words, its similarity and common-password checks folded into ours.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-    # Plain-worded refusals of what the checks above miss (tracker/passwords.py).
+    {"NAME": "tracker.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "tracker.passwords.NumericPasswordValidator"},
     {"NAME": "tracker.passwords.RepeatedCharactersValidator"},
     {"NAME": "tracker.passwords.SequenceValidator"},
     {"NAME": "tracker.passwords.PersonalDetailsValidator"},

@@ -4,7 +4,6 @@ import sys
 from django.contrib import messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import login
-from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.defaults import server_error as default_server_error
 
 from .celery import app
+from .forms import NewPasswordForm
 from .middleware import outage_errors, unavailable_response
 from .models import Organisation, User
 from .permissions import SECRETARIAT, STAFF, role_required
@@ -188,7 +188,7 @@ def accept_invitation(request, token):
         invitation = invitation_from_token(token)
     except InvitationInvalid as error:
         return render(request, "tracker/invitation_invalid.html", {"reason": str(error)}, status=404)
-    form = SetPasswordForm(invitation.user, request.POST or None)
+    form = NewPasswordForm(invitation.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             user = invitation_accept(token=token, password=form.cleaned_data["new_password1"])
