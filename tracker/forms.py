@@ -5,6 +5,7 @@ import datetime
 from django import forms
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.core import signing
+from django.core.validators import MaxLengthValidator
 from django.forms.boundfield import BoundField
 from django.forms.renderers import TemplatesSetting
 
@@ -49,6 +50,12 @@ class GovukBoundField(BoundField):
             css_class += f" {css_class}--error"
         # The widget's own classes (a width, say) are kept: the attrs given here would replace them.
         attrs["class"] = " ".join(filter(None, [widget.attrs.get("class", ""), attrs.get("class", ""), css_class]))
+        if isinstance(self.field, LongTextField):
+            # GOV.UK's character count finds its box by this class and reads "{id}-info" for the limit.
+            attrs["class"] += " govuk-js-character-count"
+            attrs["aria-describedby"] = " ".join(
+                filter(None, [attrs.get("aria-describedby", ""), f"{self.auto_id}-info"])
+            )
         if self.errors:
             described = [attrs.get("aria-describedby", ""), f"{self.auto_id}-error"]
             attrs["aria-describedby"] = " ".join(filter(None, described))
@@ -61,6 +68,40 @@ class GovukFormRenderer(TemplatesSetting):
     form_template_name = "forms/govuk_form.html"
     field_template_name = "forms/govuk_field.html"
     bound_field_class = GovukBoundField
+
+
+class LongTextField(forms.CharField):
+    """Free text in a box (a note, a reason, a description) with a length limit that the server, not the browser, keeps.
+
+    A `maxlength` attribute makes the browser cut typed or pasted text at the limit without a word, so
+    the box carries none: GOV.UK's character count says how many characters are left as the person
+    types (with JavaScript), and a note too long is refused with a message saying by how much, and
+    nothing saved. Line breaks count once, as the count shows them (a browser sends each as two).
+    """
+
+    def __init__(self, *, max_length, what, rows=3, **kwargs):
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": rows}))
+        super().__init__(max_length=max_length, **kwargs)
+        self.what = what
+        # The limit is checked in validate(), with a message in words: not Django's "Ensure this value ...".
+        self.validators = [v for v in self.validators if not isinstance(v, MaxLengthValidator)]
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\r\n", "\n")
+
+    def validate(self, value):
+        super().validate(value)
+        if len(value) > self.max_length:
+            raise forms.ValidationError(
+                f"{self.what[:1].upper()}{self.what[1:]} must be {self.max_length:,} characters or fewer: "
+                f"this one has {len(value):,}. Shorten it and send it again.",
+                code="max_length",
+            )
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
 
 
 class SpreadsheetFileField(forms.FileField):
