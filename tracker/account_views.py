@@ -80,6 +80,16 @@ class SignInView(auth_views.LoginView):
         return redirect("two-step-verify")
 
 
+class SignOutView(auth_views.LogoutView):
+    """Sign out (POST only, as Django's), and say so on the page that follows."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        # The session is gone by now: the default message storage keeps this in a cookie for the next page.
+        messages.success(request, "You have signed out.")
+        return response
+
+
 def _verifying(request):
     """(user, pending) for the person who owes a code, or (None, None)."""
     pending = request.session.get(PENDING_SESSION_KEY)
