@@ -470,8 +470,8 @@ def test_the_preview_never_asks_to_tick_a_box_it_does_not_show(client, secretari
     report = client.get(reverse("priorities:plan-import-errors", kwargs={"token": upload.token}))
     assert "tick" not in b"".join(report.streaming_content if report.streaming else [report.content]).decode().lower()
     # Once only the organisation is unknown, the box is there, and the messages point to it.
-    upload_file(client, [row(**{"lead partners": "Interpol"})])
-    preview = client.get(PlanImport.objects.latest("pk").get_absolute_url()).content.decode()
+    response = upload_file(client, [row(**{"lead partners": "Interpol"})])
+    preview = client.get(response["Location"]).content.decode()
     assert 'name="create_organisation" type="checkbox" value="Interpol"' in preview
     assert "Lead partners: No organisation is called “Interpol”: tick it under New organisations" in preview
     assert "Rows naming one you do not tick are not imported" not in preview  # nothing is, while one is left
