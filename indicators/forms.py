@@ -1,7 +1,7 @@
 from django import forms
 
 from priorities.models import Action
-from tracker.forms import IdsChoiceField, SpreadsheetFileField
+from tracker.forms import IdsChoiceField, LongTextField, SpreadsheetFileField
 from tracker.models import Organisation
 
 from .models import Measure
@@ -97,7 +97,7 @@ class MeasurementForm(forms.Form):
         missing="Enter the date the period ends.",
     )
     source = forms.CharField(max_length=300, required=False, help_text="Where the figure comes from.")
-    note = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    note = LongTextField(max_length=5000, what="the note", required=False)
     is_public = forms.BooleanField(
         required=False,
         label="Show on the public pages",
@@ -119,10 +119,10 @@ class MeasurementForm(forms.Form):
             }.get(measure.unit, "A number.")
             self.fields["value"] = _number("Value", required=True, help_text=hint, missing="Enter the value.")
         else:
-            self.fields["text_value"] = forms.CharField(
+            self.fields["text_value"] = LongTextField(
                 label="Value",
-                widget=forms.Textarea(attrs={"rows": 3}),
                 max_length=5000,
+                what="the value",
                 error_messages={"required": "Enter the value."},
             )
         self.order_fields(["period_start", "period_end", "value", "text_value", "source", "note", "is_public"])
@@ -172,9 +172,10 @@ class IndicatorForm(forms.Form):
         help_text="Unique in the plan, e.g. SI1. Indicators are listed in the order they were added.",
         error_messages={"required": "Enter the indicator's code, e.g. SI1."},
     )
-    statement = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}),
+    statement = LongTextField(
+        rows=4,
         max_length=5000,
+        what="the statement",
         help_text="The answer to “how will we know that the response is improving?”, as published.",
         error_messages={"required": "Enter the indicator's statement."},
     )

@@ -3,7 +3,7 @@ import datetime
 from django import forms
 from django.core.validators import URLValidator
 
-from tracker.forms import IdsChoiceField, MergeOnConflictMixin, SpreadsheetFileField
+from tracker.forms import IdsChoiceField, LongTextField, MergeOnConflictMixin, SpreadsheetFileField
 from tracker.models import Organisation, User
 
 from .models import ActionPartner, Objective, Plan, Status, UpdateFrequency
@@ -53,13 +53,14 @@ class ProgressUpdateForm(MergeOnConflictMixin, forms.Form):
     merge_fields = ("status",)
 
     status = forms.ChoiceField(choices=Status.choices, widget=forms.RadioSelect, label="Status")
-    note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 5}),
+    note = LongTextField(
+        rows=5,
         required=False,
         max_length=NOTE_MAX_LENGTH,
+        what="the note",
         label="Note",
         help_text="What has happened since the last update. Required when the status changes, "
-        f"or is at risk or off track ({NOTE_MAX_LENGTH:,} characters at most).",
+        "or is at risk or off track.",
     )
     evidence_url = HttpLinkField(
         required=False,
@@ -113,20 +114,21 @@ class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
         error_messages={"required": "Enter the code, e.g. 5.11."},
     )
     title = forms.CharField(max_length=200, label="Short title")
-    description = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 5}),
+    description = LongTextField(
+        rows=5,
         max_length=DESCRIPTION_MAX_LENGTH,
+        what="the description",
         label="Published description",
         help_text="The action as the plan publishes it, word for word.",
         error_messages={"required": "Enter the action's description, as published."},
     )
-    public_summary = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+    public_summary = LongTextField(
         required=False,
         max_length=PUBLIC_SUMMARY_MAX_LENGTH,
+        what="the public summary",
         label="Public summary (optional)",
-        help_text="A short summary of progress for the public pages, in plain words "
-        f"({PUBLIC_SUMMARY_MAX_LENGTH:,} characters at most). No names of people, no internal detail.",
+        help_text="A short summary of progress for the public pages, in plain words. "
+        "No names of people, no internal detail.",
     )
     owner = forms.ModelChoiceField(
         queryset=User.objects.filter(role=User.Role.SECRETARIAT, is_active=True),
@@ -244,9 +246,9 @@ class SubmissionForm(ProgressUpdateForm):
 
 
 class ReturnForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+    reason = LongTextField(
         max_length=NOTE_MAX_LENGTH,
+        what="the reason",
         label="Why are you returning it?",
         help_text="The partner sees this and can answer with a new submission.",
         error_messages={"required": "Say why the submission is returned, so the partner can answer it."},
@@ -358,9 +360,10 @@ class PriorityForm(forms.Form):
         },
     )
     title = forms.CharField(max_length=300, label="Title", error_messages={"required": "Enter the priority's title."})
-    aim = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}),
+    aim = LongTextField(
+        rows=4,
         max_length=DESCRIPTION_MAX_LENGTH,
+        what="the aim",
         required=False,
         label="Aim (optional)",
         help_text="The priority's aim, as published.",

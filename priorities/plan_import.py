@@ -125,17 +125,19 @@ class PlanPreview:
     objective_titles: dict = field(default_factory=dict)  # objective key -> title the file gives (or the plan's)
 
     def row_errors(self, row):
-        """A row's problems, with each unknown organisation not (yet) ticked for creating."""
+        """A row's problems, with each unknown organisation not (yet) ticked for creating.
+
+        The boxes to tick are shown only once nothing else is wrong (can_confirm): until then the
+        message says to correct the name, or to add the organisation once the rest is corrected.
+        """
         errors = list(row.errors)
+        if self.can_confirm:
+            how = "tick it under New organisations to add it, or correct the name."
+        else:
+            how = "correct the name, or add it as a new organisation once the other problems are corrected."
         for column, name in row.unknown_organisations:
             if name_key(name) not in self.confirmed_organisations:
-                errors.append(
-                    (
-                        column,
-                        f"No organisation is called “{name}”: tick it under New organisations to add it, "
-                        "or correct the name.",
-                    )
-                )
+                errors.append((column, f"No organisation is called “{name}”: {how}"))
         return errors
 
     def __post_init__(self):

@@ -118,7 +118,9 @@ def link_from_token(token):
     if not isinstance(data, dict):
         raise LinkInvalid("This link is not valid.")
     link = (
-        ReportLink.objects.select_related("action", "recipient_user", "organisation").filter(pk=data.get("l")).first()
+        ReportLink.objects.select_related("action__objective__priority__plan", "recipient_user", "organisation")
+        .filter(pk=data.get("l"))
+        .first()
     )
     if link is None or not secrets.compare_digest(link.nonce, str(data.get("n"))):
         raise LinkInvalid("This link is not valid.")

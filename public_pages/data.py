@@ -1,10 +1,11 @@
 """What the public pages and the open data may show, read as plain values (never model instances).
 
 Only a published plan is read, never an archived item (nor what an archived objective or priority
-holds), and from the rest only: the plan's, priorities', objectives' and actions' published
-text, each action's status, dates, partner organisations (names and roles, never people) and public
-summary, the progress updates marked public (status, date, note, reporting organisation), the success
-indicators and their measures (baseline, target) and the measurements marked public (period and value).
+holds) nor an objective or priority that holds no live action, and from the rest only: the plan's,
+priorities', objectives' and actions' published text, each action's status, dates, partner
+organisations (names and roles, never people) and public summary, the progress updates marked public
+(status, date, note, reporting organisation), the success indicators and their measures (baseline,
+target) and the measurements marked public (period and value).
 Templates and files get dictionaries built here, so a template cannot reach an owner, an author, an
 internal note or a submission through a relation.
 """
@@ -179,27 +180,26 @@ def overview():
     indicators = SuccessIndicator.objects.live().filter(plan__in=ids)
     by_plan = {plan.pk: {**_plan(plan), "priorities": [], "indicators": []} for plan in plans}
     for priority in priorities:
-        by_plan[priority.plan_id]["priorities"].append(
+        # Only what holds a live action is shown: an empty objective or priority has nothing to report.
+        objectives = [
             {
-                "number": priority.number,
-                "title": priority.title,
-                "aim": priority.aim,
-                "objectives": [
-                    {
-                        "id": objective.pk,
-                        "code": objective.code,
-                        "title": objective.title,
-                        "total": sum(counts.get(objective.pk, {}).values()),
-                        "statuses": [
-                            {"status": value, "label": label, "count": counts.get(objective.pk, {}).get(value, 0)}
-                            for value, label in Status.choices
-                            if counts.get(objective.pk, {}).get(value)
-                        ],
-                    }
-                    for objective in priority.objectives.all()
+                "id": objective.pk,
+                "code": objective.code,
+                "title": objective.title,
+                "total": sum(counts[objective.pk].values()),
+                "statuses": [
+                    {"status": value, "label": label, "count": counts[objective.pk][value]}
+                    for value, label in Status.choices
+                    if counts[objective.pk].get(value)
                 ],
             }
-        )
+            for objective in priority.objectives.all()
+            if objective.pk in counts
+        ]
+        if objectives:
+            by_plan[priority.plan_id]["priorities"].append(
+                {"number": priority.number, "title": priority.title, "aim": priority.aim, "objectives": objectives}
+            )
     for indicator in indicators:
         by_plan[indicator.plan_id]["indicators"].append(_indicator_summary(indicator))
     return {"plans": list(by_plan.values()), "last_updated": last_updated(ids)}
@@ -217,8 +217,8 @@ def objective_page(pk, page):
         return None
     actions = Action.objects.live().filter(objective=objective)
     total = actions.count()
-    pages = max(1, -(-total // ACTIONS_PER_PAGE))
-    if page > pages:
+    pages = -(-total // ACTIONS_PER_PAGE)
+    if page > pages:  # also an objective with no live action: it is not shown
         return None
     start = (page - 1) * ACTIONS_PER_PAGE
     listed = actions.prefetch_related(_partnerships())[start : start + ACTIONS_PER_PAGE]
@@ -343,25 +343,25 @@ def open_data():
     documents = []
     for plan in plans:
         document = _plan(plan)
-        document["priorities"] = [
-            {
-                "number": priority.number,
-                "title": priority.title,
-                "aim": priority.aim,
-                "objectives": [
-                    {
-                        "code": objective.code,
-                        "title": objective.title,
-                        "actions": [
-                            {**_action(action), "updates": [_update(u) for u in action.public_updates]}
-                            for action in objective.actions.all()
-                        ],
-                    }
-                    for objective in priority.objectives.all()
-                ],
-            }
-            for priority in plan.priorities.all()
-        ]
+        document["priorities"] = []
+        for priority in plan.priorities.all():
+            # As on the pages: an objective without a live action is left out, and a priority without one.
+            objectives = [
+                {
+                    "code": objective.code,
+                    "title": objective.title,
+                    "actions": [
+                        {**_action(action), "updates": [_update(u) for u in action.public_updates]}
+                        for action in objective.actions.all()
+                    ],
+                }
+                for objective in priority.objectives.all()
+                if objective.actions.all()
+            ]
+            if objectives:
+                document["priorities"].append(
+                    {"number": priority.number, "title": priority.title, "aim": priority.aim, "objectives": objectives}
+                )
         document["indicators"] = [
             {
                 "code": indicator.code,

@@ -10,7 +10,6 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
@@ -38,7 +37,14 @@ from .accounts import (
     two_step_reset,
     two_step_verify,
 )
-from .forms import CurrentPasswordForm, TwoStepCodeForm, TwoStepSetupForm, apply_errors
+from .forms import (
+    CurrentPasswordChangeForm,
+    CurrentPasswordForm,
+    NewPasswordForm,
+    TwoStepCodeForm,
+    TwoStepSetupForm,
+    apply_errors,
+)
 from .models import Organisation, User
 from .permissions import SECRETARIAT, role_required
 from .security import client_address
@@ -72,6 +78,16 @@ class SignInView(auth_views.LoginView):
             "at": int(time.time()),
         }
         return redirect("two-step-verify")
+
+
+class SignOutView(auth_views.LogoutView):
+    """Sign out (POST only, as Django's), and say so on the page that follows."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        # The session is gone by now: the default message storage keeps this in a cookie for the next page.
+        messages.success(request, "You have signed out.")
+        return response
 
 
 def _verifying(request):
@@ -155,6 +171,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """The link from the email: a new password with the same rules as everywhere; then every session ends."""
 
+    form_class = NewPasswordForm
     template_name = "registration/password_reset_confirm.html"
     success_url = reverse_lazy("password-reset-complete")
 
@@ -170,15 +187,6 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_invalid(self, form):
         return self.render_to_response(self.get_context_data(form=form), status=400)
-
-
-class CurrentPasswordChangeForm(PasswordChangeForm):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["old_password"].label = "Your current password"
-        self.fields["old_password"].error_messages["required"] = "Enter your current password."
-        self.fields["new_password1"].error_messages["required"] = "Enter a new password."
-        self.fields["new_password2"].error_messages["required"] = "Enter the new password again."
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -47,10 +47,12 @@ NOTICES = {
     "two-step-removed": "Two-step sign-in was turned off on your Plan Tracker account",
     "two-step-reset": "The secretariat reset your Plan Tracker two-step sign-in",
     "recovery-codes-renewed": "New recovery codes were made for your Plan Tracker account",
+    "account-reactivated": "Your Plan Tracker account is active again",
 }
 
 
-def _notify(user, event, client):
+def notify_account_change(*, user, event, client):
+    """Email the person about a change to their account (one of NOTICES), by a Celery task once this commits."""
     from .tasks import send_account_notice
 
     when = timezone.now().isoformat()
@@ -66,6 +68,7 @@ def account_notice_send(*, user, event, when, client):
         "when_display": date_format(timezone.localtime(parse_datetime(when)), "j F Y \\a\\t H:i T"),
         "client": client,
         "site_url": settings.SITE_URL,
+        "organisation": user.organisation,
     }
     message = EmailMultiAlternatives(
         subject=NOTICES[event], body=render_to_string("emails/account_notice.txt", context), to=[user.email]
@@ -134,7 +137,7 @@ def password_set(*, user, password, event, client):
     user.save(update_fields=["password"])
     label = {"password-reset": "password reset completed", "password-changed": "password changed"}[event]
     logger.info("%s: user=%s from=%s", label, user.username, client)
-    _notify(user, event, client)
+    notify_account_change(user=user, event=event, client=client)
     return user
 
 
@@ -187,7 +190,7 @@ def two_step_enrol(*, user, key, token, client):
     device.save()
     codes = _new_recovery_codes(user)
     logger.info("two-step enrolled: user=%s from=%s", user.username, client)
-    _notify(user, "two-step-enrolled", client)
+    notify_account_change(user=user, event="two-step-enrolled", client=client)
     return device, codes
 
 
@@ -216,7 +219,7 @@ def recovery_codes_renew(*, user, client):
         raise ValidationError("Set up two-step sign-in first: recovery codes stand in for your authenticator app.")
     codes = _new_recovery_codes(user)
     logger.info("recovery codes renewed: user=%s from=%s", user.username, client)
-    _notify(user, "recovery-codes-renewed", client)
+    notify_account_change(user=user, event="recovery-codes-renewed", client=client)
     return codes
 
 
@@ -229,7 +232,7 @@ def two_step_remove(*, user, password, client):
         raise ValidationError("Two-step sign-in is required for your account, so it cannot be turned off.")
     _delete_devices(user)
     logger.info("two-step removed: user=%s from=%s", user.username, client)
-    _notify(user, "two-step-removed", client)
+    notify_account_change(user=user, event="two-step-removed", client=client)
 
 
 def _delete_devices(user):
@@ -246,7 +249,7 @@ def two_step_reset(*, user, by, client):
     if not _delete_devices(user):
         raise ValidationError(f"{user} has no two-step sign-in to reset.")
     logger.warning("two-step reset: user=%s by=%s from=%s", user.username, by.username, client)
-    _notify(user, "two-step-reset", client)
+    notify_account_change(user=user, event="two-step-reset", client=client)
     return user
 
 

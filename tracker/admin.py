@@ -1,21 +1,10 @@
 from django.contrib import admin, messages
-from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.urls import reverse
 
 from .accounts import two_step_reset
 from .models import Organisation, User
 from .security import client_address
-
-
-def _sign_in_through_plan_tracker(request, extra_context=None):
-    # The admin's own sign-in form would skip the second step: use Plan Tracker's, then come back.
-    return redirect_to_login(request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index"))
-
-
-admin.site.login = _sign_in_through_plan_tracker
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -1,4 +1,5 @@
 from django.apps import AppConfig, apps
+from django.contrib.admin import apps as admin_apps
 
 
 class TrackerConfig(AppConfig):
@@ -9,3 +10,11 @@ class TrackerConfig(AppConfig):
         from . import caching, security  # noqa: F401  (security: the sign-in log's signal receivers)
 
         caching.connect(apps)
+
+
+class TrackerAdminConfig(admin_apps.AdminConfig):
+    """Django's admin with Plan Tracker's site (tracker/admin_site.py): 403 for those signed in without rights."""
+
+    default = False  # "tracker" itself is TrackerConfig; this one is named in INSTALLED_APPS
+
+    default_site = "tracker.admin_site.TrackerAdminSite"

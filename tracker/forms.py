@@ -3,9 +3,13 @@
 import datetime
 
 from django import forms
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.core import signing
+from django.core.validators import MaxLengthValidator
 from django.forms.boundfield import BoundField
 from django.forms.renderers import TemplatesSetting
+
+from .passwords import password_rules_html
 
 WIDGET_CLASSES = {
     forms.Textarea: "govuk-textarea",
@@ -48,6 +52,12 @@ class GovukBoundField(BoundField):
             css_class += f" {css_class}--error"
         # The widget's own classes (a width, say) are kept: the attrs given here would replace them.
         attrs["class"] = " ".join(filter(None, [widget.attrs.get("class", ""), attrs.get("class", ""), css_class]))
+        if isinstance(self.field, LongTextField):
+            # GOV.UK's character count finds its box by this class and reads "{id}-info" for the limit.
+            attrs["class"] += " govuk-js-character-count"
+            attrs["aria-describedby"] = " ".join(
+                filter(None, [attrs.get("aria-describedby", ""), f"{self.auto_id}-info"])
+            )
         if shows_error:
             described = [attrs.get("aria-describedby", ""), f"{self.auto_id}-error"]
             attrs["aria-describedby"] = " ".join(filter(None, described))
@@ -60,6 +70,40 @@ class GovukFormRenderer(TemplatesSetting):
     form_template_name = "forms/govuk_form.html"
     field_template_name = "forms/govuk_field.html"
     bound_field_class = GovukBoundField
+
+
+class LongTextField(forms.CharField):
+    """Free text in a box (a note, a reason, a description) with a length limit that the server, not the browser, keeps.
+
+    A `maxlength` attribute makes the browser cut typed or pasted text at the limit without a word, so
+    the box carries none: GOV.UK's character count says how many characters are left as the person
+    types (with JavaScript), and a note too long is refused with a message saying by how much, and
+    nothing saved. Line breaks count once, as the count shows them (a browser sends each as two).
+    """
+
+    def __init__(self, *, max_length, what, rows=3, **kwargs):
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": rows}))
+        super().__init__(max_length=max_length, **kwargs)
+        self.what = what
+        # The limit is checked in validate(), with a message in words: not Django's "Ensure this value ...".
+        self.validators = [v for v in self.validators if not isinstance(v, MaxLengthValidator)]
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\r\n", "\n")
+
+    def validate(self, value):
+        super().validate(value)
+        if len(value) > self.max_length:
+            raise forms.ValidationError(
+                f"{self.what[:1].upper()}{self.what[1:]} must be {self.max_length:,} characters or fewer: "
+                f"this one has {len(value):,}. Shorten it and send it again.",
+                code="max_length",
+            )
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
 
 
 class SpreadsheetFileField(forms.FileField):
@@ -245,6 +289,50 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
                 )
         return super()._check_values(value)
+
+
+class NewPasswordMixin:
+    """A new password, typed twice: the rules listed once above the box, a refusal said once, on that box.
+
+    Django's SetPasswordForm checks the rules against the second box, so a refusal showed under "confirm"
+    and the error summary linked there. Here it is on the new password itself; the second box only says
+    whether the two match.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        first, second = self.fields["new_password1"], self.fields["new_password2"]
+        first.help_text = password_rules_html()
+        first.error_messages["required"] = "Enter a new password."
+        second.help_text = ""
+        second.error_messages["required"] = "Enter the new password again."
+
+    def clean(self):
+        self.validate_passwords("new_password1", "new_password2")
+        if "new_password1" not in self.errors:
+            self.validate_password_for_user(self.user, "new_password1")
+        return forms.Form.clean(self)
+
+
+class NewPasswordForm(NewPasswordMixin, SetPasswordForm):
+    """Choosing a password: accepting an invitation, or from a reset link."""
+
+    error_messages = {"password_mismatch": "The two passwords are not the same. Type the new password again."}
+
+
+class CurrentPasswordChangeForm(NewPasswordMixin, PasswordChangeForm):
+    """Changing your own password: your current one first."""
+
+    error_messages = {
+        **PasswordChangeForm.error_messages,
+        "password_mismatch": "The two passwords are not the same. Type the new password again.",
+        "password_incorrect": "That is not your current password.",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = "Your current password"
+        self.fields["old_password"].error_messages["required"] = "Enter your current password."
 
 
 class TwoStepCodeForm(forms.Form):

@@ -2,9 +2,11 @@
 
 import logging
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.template.loader import render_to_string
+from django.views.defaults import page_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -113,3 +115,29 @@ class NoStoreMiddleware:
         if download or (user is not None and user.is_authenticated):
             add_never_cache_headers(response)
         return response
+
+
+class ProductNotFoundPageMiddleware:
+    """With DEBUG on (`make run`), a missing page is still the product's 404 page, not Django's technical one.
+
+    Django answers Http404 and unmatched addresses with its technical page (every URL pattern) whenever
+    DEBUG is on, and offers no hook to change that. The demo keeps DEBUG on so that a 500 still shows the
+    developer the traceback with its local variables; what a person is refused or cannot find must look
+    as it will in production. (403 needs nothing: Django renders `403.html` whatever DEBUG says.)
+    With DEBUG off this does nothing: Django's own handler renders the same template.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # No view was resolved, so the 404 is Django's "no URL pattern matched", which DEBUG makes technical.
+        if settings.DEBUG and response.status_code == 404 and request.resolver_match is None:
+            return page_not_found(request, Http404())
+        return response
+
+    def process_exception(self, request, exception):
+        if settings.DEBUG and isinstance(exception, Http404):
+            return page_not_found(request, exception)
+        return None

@@ -1,12 +1,16 @@
-"""Password rules beyond Django's own, each refusing in plain words (AUTH_PASSWORD_VALIDATORS).
+"""The password rules (AUTH_PASSWORD_VALIDATORS): each one rule, stated once and refused once, in plain words.
 
 Used wherever a password is chosen: accepting an invitation, a reset, a change on the account page.
+Django's own checks that overlap ours (similar to a personal detail, a common password) are folded
+into ours, so a form lists each rule once and one weak password is not refused twice for one reason.
 """
 
 import re
 
-from django.contrib.auth.password_validation import CommonPasswordValidator
+from django.contrib.auth import password_validation
+from django.contrib.auth.password_validation import CommonPasswordValidator, UserAttributeSimilarityValidator
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
 
 # Runs a person might type without thinking: the alphabet, digits, and the keyboard's rows.
 SEQUENCES = ("abcdefghijklmnopqrstuvwxyz", "01234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -16,6 +20,26 @@ LOOKALIKES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7
 
 def _normalised(password):
     return re.sub(r"\s+", "", password.lower())
+
+
+class MinimumLengthValidator(password_validation.MinimumLengthValidator):
+    """At least `min_length` characters (12 here)."""
+
+    def get_error_message(self):
+        return f"This password is too short: use at least {self.min_length} characters."
+
+    def get_help_text(self):
+        return f"It must be at least {self.min_length} characters long."
+
+
+class NumericPasswordValidator(password_validation.NumericPasswordValidator):
+    """Not digits alone."""
+
+    def get_error_message(self):
+        return "This password is only digits: add letters, or use a few unrelated words."
+
+    def get_help_text(self):
+        return "It cannot be only digits."
 
 
 class RepeatedCharactersValidator:
@@ -65,10 +89,19 @@ class SequenceValidator:
         return "It cannot be mostly a simple sequence such as abcdef, 987654 or qwerty."
 
 
-class PersonalDetailsValidator:
-    """Refuses a password that contains the person's username, name, or email address (or its first part)."""
+class PersonalDetailsValidator(UserAttributeSimilarityValidator):
+    """Refuses a password that contains, or closely resembles, the person's username, name or email address.
+
+    Django's similarity check (a password too like a detail) and the containment check are one rule.
+    """
 
     min_part = 3
+    DETAILS = {
+        "username": "your username",
+        "first_name": "your first name",
+        "last_name": "your last name",
+        "email": "your email address",
+    }
 
     def _parts(self, user):
         email = (getattr(user, "email", "") or "").lower()
@@ -90,18 +123,32 @@ class PersonalDetailsValidator:
                     f"This password contains {what}, which others can guess. Choose one that does not.",
                     code="password_personal",
                 )
+        for attribute, words in self.DETAILS.items():
+            try:
+                # Django's check, one detail at a time, so that the refusal can say which.
+                UserAttributeSimilarityValidator((attribute,), self.max_similarity).validate(password, user)
+            except ValidationError:
+                raise ValidationError(
+                    f"This password is too like {words}, which others can guess. Choose one that is not.",
+                    code="password_too_similar",
+                ) from None
 
     def get_help_text(self):
-        return "It cannot contain your name, username or email address."
+        return "It cannot contain, or be like, your name, username or email address."
 
 
 class CommonPasswordVariantsValidator(CommonPasswordValidator):
-    """Django's list of 20,000 common passwords, also checked without the digits and symbols people add to them.
+    """Django's list of 20,000 common passwords, as they are and without the digits and symbols people add to them.
 
     "Password2024!" and "P@ssw0rd" are the same guess as "password" to an attacker's list.
     """
 
     def validate(self, password, user=None):
+        if password.lower().strip() in self.passwords or _normalised(password) in self.passwords:
+            raise ValidationError(
+                "This password is one of the most common passwords, which attackers try first.",
+                code="password_too_common",
+            )
         text = _normalised(password)
         stripped = re.sub(r"[\d\W_]+$", "", re.sub(r"^[\d\W_]+", "", text))
         candidates = {stripped, text.translate(LOOKALIKES), stripped.translate(LOOKALIKES)}
@@ -114,3 +161,12 @@ class CommonPasswordVariantsValidator(CommonPasswordValidator):
 
     def get_help_text(self):
         return "It cannot be a common password, even with digits or symbols added."
+
+
+def password_rules_html():
+    """The rules of AUTH_PASSWORD_VALIDATORS as one list, each once: the help text of every new-password field."""
+    rules = password_validation.password_validators_help_texts()
+    return format_html(
+        "<ul>{}</ul>",
+        format_html_join("", "<li>{}</li>", ((rule,) for rule in rules)),
+    )

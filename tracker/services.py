@@ -1,8 +1,10 @@
-"""Writes to users and organisations: invitations, deactivation."""
+"""Writes to users and organisations: invitations, deactivation and reactivation."""
 
+import logging
 import secrets
 
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -12,9 +14,21 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Invitation, User
+from .accounts import notify_account_change
+from .models import Invitation, Organisation, User
 
 INVITATION_SALT = "plan-tracker.invitation"
+logger = logging.getLogger("tracker.security")
+
+
+class AccountDeactivated(ValidationError):
+    """An invitation to an address whose partner account is deactivated: reactivate `user` instead."""
+
+    def __init__(self, user):
+        self.user = user
+        super().__init__(
+            {"email": f"{user} ({user.email}) already has an account, which is deactivated: reactivate it instead."}
+        )
 
 
 class InvitationInvalid(Exception):
@@ -49,8 +63,16 @@ def _new_invitation(*, user, by):
 def partner_invite(*, email, organisation, first_name, last_name, by):
     """Create a partner user with no password yet, and email them a one-time link to set one."""
     email = User.objects.normalize_email(email.strip()).lower()
-    if User.objects.filter(email__iexact=email).exists():
+    holders = list(User.objects.filter(email__iexact=email))
+    if any(holder.is_active for holder in holders):
         raise ValidationError({"email": "Someone with this email address already has an account."})
+    deactivated = [holder for holder in holders if holder.role == User.Role.PARTNER]
+    if len(deactivated) == 1 and len(holders) == 1:
+        raise AccountDeactivated(deactivated[0])
+    if holders:
+        raise ValidationError(
+            {"email": "Someone with this email address has a deactivated account: an administrator can reactivate it."}
+        )
     user = User(
         username=email,
         email=email,
@@ -71,18 +93,56 @@ def partner_resend_invitation(*, user, by):
     if user.has_usable_password():
         raise ValidationError(f"{user} has already set a password: there is nothing to resend.")
     if not user.is_active:
-        raise ValidationError(f"{user} is deactivated: reactivate them in the admin first.")
+        raise ValidationError(f"{user} is deactivated: reactivate them first.")
     return _new_invitation(user=user, by=by)
 
 
+def _record(*, user, by, client, message):
+    """Deactivations and reactivations: a line in the security log, and the person's history in the admin."""
+    logger.warning("account %s: user=%s by=%s from=%s", message.lower(), user.username, by.username, client)
+    LogEntry.objects.log_actions(user_id=by.pk, queryset=[user], action_flag=CHANGE, change_message=message)
+
+
 @transaction.atomic
-def user_deactivate(*, user, by):
-    """Deactivate a user: Django refuses an inactive user's session on their next request."""
+def user_deactivate(*, user, by, client="unknown"):
+    """Deactivate a user: Django refuses an inactive user's session on their next request; logged."""
     if user == by:
         raise ValidationError("You cannot deactivate your own account.")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active:
+        raise ValidationError(f"{user} is already deactivated.")
     user.is_active = False
     user.save(update_fields=["is_active"])
     Invitation.objects.filter(user=user, accepted_at__isnull=True).delete()
+    _record(user=user, by=by, client=client, message="Deactivated")
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, user, by, client="unknown", organisation=None):
+    """Let a deactivated partner user sign in again, at `organisation` if given (a move); logged, and they are emailed.
+
+    Someone who had set a password is told by email that they can sign in again with it; someone who
+    had not gets a new invitation link instead (deactivating withdrew the old one).
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active:
+        raise ValidationError(f"{user} is already active.")
+    if user.role != User.Role.PARTNER:
+        raise ValidationError(f"{user} is not a partner user: an administrator reactivates them in the admin.")
+    message = "Reactivated"
+    if organisation is not None and organisation.pk != user.organisation_id:
+        moved_from = Organisation.objects.get(pk=user.organisation_id)
+        user.organisation = organisation
+        message = f"Reactivated, and moved from {moved_from.name} to {organisation.name}"
+    user.is_active = True
+    user.full_clean()
+    user.save(update_fields=["is_active", "organisation"])
+    _record(user=user, by=by, client=client, message=message)
+    if user.has_usable_password():
+        notify_account_change(user=user, event="account-reactivated", client=client)
+    else:
+        _new_invitation(user=user, by=by)
     return user
 
 

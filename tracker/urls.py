@@ -25,7 +25,7 @@ urlpatterns = [
         account_views.SignInView.as_view(),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", account_views.SignOutView.as_view(), name="logout"),
     path("accounts/invitation/<str:token>/", views.accept_invitation, name="accept-invitation"),
     # Accounts people manage themselves (tracker/account_views.py).
     path("accounts/", account_views.account, name="account"),
@@ -64,6 +64,11 @@ urlpatterns = [
         "organisations/<slug:slug>/people/<int:user_id>/deactivate/",
         views.user_deactivate_view,
         name="user-deactivate",
+    ),
+    path(
+        "organisations/<slug:slug>/people/<int:user_id>/reactivate/",
+        views.user_reactivate_view,
+        name="user-reactivate",
     ),
     path("admin/", admin.site.urls),
     path("", include("overview.urls")),

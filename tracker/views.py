@@ -2,8 +2,9 @@ import logging
 import sys
 
 from django.contrib import messages
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import login
-from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, Q
@@ -11,19 +12,22 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.defaults import server_error as default_server_error
 
 from .celery import app
+from .forms import NewPasswordForm
 from .middleware import outage_errors, unavailable_response
 from .models import Organisation, User
 from .permissions import SECRETARIAT, STAFF, role_required
+from .security import client_address
 from .services import (
     InvitationInvalid,
     invitation_accept,
     invitation_from_token,
     partner_resend_invitation,
     user_deactivate,
+    user_reactivate,
 )
 
 logger = logging.getLogger(__name__)
@@ -81,7 +85,21 @@ def organisation_list(request):
 
 
 def _organisation_user(slug, user_id):
-    return get_object_or_404(User, pk=user_id, organisation__slug=slug, role=User.Role.PARTNER)
+    return get_object_or_404(
+        User.objects.select_related("organisation"), pk=user_id, organisation__slug=slug, role=User.Role.PARTNER
+    )
+
+
+ACCOUNT_HISTORY_ROWS = 20
+
+
+def _account_history(person):
+    """The latest changes to a person's account: deactivations and reactivations, and edits in the admin."""
+    return (
+        LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(person.pk))
+        .select_related("user")
+        .order_by("-action_time", "-pk")[:ACCOUNT_HISTORY_ROWS]
+    )
 
 
 @require_POST
@@ -97,17 +115,69 @@ def user_resend_invitation(request, slug, user_id):
     return redirect(user.organisation)
 
 
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
 @role_required(SECRETARIAT)
 def user_deactivate_view(request, slug, user_id):
-    user = _organisation_user(slug, user_id)
-    try:
-        user_deactivate(user=user, by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"{user} is deactivated and signed out everywhere.")
-    return redirect(user.organisation)
+    """GET: what deactivating this person does, to confirm; POST: deactivate them (they can be reactivated)."""
+    person = _organisation_user(slug, user_id)
+    if request.method == "POST":
+        try:
+            user_deactivate(user=person, by=request.user, client=client_address(request))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, f"{person} is deactivated and signed out everywhere; you can reactivate them below."
+            )
+        return redirect(person.organisation)
+    organisation = person.organisation
+    others = organisation.users.filter(role=User.Role.PARTNER, is_active=True).exclude(pk=person.pk).count()
+    context = {
+        "person": person,
+        "organisation": organisation,
+        "others_active": others,
+        "invited": person.is_active and not person.has_usable_password(),
+        "history": _account_history(person),
+    }
+    return render(request, "tracker/user_deactivate.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@role_required(SECRETARIAT)
+def user_reactivate_view(request, slug, user_id):
+    """GET: what reactivating this person does, to confirm; POST: reactivate them (and move them, from an invitation).
+
+    `to` names another organisation when the secretariat invited this deactivated person's address from
+    there: reactivating then moves them, so they never see their former organisation's actions again.
+    """
+    person = _organisation_user(slug, user_id)
+    source = request.POST if request.method == "POST" else request.GET
+    destination = person.organisation
+    if source.get("to") and source["to"] != slug:
+        destination = get_object_or_404(Organisation, slug=source["to"])
+    if request.method == "POST":
+        try:
+            user_reactivate(user=person, by=request.user, client=client_address(request), organisation=destination)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(person.organisation)
+        else:
+            if person.has_usable_password():
+                told = "They can sign in again with their password; we have emailed them to say so."
+            else:
+                told = "They had not set a password yet, so we have emailed them a new invitation link."
+            messages.success(request, f"{person} is active again at {destination.display_name}. {told}")
+        return redirect(destination)
+    context = {
+        "person": person,
+        "organisation": person.organisation,
+        "destination": destination,
+        "moving": destination != person.organisation,
+        "history": _account_history(person),
+    }
+    return render(request, "tracker/user_reactivate.html", context)
 
 
 @never_cache
@@ -118,7 +188,7 @@ def accept_invitation(request, token):
         invitation = invitation_from_token(token)
     except InvitationInvalid as error:
         return render(request, "tracker/invitation_invalid.html", {"reason": str(error)}, status=404)
-    form = SetPasswordForm(invitation.user, request.POST or None)
+    form = NewPasswordForm(invitation.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             user = invitation_accept(token=token, password=form.cleaned_data["new_password1"])

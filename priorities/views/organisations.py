@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -11,7 +13,7 @@ from tracker.forms import InviteForm, apply_errors
 from tracker.models import Invitation, Organisation
 from tracker.paging import page_of
 from tracker.permissions import SECRETARIAT, STAFF, role_required
-from tracker.services import partner_invite
+from tracker.services import AccountDeactivated, partner_invite
 
 from ..models import ActionPartner, Reminder
 
@@ -61,6 +63,11 @@ def organisation_invite(request, slug):
     if form.is_valid():
         try:
             invitation = partner_invite(organisation=organisation, by=request.user, **form.cleaned_data)
+        except AccountDeactivated as error:
+            # Offer what can be done: reactivating the account (moving it here if it was elsewhere).
+            messages.info(request, f"{error.user.email} already has an account, which is deactivated: reactivate it.")
+            url = reverse("user-reactivate", args=[error.user.organisation.slug, error.user.pk])
+            return redirect(f"{url}?{urlencode({'to': organisation.slug})}")
         except ValidationError as error:
             apply_errors(form, error)
         else:

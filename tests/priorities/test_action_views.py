@@ -113,7 +113,7 @@ def test_recording_an_update(client, secretariat, action):
         ({"status": "on_track", "note": ""}, "Explain the change of status."),
         ({"status": "exploded", "note": "x"}, "Select a valid choice"),
         ({"status": "on_track", "note": "x", "evidence_url": "javascript:alert(1)"}, "Enter a link that starts with"),
-        ({"status": "on_track", "note": "x" * 5001}, "5000 characters"),
+        ({"status": "on_track", "note": "x" * 5001}, "The note must be 5,000 characters or fewer: this one has 5,001."),
     ],
 )
 def test_bad_updates_show_an_error_summary_and_save_nothing(client, secretariat, action, data, message):

@@ -453,6 +453,30 @@ def test_unknown_organisations_are_created_only_when_ticked(secretariat, partner
     assert ActionPartner.objects.filter(organisation=interpol).count() == 2
 
 
+def test_the_preview_never_asks_to_tick_a_box_it_does_not_show(client, secretariat, partners):
+    """With other problems the organisation boxes are not shown: no message may say to tick them."""
+    client.force_login(secretariat)
+    upload_file(client, [row(**{"lead partners": "Interpol"}), row(action="1.1.2", owner="nobody")])
+    upload = PlanImport.objects.get()
+    preview = client.get(upload.get_absolute_url()).content.decode()
+    assert 'name="create_organisation"' not in preview and 'id="new-organisations"' not in preview
+    assert "tick" not in preview.lower()
+    assert "No organisation is called “Interpol”: correct the name, or add it as a new organisation once" in preview
+    for page in (
+        client.get(upload.get_absolute_url(), {"show": "errors"}).content.decode(),
+        client.post(reverse("priorities:plan-import-confirm", kwargs={"token": upload.token})).content.decode(),
+    ):
+        assert 'name="create_organisation"' not in page and "tick" not in page.lower()
+    report = client.get(reverse("priorities:plan-import-errors", kwargs={"token": upload.token}))
+    assert "tick" not in b"".join(report.streaming_content if report.streaming else [report.content]).decode().lower()
+    # Once only the organisation is unknown, the box is there, and the messages point to it.
+    response = upload_file(client, [row(**{"lead partners": "Interpol"})])
+    preview = client.get(response["Location"]).content.decode()
+    assert 'name="create_organisation" type="checkbox" value="Interpol"' in preview
+    assert "Lead partners: No organisation is called “Interpol”: tick it under New organisations" in preview
+    assert "Rows naming one you do not tick are not imported" not in preview  # nothing is, while one is left
+
+
 # --- pages ----------------------------------------------------------------------------------------
 
 

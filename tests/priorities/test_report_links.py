@@ -78,6 +78,22 @@ def test_the_page_shows_only_the_action_s_title_status_and_due_date_without_a_se
     assert response["Cache-Control"].startswith("max-age=0")
 
 
+def test_the_form_and_its_confirmation_name_the_plan(action, link, ann, django_assert_max_num_queries):
+    """Action codes repeat from one plan to the next: the person must see which plan they report on."""
+    next_plan = ActionFactory(code=action.code, title=action.title, objective__priority__plan__title="Next plan")
+    ActionPartnerFactory(action=next_plan, organisation=ann.organisation)
+    plan = action.objective.priority.plan
+    for reported, other in ((action, next_plan), (next_plan, action)):
+        anonymous = Client()
+        with django_assert_max_num_queries(6):
+            html = anonymous.get(path(report_link_for(action=reported, user=ann))).content.decode()
+        summary = html.split('id="report-link-action"')[1].split("</dl>")[0]
+        assert reported.objective.priority.plan.title in summary
+        assert other.objective.priority.plan.title not in summary
+    response = Client().post(path(report_link_for(action=action, user=ann)), REPORT)
+    assert response.status_code == 200 and plan.title in response.content.decode().split("govuk-panel__body")[1]
+
+
 def test_a_report_through_the_link_enters_the_review_queue_marked_and_works_once(
     action, link, ann, owner, django_capture_on_commit_callbacks
 ):

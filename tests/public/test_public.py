@@ -484,3 +484,28 @@ def test_every_public_page_describes_itself_and_links_the_favicon(world):
     assert "The published plan" in descriptions["/public/"]
     assert any("5.11, Joint teams" in text for text in descriptions.values()), descriptions
     assert len(set(descriptions.values())) > 3, descriptions
+
+
+def test_an_objective_or_priority_without_a_live_action_is_not_shown(world, client):
+    """An empty objective (none yet, or all archived) and a priority holding only such objectives are left out."""
+    from priorities.services import action_archive
+    from tests.factories import PriorityFactory
+
+    plan, secretariat = world["plan"], world["secretariat"]
+    shown = world["action"].objective
+    empty_priority = PriorityFactory(plan=plan, number=9, title="A priority not started")
+    empty = ObjectiveFactory(priority=empty_priority, code="9.1", title="An objective with no action")
+    emptied = ObjectiveFactory(priority=shown.priority, code="5.9", title="An objective whose action was archived")
+    action_archive(action=ActionFactory(objective=emptied, code="5.91"), by=secretariat)
+    html = client.get(reverse("public:plan")).content.decode()
+    assert shown.title in html
+    for text in ("A priority not started", "An objective with no action", "An objective whose action was archived"):
+        assert text not in html
+    for objective in (empty, emptied):
+        assert client.get(reverse("public:objective", kwargs={"pk": objective.pk})).status_code == 404
+    document = client.get(reverse("public:plan-json")).json()
+    assert [
+        (priority["number"], [objective["code"] for objective in priority["objectives"]])
+        for priority in document["plans"][0]["priorities"]
+    ] == [(shown.priority.number, [shown.code])]
+    jsonschema.validate(document, SCHEMA)

@@ -109,6 +109,72 @@ def test_a_long_unusual_password_passes_every_rule():
     validate_password(NEW_PASSWORD)
 
 
+def _password_form(client, which, user):
+    """The page of one of the three forms that choose a password, for `user`: (its address, its HTML)."""
+    if which == "change":
+        client.force_login(user)
+        url = reverse("password-change")
+    elif which == "reset":
+        url = client.get(reset_link(user))["Location"]
+    else:
+        from tracker.services import invitation_token, partner_invite
+
+        invitation = partner_invite(
+            email="nina@example.org", organisation=user.organisation, first_name="Nina", last_name="N", by=user
+        )
+        url = reverse("accept-invitation", args=[invitation_token(invitation)])
+    return url, client.get(url).content.decode()
+
+
+def _errors(html):
+    """The refusals a page shows: (in the error summary, under the fields)."""
+    summary = re.findall(r'<li><a href="#[^"]*">([^<]*)</a></li>', html)
+    fields = re.findall(r'<span class="govuk-visually-hidden">Error:</span> ([^<]*)', html)
+    return summary, fields
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("which", ["change", "reset", "invitation"])
+def test_each_password_rule_is_listed_once_and_each_refusal_said_once_on_the_new_password(client, partner_a, which):
+    url, html = _password_form(client, which, partner_a)
+    hint = html.split('id="id_new_password1_helptext"')[1].split("</div>")[0]
+    rules = re.findall(r"<li>([^<]*)</li>", hint)
+    assert len(rules) == 6 and len(set(rules)) == 6, rules
+    # Each subject once: no rule said twice in other words (Django's own list overlapped ours).
+    for subject in ("common", "name", "12 characters", "only digits", "sequence", "repeated"):
+        assert sum(subject in rule for rule in rules) == 1, (subject, rules)
+    assert html.count("12 characters") == 1  # not again in the page's own text
+    data = {"new_password1": "password", "new_password2": "password"}
+    if which == "change":
+        data["old_password"] = PASSWORD
+    summary, fields = _errors(client.post(url, data).content.decode())
+    assert (
+        summary
+        == fields
+        == [
+            "This password is too short: use at least 12 characters.",
+            "This password is one of the most common passwords, which attackers try first.",
+        ]
+    )
+    html = client.post(url, {**data, "new_password1": "Password2024!!", "new_password2": "Password2024!!"})
+    summary, fields = _errors(html.content.decode())
+    assert len(summary) == len(fields) == 1 and "common one with a few letters" in summary[0]
+    # The refusal is on the new password, which the summary links to; the second box only says if they match.
+    assert '<a href="#id_new_password1">' in html.content.decode()
+    summary, _ = _errors(client.post(url, {**data, "new_password1": NEW_PASSWORD}).content.decode())
+    assert summary == ["The two passwords are not the same. Type the new password again."]
+
+
+@pytest.mark.django_db
+def test_a_password_too_like_a_detail_is_refused_once_naming_it():
+    user = PartnerFactory.build(username="ada-lovelace", first_name="Augusta", last_name="King", email="countess@x.org")
+    with pytest.raises(ValidationError) as error:
+        validate_password("kountess@x.org", user)
+    assert error.value.messages == [
+        "This password is too like your email address, which others can guess. Choose one that is not."
+    ]
+
+
 # --- forgot your password --------------------------------------------------------------------------
 
 

@@ -115,3 +115,55 @@ def test_a_hidden_field_with_an_error_carries_no_aria_attribute_or_error_class()
     hidden = re.search(r'<input type="hidden"[^>]*>', html).group(0)
     assert "aria-" not in hidden and "--error" not in hidden
     assert re.search(r'aria-describedby="[^"]*id_note-error"', html) and "govuk-input--error" in html
+
+
+# --- long text: the server keeps the limit, the browser never cuts (issue 22, item 12) ----------------
+
+TEXTAREA = re.compile(r"<textarea[^>]*>")
+
+
+@pytest.mark.django_db
+def test_a_note_over_the_limit_is_refused_with_a_message_and_nothing_is_saved(client, secretariat):
+    from priorities.models import ProgressUpdate
+    from tests.factories import ActionFactory
+
+    action = ActionFactory()
+    client.force_login(secretariat)
+    html = client.get(action.get_absolute_url()).content.decode()
+    [box] = [tag for tag in TEXTAREA.findall(html) if 'name="note"' in tag]
+    assert "maxlength" not in box  # the browser would cut a pasted note at the limit without a word
+    assert 'data-module="govuk-character-count" data-maxlength="5000"' in html
+    assert "govuk-js-character-count" in box and "You can enter up to 5,000 characters" in html
+    url = reverse("priorities:action-record-update", args=[action.pk])
+    data = {"status": "on_track", "version": action.version}
+    response = client.post(url, {**data, "note": "x" * 5001})
+    assert response.status_code == 400
+    message = "The note must be 5,000 characters or fewer: this one has 5,001. Shorten it and send it again."
+    assert response.content.decode().count(message) == 2  # in the summary and under the box
+    assert not ProgressUpdate.objects.exists()
+    # Line breaks count once, as the character count shows them, though the browser sends two characters.
+    note = ("y" * 99 + "\r\n") * 50
+    assert len(note.replace("\r\n", "\n")) == 5000
+    assert client.post(url, {**data, "note": note}).status_code == 302
+    assert ProgressUpdate.objects.get().note == note.replace("\r\n", "\n").strip()
+
+
+def test_every_text_box_with_a_limit_is_kept_by_the_server_not_cut_by_the_browser():
+    """Each form's declared textarea with a limit is a LongTextField (which renders no maxlength)."""
+    import importlib
+    import inspect
+
+    from tracker.forms import LongTextField
+
+    checked = []
+    for module in ("priorities.forms", "indicators.forms", "tracker.forms", "overview.forms"):
+        try:
+            found = importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+        for _, form in inspect.getmembers(found, lambda o: isinstance(o, type) and issubclass(o, forms.BaseForm)):
+            for name, field in getattr(form, "base_fields", {}).items():
+                if isinstance(field.widget, forms.Textarea) and getattr(field, "max_length", None):
+                    checked.append(f"{form.__name__}.{name}")
+                    assert isinstance(field, LongTextField), f"{form.__name__}.{name} would render maxlength"
+    assert len(checked) >= 6, checked

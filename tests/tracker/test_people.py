@@ -232,3 +232,147 @@ def test_the_organisation_page_shows_its_reminders(client, secretariat, partner_
     html = client.get(org_a.get_absolute_url()).content.decode()
     section = html.split('id="organisation-reminders-heading"')[1]
     assert partner_a.email in section and action.code in section
+
+
+# --- deactivating and reactivating, each confirmed (issue 22, item 7) -------------------------------------
+
+
+def _history(person):
+    from django.contrib.admin.models import LogEntry
+
+    return list(LogEntry.objects.filter(object_id=str(person.pk)).values_list("change_message", "user__username"))
+
+
+def test_deactivating_asks_first_naming_the_person_and_changes_nothing_until_confirmed(
+    client, secretariat, partner_a, org_a
+):
+    client.force_login(secretariat)
+    url = reverse("user-deactivate", args=[org_a.slug, partner_a.pk])
+    assert url in client.get(org_a.get_absolute_url()).content.decode()  # a link to the question, not a button
+    response = client.get(url)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"Deactivate {partner_a}?" in html and partner_a.email in html and 'method="post"' in html
+    assert User.objects.get(pk=partner_a.pk).is_active
+    response = client.post(url, follow=True)
+    assert "is deactivated and signed out everywhere" in response.content.decode()
+    assert not User.objects.get(pk=partner_a.pk).is_active
+    assert _history(partner_a) == [("Deactivated", "sec")]
+
+
+def test_deactivating_says_who_will_get_the_reminders(client, secretariat, partner_a, org_a):
+    client.force_login(secretariat)
+    url = reverse("user-deactivate", args=[org_a.slug, partner_a.pk])
+    assert "nobody will be reminded about its actions" in client.get(url).content.decode()
+    org_a.contact_email = "office@a.example.org"
+    org_a.save()
+    assert "reminders go to its contact address, office@a.example.org" in client.get(url).content.decode()
+    PartnerFactory(organisation=org_a)
+    assert "go to its other 1 active person" in client.get(url).content.decode()
+
+
+def test_deactivating_twice_says_so_and_changes_nothing(client, secretariat, partner_a, org_a):
+    client.force_login(secretariat)
+    url = reverse("user-deactivate", args=[org_a.slug, partner_a.pk])
+    client.post(url)
+    response = client.post(url, follow=True)
+    assert "is already deactivated" in response.content.decode()
+    assert _history(partner_a) == [("Deactivated", "sec")]
+    assert f"Reactivate {partner_a}" in client.get(url).content.decode()
+
+
+def test_reactivating_is_confirmed_logged_and_emailed(
+    client, secretariat, partner_a, org_a, caplog, django_capture_on_commit_callbacks, settings
+):
+    from tracker.celery import app
+
+    client.force_login(secretariat)
+    client.post(reverse("user-deactivate", args=[org_a.slug, partner_a.pk]))
+    html = client.get(org_a.get_absolute_url()).content.decode()
+    url = reverse("user-reactivate", args=[org_a.slug, partner_a.pk])
+    assert url in html
+    response = client.get(url)
+    assert response.status_code == 200 and f"Reactivate {partner_a}?" in response.content.decode()
+    assert not User.objects.get(pk=partner_a.pk).is_active
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url, follow=True)
+    finally:
+        app.conf.task_always_eager = False
+    assert "is active again at" in response.content.decode()
+    person = User.objects.get(pk=partner_a.pk)
+    assert person.is_active and person.organisation == org_a
+    assert _history(partner_a) == [("Reactivated", "sec"), ("Deactivated", "sec")]
+    assert "account reactivated: user=partner-a by=sec from=127.0.0.1" in caplog.messages
+    assert "account deactivated: user=partner-a by=sec from=127.0.0.1" in caplog.messages
+    (message,) = mail.outbox
+    assert message.to == [partner_a.email] and message.subject == "Your Plan Tracker account is active again"
+    assert "Sign in with your username, partner-a" in message.body and "/accounts/password-reset/" in message.body
+    response = client.__class__().post(reverse("login"), {"username": "partner-a", "password": "correct horse battery"})
+    assert response.status_code == 302  # signed in again, with the password they had
+
+
+def test_reactivating_someone_who_never_set_a_password_sends_a_new_invitation(
+    client, secretariat, invited, org_a, django_capture_on_commit_callbacks
+):
+    client.force_login(secretariat)
+    client.post(reverse("user-deactivate", args=[org_a.slug, invited.user.pk]))
+    assert not Invitation.objects.filter(user=invited.user).exists()
+    url = reverse("user-reactivate", args=[org_a.slug, invited.user.pk])
+    assert "we email them a new invitation link" in client.get(url).content.decode()
+    with mock.patch("tracker.tasks.send_invitation.delay") as delay, django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, follow=True)
+    assert "emailed them a new invitation link" in response.content.decode()
+    delay.assert_called_once_with(Invitation.objects.get(user=invited.user).pk)
+
+
+def test_inviting_a_deactivated_address_offers_reactivation(client, secretariat, partner_a, org_a):
+    client.force_login(secretariat)
+    client.post(reverse("user-deactivate", args=[org_a.slug, partner_a.pk]))
+    response = client.post(
+        invite_url(org_a), {"first_name": "P", "last_name": "A", "email": partner_a.email.upper()}, follow=True
+    )
+    html = response.content.decode()
+    assert "already has an account, which is deactivated" in html
+    assert f"Reactivate {partner_a}?" in html
+    assert response.redirect_chain[-1][0].startswith(reverse("user-reactivate", args=[org_a.slug, partner_a.pk]))
+    assert User.objects.filter(email__iexact=partner_a.email).count() == 1
+
+
+def test_inviting_a_deactivated_address_from_another_organisation_moves_the_person_there(
+    client, secretariat, partner_a, org_a, org_b
+):
+    client.force_login(secretariat)
+    client.post(reverse("user-deactivate", args=[org_a.slug, partner_a.pk]))
+    response = client.post(
+        invite_url(org_b), {"first_name": "P", "last_name": "A", "email": partner_a.email}, follow=True
+    )
+    html = response.content.decode()
+    assert "Reactivating it here moves it to Organisation B" in html
+    assert 'name="to" value="org-b"' in html
+    client.post(reverse("user-reactivate", args=[org_a.slug, partner_a.pk]), {"to": org_b.slug})
+    person = User.objects.get(pk=partner_a.pk)
+    assert person.is_active and person.organisation == org_b
+    assert _history(partner_a)[0][0] == "Reactivated, and moved from Organisation A to Organisation B"
+
+
+def test_reactivating_someone_active_says_so_and_changes_nothing(client, secretariat, partner_a, org_a):
+    client.force_login(secretariat)
+    url = reverse("user-reactivate", args=[org_a.slug, partner_a.pk])
+    assert f"{partner_a} is active" in client.get(url).content.decode()
+    response = client.post(url, follow=True)
+    assert "is already active" in response.content.decode()
+    assert _history(partner_a) == []
+
+
+@pytest.mark.parametrize("name", ["user-deactivate", "user-reactivate"])
+def test_only_the_secretariat_deactivates_or_reactivates(client, commissioner, partner_a, partner_b, org_a, name):
+    url = reverse(name, args=[org_a.slug, partner_a.pk])
+    for who in (commissioner, partner_b, partner_a):
+        client.force_login(who)
+        assert client.get(url).status_code == 403
+        assert client.post(url).status_code == 403
+    client.logout()
+    assert client.get(url)["Location"].startswith(reverse("login"))
+    assert User.objects.get(pk=partner_a.pk).is_active

@@ -34,6 +34,16 @@ def test_sign_in_and_out(client, secretariat):
 
 
 @pytest.mark.django_db
+def test_signing_out_says_so_once_on_the_sign_in_page(client, partner_a):
+    client.force_login(partner_a)
+    response = client.post(reverse("logout"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("login")
+    html = response.content.decode()
+    assert html.count("You have signed out.") == 1 and "_auth_user_id" not in client.session
+    assert "You have signed out." not in client.get(reverse("login")).content.decode()
+
+
+@pytest.mark.django_db
 def test_home_sends_anonymous_users_to_sign_in(client):
     response = client.get("/")
     assert response.status_code == 302

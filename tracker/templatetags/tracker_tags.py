@@ -4,12 +4,20 @@ from django import forms, template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from tracker.forms import LongTextField
+
 register = template.Library()
 
 
 @register.filter
 def is_checkbox(bound_field):
     return isinstance(bound_field.field.widget, forms.CheckboxInput)
+
+
+@register.filter
+def character_limit(bound_field):
+    """The limit GOV.UK's character count shows for a LongTextField; None for any other field."""
+    return bound_field.field.max_length if isinstance(bound_field.field, LongTextField) else None
 
 
 @register.filter
