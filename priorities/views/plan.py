@@ -1,13 +1,18 @@
+from urllib.parse import urlencode, urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, F, Prefetch, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from tracker.permissions import SECRETARIAT, role_required
 
 from ..models import Action, Objective, Plan, PlanChange, PlanPublication, Priority
+from ..plan_choice import KEPT_ON_SWITCH, PLAN_PARAM, plan_choose
 from ..services import plan_publish, plan_unpublish
 
 PUBLICATION_HISTORY = 20
@@ -86,6 +91,28 @@ def _decide(request, pk, *, publish):
     else:
         messages.success(request, f"{plan.title} is unpublished: its public pages and open data are offline.")
     return redirect("priorities:plan")
+
+
+@require_POST
+@login_required
+def plan_choose_view(request):
+    """The plan switcher: remember the chosen plan (plan_choice.plan_choose), then back to the page it was on.
+
+    The page comes back with `?plan=` naming the choice (a link to it shows a colleague the same plan)
+    and the parameters that mean the same in every plan (KEPT_ON_SWITCH); a page that is not on this
+    site, or no page at all, is the home page.
+    """
+    plan = plan_choose(request, request.POST.get(PLAN_PARAM))
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    path = urlsplit(target).path if safe and target.startswith("/") else ""
+    if not path.startswith("/") or path.startswith("//"):
+        path = reverse("home")
+    query = [(PLAN_PARAM, plan.slug)] if plan is not None else []
+    query += [(name, request.POST[name]) for name in KEPT_ON_SWITCH if request.POST.get(name)]
+    return redirect(f"{path}?{urlencode(query)}" if query else path)
 
 
 @require_POST
