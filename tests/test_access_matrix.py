@@ -46,6 +46,8 @@ EXPECTED = {
     "user-deactivate": (ALL_405, (302, 403, 403, 302, 403)),
     "admin:index": ((302, 302, 302, 200, 302), (302, 302, 302, 200, 302)),
     "priorities:plan": ((302, 200, 200, 200, 200), ALL_405),
+    # The plan switcher's choice: anyone signed in; an empty POST names no plan (a message) and goes home.
+    "priorities:plan-choose": (ALL_405, (302, 302, 302, 302, 302)),
     "overview:dashboard": ((302, 403, 403, 200, 200), ALL_405),
     "overview:progress-report": ((302, 403, 403, 200, 200), ALL_405),
     "overview:progress-report-xlsx": ((302, 403, 403, 200, 200), ALL_405),
