@@ -36,7 +36,7 @@ def years(n):
 
 @pytest.fixture
 def europol(db, secretariat):
-    """Europol partners 5.11 and 5.21-5.24 of the current plan (and 5.25, archived); the next plan carries 5.21 and 5.22."""
+    """Europol partners 5.11, 5.21-5.24 of the current plan (and 5.25, archived); the next plan carries 5.21, 5.22."""
     organisation = OrganisationFactory(name="Europol", slug="europol")
     plan = PlanFactory(title="Current plan", slug="current-plan", start_date=years(-1), end_date=years(1))
     priority = PriorityFactory(plan=plan, number=5)

@@ -72,7 +72,7 @@ def test_without_a_choice_the_register_shows_the_current_plan(client, secretaria
 
 
 def test_a_plan_chosen_in_the_switcher_is_remembered_for_the_next_visit(client, secretariat, two_plans):
-    """The switcher's choice (a POST) is remembered; a link's ?plan= only shows (tests/priorities/test_plan_default.py)."""
+    """The switcher's choice (a POST) is remembered; a link's ?plan= only shows it (see test_plan_default.py)."""
     client.force_login(secretariat)
     assert codes_in(client.get(REGISTER, {"plan": "old-plan"})) == ["1.11", "1.12"]
     assert not PlanChoice.objects.exists()
