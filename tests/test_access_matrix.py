@@ -105,8 +105,9 @@ EXPECTED = {
     "user-two-step-reset": (ALL_405, (302, 403, 403, 302, 403)),
     "organisation-two-step": (ALL_405, (302, 403, 403, 302, 403)),
     # Publishing (the world's plan is published; an empty POST to the update switch changes nothing).
-    "priorities:plan-publish": (ALL_405, (302, 403, 403, 302, 403)),
-    "priorities:plan-unpublish": (ALL_405, (302, 403, 403, 302, 403)),
+    # GET is the confirmation page naming the plan and what becomes public (or stops being); POST decides.
+    "priorities:plan-publish": ((302, 403, 403, 200, 403), (302, 403, 403, 302, 403)),
+    "priorities:plan-unpublish": ((302, 403, 403, 200, 403), (302, 403, 403, 302, 403)),
     # Starting the next plan: the secretariat only (an empty POST is refused: no title, no dates).
     "priorities:plan-start-next": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
     "priorities:progress-update-public": (ALL_405, (302, 403, 403, 302, 403)),

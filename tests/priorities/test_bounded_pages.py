@@ -306,8 +306,8 @@ def test_the_plan_page_shows_ten_actions_an_objective_and_links_to_all(
     objective = ObjectiveFactory(code="6.4")
     partnered_actions(OrganisationFactory(), count, objective=objective, prefix="6.4")
     client.force_login(secretariat)
-    # session, user, review count, plans, priorities, objectives, publications, outline changes,
-    # indicators (+ their actions), first actions, totals
+    # session, user, review count, the plans to choose from (plan_choice.py), the plan, priorities,
+    # objectives, publications, outline changes, indicators, first actions, totals
     with django_assert_max_num_queries(12):
         html = client.get(reverse("priorities:plan")).content.decode()
     assert len(re.findall(r'<a class="govuk-link" href="/actions/\d+/">6\.4\.', html)) == 10

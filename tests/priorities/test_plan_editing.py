@@ -349,8 +349,9 @@ def test_the_outline_runs_a_fixed_number_of_queries(client, secretariat, plan, d
                 ActionFactory(objective=objective, code=f"{number}.{code}{n}")
         SuccessIndicatorFactory(plan=plan).actions.add(*Action.objects.all()[:3])
         priority_update(priority=priority, by=secretariat, title=f"Priority {number} renamed")
-    # ... and the first ten actions of each objective with the number of all (the page is bounded)
-    with django_assert_max_num_queries(12):
+    # ... and the first ten actions of each objective with the number of all (the page is bounded),
+    # and the plans to choose from (plan_choice.py)
+    with django_assert_max_num_queries(13):
         assert client.get(reverse("priorities:plan")).status_code == 200
 
 
