@@ -148,22 +148,25 @@ def list_actions(user, as_of, plan, part=None, limit=REPORT_ACTIONS_LIMIT):
     """The listed actions (all the plan's, or a part's), in report order, each with its status, note,
     update time and lead partners as of the date: one query.
 
-    Lead partners have no history: they are today's (the page says so for a past date).
+    Each action carries `lead_partners` and, for when none is named, `other_partners` (all its
+    partners). Partners have no history: they are today's (the page says so for a past date).
     """
     actions = report_actions(user, as_of)
     if part is None:
         actions, start, stop = actions.filter(objective__priority__plan=plan), 0, limit
     else:
         actions, start, stop = actions.filter(objective__priority=part.priority), part.first - 1, part.last
-    leads = (
-        ActionPartner.objects.filter(action=OuterRef("pk"), role=ActionPartner.Role.LEAD)
-        .order_by("organisation__name")
-        .annotate(lead=F("organisation__name"))
-        .values("lead")
-    )
+    partners = ActionPartner.objects.filter(action=OuterRef("pk")).order_by("organisation__name")
+    leads = partners.filter(role=ActionPartner.Role.LEAD).annotate(name=F("organisation__name")).values("name")
     return list(
         actions_as_of(actions, as_of)
-        .annotate(lead_partners=JoinedText(leads, column="lead"))
+        .annotate(
+            lead_partners=JoinedText(leads, column="name", delimiter=", "),
+            # Shown instead when no lead is named (the published Priority 5 plan names none).
+            other_partners=JoinedText(
+                partners.annotate(name=F("organisation__name")).values("name"), column="name", delimiter=", "
+            ),
+        )
         .only("pk", "code", "title", "start_date", "target_date", "objective_id", "status", "last_update")
         # The order of the summary: priorities by number, objectives and actions by their codes.
         .order_by("objective__priority__number", "objective__sort_key", "objective_id", "sort_key", "pk")[start:stop]

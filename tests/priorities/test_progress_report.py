@@ -103,6 +103,8 @@ def test_each_row_has_code_title_status_and_note_then_lead_partner_and_dates(cli
     )
     ActionPartnerFactory(action=action, organisation=OrganisationFactory(name="Eurojust"), role="supporting")
     ActionPartnerFactory(action=action, organisation=OrganisationFactory(name="Europol"), role="lead")
+    unled = ActionFactory(objective=objective, code="5.22")
+    ActionPartnerFactory(action=unled, organisation=OrganisationFactory(name="Home Office"), role="supporting")
     then = timezone.now() - datetime.timedelta(days=20)
     action_record_update(action=action, status=Status.ON_TRACK, note="Teams formed", by=secretariat, at=then)
     action_record_update(action=action, status=Status.OFF_TRACK, note="Funding withdrawn", by=secretariat)
@@ -112,6 +114,9 @@ def test_each_row_has_code_title_status_and_note_then_lead_partner_and_dates(cli
     assert "Off track" in today and "Funding withdrawn" in today and "Teams formed" not in today
     assert "Europol" in today and "Eurojust" not in today
     assert "1 Mar 2025" in today and "31 Dec 2026" in today
+    # No lead named (as in the published Priority 5 plan): its partners, saying so.
+    assert "Home Office" in row(client.get(REPORT).content.decode(), "5.22")
+    assert "no lead named" in row(client.get(REPORT).content.decode(), "5.22")
     # As of a date: the status and the note as they were then.
     past = (timezone.localdate() - datetime.timedelta(days=10)).isoformat()
     html = client.get(REPORT, {"as_of": past}).content.decode()
