@@ -157,16 +157,19 @@ def list_actions(user, as_of, plan, part=None, limit=REPORT_ACTIONS_LIMIT):
         actions, start, stop = actions.filter(objective__priority__plan=plan), 0, limit
     else:
         actions, start, stop = actions.filter(objective__priority=part.priority), part.first - 1, part.last
-    partners = ActionPartner.objects.filter(action=OuterRef("pk")).order_by("organisation__name")
-    leads = partners.filter(role=ActionPartner.Role.LEAD).annotate(name=F("organisation__name")).values("name")
+    # Organisations by their short names where they have one (Organisation.display_name): a narrow column.
+    partners = (
+        ActionPartner.objects.filter(action=OuterRef("pk"))
+        .order_by("organisation__name")
+        .annotate(name=Coalesce(NullIf("organisation__short_name", Value("")), "organisation__name"))
+    )
+    leads = partners.filter(role=ActionPartner.Role.LEAD).values("name")
     return list(
         actions_as_of(actions, as_of)
         .annotate(
             lead_partners=JoinedText(leads, column="name", delimiter=", "),
             # Shown instead when no lead is named (the published Priority 5 plan names none).
-            other_partners=JoinedText(
-                partners.annotate(name=F("organisation__name")).values("name"), column="name", delimiter=", "
-            ),
+            other_partners=JoinedText(partners.values("name"), column="name", delimiter=", "),
         )
         .only("pk", "code", "title", "start_date", "target_date", "objective_id", "status", "last_update")
         # The order of the summary: priorities by number, objectives and actions by their codes.
