@@ -290,7 +290,8 @@ def test_edit_pages_show_the_item_history(client, secretariat, plan):
 
 def test_the_action_edit_form_moves_an_action_within_its_plan(client, secretariat):
     action = ActionFactory()
-    other = ObjectiveFactory(priority=action.objective.priority, code="9.99")
+    # Not "9.<n>": ObjectiveFactory's own codes are, and the 99th of them in this process would clash.
+    other = ObjectiveFactory(priority=action.objective.priority, code="8.99")
     foreign = ObjectiveFactory()
     client.force_login(secretariat)
     url = reverse("priorities:action-edit", args=[action.pk])
