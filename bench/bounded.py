@@ -91,9 +91,10 @@ def figure(ctx, scale, template=None):
     rows.append(("Admin change list rendered afresh, median", _ms(median(one["admin"])), "", None))
     ctx.notes.append(
         f"Bounded pages (bench/bounded.py): {ctx.runs} runs of {samples} rotating requests of the partner "
-        f"home of the busiest organisation ({ctx.facts['organisation']}), the progress report (summary "
-        f"per objective, no action rows) and the admin's change list of actions, each right after a change "
-        f"(data generation bumped), one at a time; ratios to the admin per run, then the median. Then the "
+        f"home of the busiest organisation ({ctx.facts['organisation']}), the progress report (the "
+        f"current plan's summary and its actions, in parts of 500 beyond 500) and the admin's change list "
+        f"of actions, each right after a change (data generation bumped), one at a time; ratios to the "
+        f"admin per run, then the median. Then the "
         f"same on a fresh database with twice the data ({double['actions']:,} actions, "
         f"{double['updates']:,} updates) on its own gunicorn. " + "; ".join(notes) + f"; the admin change "
         f"list itself grew {admin_growth:.3g}x at 2x data ({_ms(median(one['admin']))} at 1x)."

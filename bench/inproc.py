@@ -65,7 +65,7 @@ def query_counts():
         ("register", "/actions/", who["secretariat"]),
         ("dashboard", "/dashboard/", who["commissioner"]),
         ("progress report", "/reports/progress/", who["commissioner"]),
-        ("progress report, one objective", f"/reports/progress/?objective={who['objective']}", who["commissioner"]),
+        ("progress report, part 2", "/reports/progress/?page=2", who["commissioner"]),
         ("action page", f"/actions/{who['action']}/", who["secretariat"]),
         ("partner home", "/", who["partner"]),
         ("partner home, page 2", "/?page=2", who["partner"]),
@@ -90,6 +90,38 @@ def query_counts():
     return {"actions": who["actions"], "counts": counts}
 
 
+def report_queries():
+    """The progress report's queries (today, as of 90 days ago, the last part), its parts and that date."""
+    import datetime
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from overview.views.reports import REPORT_ACTIONS_LIMIT
+    from priorities.models import Action, Priority
+    from tracker.models import User
+
+    who = facts()
+    past = (timezone.localdate() - datetime.timedelta(days=90)).isoformat()
+    # Parts as the report makes them: each priority's live actions in parts of at most the limit.
+    totals = [Action.objects.live().filter(objective__priority=p).count() for p in Priority.objects.live()]
+    parts = sum(-(-n // REPORT_ACTIONS_LIMIT) for n in totals) if sum(totals) > REPORT_ACTIONS_LIMIT else 1
+    client = Client()
+    client.force_login(User.objects.get(username=who["commissioner"]))
+    pages = {"today": {}, "as of 90 days ago": {"as_of": past}, "last part": {"page": parts}}
+    counts = {}
+    for name, query in pages.items():
+        client.get("/reports/progress/", query)  # warm
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/reports/progress/", query)
+        if response.status_code != 200:
+            raise SystemExit(f"the report {query} answered {response.status_code}")
+        counts[name] = len(captured)
+    return {"parts": parts, "ninety_days_ago": past, "counts": counts}
+
+
 def action_state(pks):
     """{pk: [version, status, number of updates]} for the drills' checks."""
     from django.db.models import Count
@@ -111,6 +143,7 @@ COMMANDS = {
     "sessions": sessions,
     "facts": facts,
     "query_counts": query_counts,
+    "report_queries": report_queries,
     "action_state": action_state,
     "staff": staff,
 }

@@ -10,6 +10,8 @@ PER_PLAN = {
     "overview:dashboard",
     "overview:progress-report",
     "indicators:indicator-list",
+    "organisation-list",
+    "priorities:plan",
 }
 
 

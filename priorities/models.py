@@ -52,6 +52,38 @@ class PlanQuerySet(models.QuerySet):
         """Plans the secretariat has published: the only ones the public pages and open data show."""
         return self.filter(published_at__isnull=False)
 
+    def publication_scope(self, plan):
+        """What publishing `plan` makes public, counted by the public pages' own rules (public_pages/data.py).
+
+        {"priorities", "objectives", "actions", "organisations", "summaries", "updates", "indicators",
+        "measures", "measurements"}: the live items, the partner organisations named on live actions,
+        the public summaries written, the progress updates and indicator values marked public. A few
+        queries whatever the plan's size. Indicators are reached through their relation's name: this
+        app does not import the indicators app, which sits above it.
+        """
+        actions = Action.objects.live().filter(objective__priority__plan=plan)
+        counts = actions.aggregate(
+            actions=models.Count("pk"),
+            summaries=models.Count("pk", filter=~Q(public_summary="")),
+        )
+        counts["priorities"] = Priority.objects.live().filter(plan=plan).count()
+        counts["objectives"] = Objective.objects.live().filter(priority__plan=plan).count()
+        counts["organisations"] = (
+            ActionPartner.objects.filter(action__in=actions).values("organisation").distinct().count()
+        )
+        counts["updates"] = ProgressUpdate.objects.filter(action__in=actions, is_public=True).count()
+        indicators = plan.indicators.live()
+        counts["indicators"] = indicators.count()
+        # Aliases unlike the relations' names: an aggregate called "measures" would shadow the relation.
+        measures = indicators.aggregate(
+            n_measures=models.Count("measures", distinct=True),
+            n_values=models.Count(
+                "measures__measurements", filter=Q(measures__measurements__is_public=True), distinct=True
+            ),
+        )
+        counts["measures"], counts["measurements"] = measures["n_measures"], measures["n_values"]
+        return counts
+
 
 class Plan(models.Model):
     title = models.CharField(max_length=200)

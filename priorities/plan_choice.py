@@ -2,13 +2,19 @@
 the progress report and the indicators list all call current_plan).
 
 The order is: `?plan=<slug>` in the address (so a copied link shows a colleague the same plan), then
-the plan the person last chose (PlanChoice), then the default: the most recent plan that is current
-(start <= today <= end), else the one that starts latest. A `?plan=` the person may not see or that
-does not exist falls back the same way, with a message saying so. A partner may choose only the
-plans in which their organisation partners an action.
+the plan the person last chose in the plan switcher (PlanChoice), then the default (default_plan):
+the current plan, which stays the default until the next one starts. A `?plan=` the person may not
+see or that does not exist falls back the same way, with a message saying so. A partner may choose
+only the plans in which their organisation partners an action.
+
+Reading a page never writes: a `?plan=` link shows its plan and remembers nothing (the secretariat
+landing on a plan it has just started must not make it their default). Only the switcher's choice,
+a POST (plan_choose), is remembered; choosing the default plan forgets any earlier choice, so the
+person follows the current plan again when the next one starts.
 """
 
 import dataclasses
+import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,7 +24,7 @@ from django.utils import timezone
 from tracker.permissions import PARTNER, STAFF
 
 from .models import ActionPartner, Plan, PlanChoice
-from .services import plan_choice_remember
+from .services import plan_choice_forget, plan_choice_remember
 
 PLAN_PARAM = "plan"
 # Query parameters a switch keeps: they mean the same in every plan (filters naming a plan's objective do not).
@@ -64,51 +70,78 @@ def plans_for(user):
 
 
 def default_plan(plans, today=None):
-    """The most recent plan that is current on `today` (start <= today <= end), else the one starting latest."""
+    """The plan a person sees before choosing one: the current plan, until the next one starts.
+
+    Among the plans that have started (a plan without a start date counts as started, one without an
+    end date as not ended): the one that has not ended and started last, else the one that ended
+    last (between two plans, the last one stays until the next starts); with none started, the
+    first to start. A plan starting in the future is never the default while another has started.
+    """
     today = today or timezone.localdate()
-    current = [
-        plan
-        for plan in plans
-        if plan.start_date is not None
-        and plan.start_date <= today
-        and (plan.end_date is None or today <= plan.end_date)
-    ]
-    # `plans` come newest start first (plan_switch), so the first of either list is the most recent.
-    return (current or list(plans) or [None])[0]
+    plans = list(plans)
+    started = [plan for plan in plans if plan.start_date is None or plan.start_date <= today]
+    if started:
+
+        def recency(plan):
+            running = plan.end_date is None or today <= plan.end_date
+            return (running, plan.start_date or datetime.date.min)
+
+        # max() keeps the first of equals: `plans` come newest start first, then by title (plan_switch).
+        return max(started, key=recency)
+    return min(plans, key=lambda plan: plan.start_date, default=None)
 
 
-def plan_switch(request):
-    """The request's PlanSwitch, worked out once per request in one query (plus a write when ?plan= changes it)."""
-    if hasattr(request, "_plan_switch"):
-        return request._plan_switch
-    user = request.user
+def _choosable(user):
+    """The plans `user` may choose, newest start first, each with `chosen` (the one they last chose): one query."""
     chosen = PlanChoice.objects.filter(user_id=user.pk or 0, plan=OuterRef("pk"))
-    plans = list(
+    return list(
         plans_for(user)
         .annotate(chosen=Exists(chosen))
         .order_by(F("start_date").desc(nulls_last=True), "title", "pk")
         .only("pk", "title", "slug", "start_date", "end_date")
     )
+
+
+def _not_yours(request, requested):
+    messages.warning(
+        request, f"There is no plan “{requested[:60]}” for you to see: showing another plan.", fail_silently=True
+    )
+
+
+def plan_switch(request):
+    """The request's PlanSwitch, worked out once per request in one query; it writes nothing."""
+    if hasattr(request, "_plan_switch"):
+        return request._plan_switch
+    plans = _choosable(request.user)
     requested = (request.GET.get(PLAN_PARAM) or "").strip()
     plan = None
     if requested:
         plan = next((p for p in plans if p.slug == requested), None)
-        if plan is None:
-            if plans and not getattr(request, "htmx", False):
-                messages.warning(
-                    request,
-                    f"There is no plan “{requested[:60]}” for you to see: showing another plan.",
-                    fail_silently=True,
-                )
-        elif not plan.chosen and user.is_authenticated:
-            plan_choice_remember(user=user, plan=plan)
-            for other in plans:
-                other.chosen = other is plan
+        if plan is None and plans and not getattr(request, "htmx", False):
+            _not_yours(request, requested)
     if plan is None:
         plan = next((p for p in plans if p.chosen), None) or default_plan(plans)
     kept = [(name, request.GET[name]) for name in KEPT_ON_SWITCH if request.GET.get(name)]
     request._plan_switch = PlanSwitch(plan=plan, plans=plans, kept=kept)
     return request._plan_switch
+
+
+def plan_choose(request, requested):
+    """The plan switcher's choice (a POST): remember it, or forget the choice when it is the default plan.
+
+    Returns the plan chosen, or None (with a message) when the person may not see one of that name.
+    """
+    requested = (requested or "").strip()
+    plans = _choosable(request.user)
+    plan = next((p for p in plans if p.slug == requested), None)
+    if plan is None:
+        _not_yours(request, requested)
+        return None
+    if plan is default_plan(plans):
+        plan_choice_forget(user=request.user)
+    elif not plan.chosen:
+        plan_choice_remember(user=request.user, plan=plan)
+    return plan
 
 
 def current_plan(request):

@@ -1198,6 +1198,11 @@ def plan_choice_remember(*, user, plan):
     return choice
 
 
+def plan_choice_forget(*, user):
+    """Forget the plan a person chose: their pages show the default plan again (plan_choice.default_plan)."""
+    PlanChoice.objects.filter(user=user).delete()
+
+
 @transaction.atomic
 def plan_start_next(*, plan, title, start_date, end_date, actions, by, via="web"):
     """Start the plan that follows `plan` and carry the chosen actions of `plan` forward into it.

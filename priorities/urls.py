@@ -16,6 +16,7 @@ app_name = "priorities"
 
 urlpatterns = [
     path("plan/", plan.plan_overview, name="plan"),
+    path("plan/choose/", plan.plan_choose_view, name="plan-choose"),
     path("actions/", actions.action_register, name="action-list"),
     path("actions/export.csv", actions.action_export_csv, name="action-export-csv"),
     path("actions/export.xlsx", actions.action_export_xlsx, name="action-export-xlsx"),

@@ -49,6 +49,8 @@ EXPECTED = {
     # Signed in without admin rights: the product's 403 (it looped between the admin and sign-in before).
     "admin:index": ((302, 403, 403, 200, 403), (302, 403, 403, 200, 403)),
     "priorities:plan": ((302, 200, 200, 200, 200), ALL_405),
+    # The plan switcher's choice: anyone signed in; an empty POST names no plan (a message) and goes home.
+    "priorities:plan-choose": (ALL_405, (302, 302, 302, 302, 302)),
     "overview:dashboard": ((302, 403, 403, 200, 200), ALL_405),
     "overview:progress-report": ((302, 403, 403, 200, 200), ALL_405),
     "overview:progress-report-xlsx": ((302, 403, 403, 200, 200), ALL_405),
@@ -106,8 +108,9 @@ EXPECTED = {
     "user-two-step-reset": (ALL_405, (302, 403, 403, 302, 403)),
     "organisation-two-step": (ALL_405, (302, 403, 403, 302, 403)),
     # Publishing (the world's plan is published; an empty POST to the update switch changes nothing).
-    "priorities:plan-publish": (ALL_405, (302, 403, 403, 302, 403)),
-    "priorities:plan-unpublish": (ALL_405, (302, 403, 403, 302, 403)),
+    # GET is the confirmation page naming the plan and what becomes public (or stops being); POST decides.
+    "priorities:plan-publish": ((302, 403, 403, 200, 403), (302, 403, 403, 302, 403)),
+    "priorities:plan-unpublish": ((302, 403, 403, 200, 403), (302, 403, 403, 302, 403)),
     # Starting the next plan: the secretariat only (an empty POST is refused: no title, no dates).
     "priorities:plan-start-next": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
     "priorities:progress-update-public": (ALL_405, (302, 403, 403, 302, 403)),

@@ -52,7 +52,7 @@ urlpatterns = [
     path("accounts/two-step/turn-off/", account_views.two_step_turn_off, name="two-step-turn-off"),
     path("people/<int:user_id>/two-step/reset/", account_views.user_two_step_reset, name="user-two-step-reset"),
     path("organisations/<slug:slug>/two-step/", account_views.organisation_two_step, name="organisation-two-step"),
-    path("organisations/", views.organisation_list, name="organisation-list"),
+    path("organisations/", organisations.organisation_list, name="organisation-list"),
     path("organisations/<slug:slug>/", organisations.organisation_detail, name="organisation-detail"),
     path("organisations/<slug:slug>/invite/", organisations.organisation_invite, name="organisation-invite"),
     path(

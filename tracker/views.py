@@ -7,7 +7,6 @@ from django.contrib.auth import login
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -19,7 +18,7 @@ from .celery import app
 from .forms import NewPasswordForm
 from .middleware import outage_errors, unavailable_response
 from .models import Organisation, User
-from .permissions import SECRETARIAT, STAFF, role_required
+from .permissions import SECRETARIAT, role_required
 from .security import client_address
 from .services import (
     InvitationInvalid,
@@ -72,16 +71,6 @@ def csrf_failure(request, reason=""):
 
 
 # --- organisations and their people -------------------------------------------------------------
-
-
-@require_GET
-@role_required(*STAFF)
-def organisation_list(request):
-    organisations = Organisation.objects.annotate(
-        action_count=Count("partnerships", distinct=True),
-        people_count=Count("users", filter=Q(users__is_active=True), distinct=True),
-    )
-    return render(request, "tracker/organisation_list.html", {"organisations": organisations})
 
 
 def _organisation_user(slug, user_id):

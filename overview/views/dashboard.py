@@ -126,9 +126,11 @@ def _dashboard_body(request):
     engagement = ActionPartner.objects.of_actions(actions).engagement(today)
     status_changes = list(status_changes)
     organisation_path = reverse("organisation-detail", kwargs={"slug": "-"})
+    # The organisation's page shows the plan these counts are of.
+    plan_query = f"?{plan_switch(request).query}" if plan_slug else ""
     for row in engagement:
         org = row["organisation_id"]
-        row["organisation_url"] = organisation_path.replace("/-/", f"/{row['organisation__slug']}/")
+        row["organisation_url"] = organisation_path.replace("/-/", f"/{row['organisation__slug']}/") + plan_query
         row["partnered_url"] = link(partner=org)
         row["current_url"] = link(partner=org, reporting="current")
         row["never_url"] = link(partner=org, reporting="never")

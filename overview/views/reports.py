@@ -1,5 +1,6 @@
-"""The progress report: the whole plan as it stood on a chosen date, for print and for Excel."""
+"""The progress report: the whole plan as it stood on a chosen date, every action listed, for print and for Excel."""
 
+import dataclasses
 import datetime
 
 from django import forms
@@ -7,16 +8,18 @@ from django.db.models import Case, CharField, Count, F, OuterRef, Prefetch, Subq
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_GET
 
 from indicators.history import annotate_as_of
 from indicators.models import Measure, SuccessIndicator
 from priorities.charts import STATUS_ORDER
-from priorities.models import Action, Objective, Plan, Priority, ProgressUpdate, Status
+from priorities.models import Action, ActionPartner, Objective, Plan, Priority, ProgressUpdate, Status
 from priorities.plan_choice import current_plan, plan_switch
-from tracker.paging import page_of
+from tracker.paging import page_number, page_of
 from tracker.permissions import STAFF, role_required
 from tracker.spreadsheets import person_name, xlsx_response
+from tracker.sql import JoinedText
 
 
 class AsOfForm(forms.Form):
@@ -55,13 +58,17 @@ def actions_as_of(actions, as_of):
     )
 
 
+# A plan of up to this many actions is listed whole on one page (and on paper); a larger one is in
+# parts of at most this many, by priority (issue 22). Each part is one query, whatever the plan's size.
+REPORT_ACTIONS_LIMIT = 500
+
+
 def build_report(user, as_of, plan):
     """The plan (a list of it, or none) with its priorities, objectives and indicators, and the summary, as of a date.
 
     Each item as it stood on the date: one archived later was live then, one archived by then was not.
-    Each objective carries `counts_then` (in STATUS_ORDER) and `total` as of the date, counted in
-    one grouped query: the page holds no action rows, so its size follows the plan's structure, not
-    the number of actions (issue 18). The actions of one objective at a time are objective_actions().
+    Each objective carries `counts_then` (in STATUS_ORDER) and `total` as of the date, each priority
+    its `total`, counted in one grouped query. The actions themselves are listed by list_actions().
     """
     plans = Plan.objects.filter(pk=plan.pk if plan else None).prefetch_related(
         Prefetch(
@@ -80,7 +87,7 @@ def build_report(user, as_of, plan):
     annotate_as_of([m for plan in plans for i in plan.indicators.all() for m in i.measures.all()], as_of)
     by_objective = {}
     rows = (
-        actions_as_of(Action.objects.visible_to(user).live_on(as_of).filter(objective__priority__plan=plan), as_of)
+        actions_as_of(report_actions(user, as_of).filter(objective__priority__plan=plan), as_of)
         .order_by()
         .values_list("objective_id", "status_then")
         .annotate(n=Count("pk"))
@@ -94,67 +101,185 @@ def build_report(user, as_of, plan):
     totals = {}
     for plan in plans:
         for priority in plan.priorities.all():
+            priority.total = 0
             for objective in priority.objectives.all():
                 counts = by_objective.get(objective.pk, {})
                 objective.counts_then = [counts.get(s, 0) for s in STATUS_ORDER]
                 objective.total = sum(counts.values())
+                priority.total += objective.total
                 for status, n in counts.items():
                     totals[status] = totals.get(status, 0) + n
     summary = [{"status": s, "label": Status(s).label, "count": totals.get(s, 0)} for s in STATUS_ORDER]
     return plans, summary
 
 
-def objective_actions(user, objective, as_of):
-    """The objective's actions the user may see, in code order, each with its status, note and update time then."""
-    actions = Action.objects.visible_to(user).live_on(as_of).filter(objective=objective)
-    return actions_as_of(actions, as_of).select_related("owner").order_by("sort_key", "pk")
+def report_actions(user, as_of):
+    """The actions the report counts and lists: those `user` may see, live at the end of `as_of`."""
+    return Action.objects.visible_to(user).live_on(as_of)
 
 
-def _chosen_objective(request, plans):
-    """The objective named by ?objective=<id>, found among the objectives already loaded; anything else is none."""
-    value = request.GET.get("objective", "")
-    if not value.isdigit():
-        return None
-    for plan in plans:
-        for priority in plan.priorities.all():
-            for objective in priority.objectives.all():
-                if str(objective.pk) == value:
-                    objective.plan_title, objective.priority_number = plan.title, priority.number
-                    return objective
-    return None
+@dataclasses.dataclass
+class ReportPart:
+    """One part of a report too long for one page: actions `first` to `last` (from 1) of one priority's `total`."""
+
+    number: int
+    priority: Priority
+    first: int
+    last: int
+    total: int
 
 
-def _as_of(request):
-    # The box shows the date the heading names, also before anyone picks one (and beside ?objective=).
-    form = AsOfForm(request.GET if request.GET.get("as_of") else None, initial={"as_of": timezone.localdate()})
-    as_of = (form.cleaned_data.get("as_of") if form.is_valid() else None) or timezone.localdate()
-    return form, as_of
+def report_parts(plan, limit=REPORT_ACTIONS_LIMIT):
+    """The parts of the plan's report, by priority, each of at most `limit` actions; [] when one page holds it all.
+
+    A priority with more than `limit` actions is in several parts; one without actions is in none
+    (its objectives' counts are on every part). Worked out from the counts build_report() made.
+    """
+    if plan is None or sum(priority.total for priority in plan.priorities.all()) <= limit:
+        return []
+    parts = []
+    for priority in plan.priorities.all():
+        for start in range(0, priority.total, limit):
+            last = min(start + limit, priority.total)
+            parts.append(ReportPart(len(parts) + 1, priority, start + 1, last, priority.total))
+    return parts
+
+
+def list_actions(user, as_of, plan, part=None, limit=REPORT_ACTIONS_LIMIT):
+    """The listed actions (all the plan's, or a part's), in report order, each with its status, note,
+    update time and lead partners as of the date: one query.
+
+    Each action carries `lead_partners` and, for when none is named, `other_partners` (all its
+    partners). Partners have no history: they are today's (the page says so for a past date).
+    """
+    actions = report_actions(user, as_of)
+    if part is None:
+        actions, start, stop = actions.filter(objective__priority__plan=plan), 0, limit
+    else:
+        actions, start, stop = actions.filter(objective__priority=part.priority), part.first - 1, part.last
+    # Organisations by their short names where they have one (Organisation.display_name): a narrow column.
+    partners = (
+        ActionPartner.objects.filter(action=OuterRef("pk"))
+        .order_by("organisation__name")
+        .annotate(name=Coalesce(NullIf("organisation__short_name", Value("")), "organisation__name"))
+    )
+    leads = partners.filter(role=ActionPartner.Role.LEAD).values("name")
+    return list(
+        actions_as_of(actions, as_of)
+        .annotate(
+            lead_partners=JoinedText(leads, column="name", delimiter=", "),
+            # Shown instead when no lead is named (the published Priority 5 plan names none).
+            other_partners=JoinedText(partners.values("name"), column="name", delimiter=", "),
+        )
+        .only("pk", "code", "title", "start_date", "target_date", "objective_id", "status", "last_update")
+        # The order of the summary: priorities by number, objectives and actions by their codes.
+        .order_by("objective__priority__number", "objective__sort_key", "objective_id", "sort_key", "pk")[start:stop]
+    )
+
+
+def _lay_out(plan, listed, parts, part):
+    """Put each listed action under its objective, and say where each objective's actions are.
+
+    Sets on each objective: `listed` (its actions on this page), `part_number` (the part that lists
+    its first action, None on a one-page report) and, on a part, `continued_from` / `continues_in`
+    (the part before or after, when the objective is split between parts).
+    """
+    by_objective = {}
+    for action in listed:
+        by_objective.setdefault(action.objective_id, []).append(action)
+    _format_dates(listed)
+    for priority in plan.priorities.all():
+        position = 0  # of the objective's first action among its priority's
+        priority.parts = [p for p in parts if p.priority is priority]
+        priority.listed_here = part is None or part.priority is priority
+        for objective in priority.objectives.all():
+            objective.listed = by_objective.get(objective.pk, [])
+            objective.part_number = objective.continued_from = objective.continues_in = None
+            if parts and objective.total:
+                first = next(p for p in priority.parts if p.first <= position + 1 <= p.last)
+                objective.part_number = first.number
+                if part is not None and part.priority is priority:
+                    if position + 1 < part.first <= position + objective.total:
+                        objective.continued_from = part.number - 1
+                    if position + 1 <= part.last < position + objective.total:
+                        objective.continues_in = part.number + 1
+            if part is None:
+                objective.on_this_page = True
+            elif part.priority is not priority:
+                objective.on_this_page = False
+            elif objective.total:
+                objective.on_this_page = position < part.last and part.first <= position + objective.total
+            else:
+                # No action to place it by: with the actions before it, or on the priority's last part.
+                objective.on_this_page = part.first - 1 <= position < part.last or part.last == position == part.total
+            position += objective.total
+
+
+def _format_dates(actions):
+    """Set `start_shown`, `target_shown` and `updated_shown` ("1 Mar 2025"; "" for none) on each action.
+
+    Formatted once per distinct day (a few hundred rows share few dates): the template's date filter
+    on every cell was the largest part of rendering 500 rows.
+    """
+    shown = {}
+
+    def day(value):
+        if value is None:
+            return ""
+        if value not in shown:
+            shown[value] = date_format(value, "j M Y")
+        return shown[value]
+
+    for action in actions:
+        action.start_shown, action.target_shown = day(action.start_date), day(action.target_date)
+        action.updated_shown = day(timezone.localtime(action.updated_then).date()) if action.updated_then else ""
 
 
 @require_GET
 @role_required(*STAFF)
 def progress_report(request):
-    """The summary per objective and the indicators; one objective's actions at a time, 50 a page.
+    """The plan as it stood on a date: the summary per objective, the indicators and every action.
 
-    The whole report, every action with its latest note, is the Excel download.
+    A plan of up to REPORT_ACTIONS_LIMIT actions is listed whole, each action under its objective;
+    a larger one in parts by priority (?page=). Printed, it is the same document on A4.
     """
     form, as_of = _as_of(request)
-    plans, summary = build_report(request.user, as_of, current_plan(request))
-    objective = _chosen_objective(request, plans)
-    page = None
-    if objective:
-        page = page_of(request, objective_actions(request.user, objective, as_of), count=objective.total)
+    plan = current_plan(request)
+    plans, summary = build_report(request.user, as_of, plan)
+    parts = report_parts(plans[0] if plans else None)
+    part = None
+    if parts:
+        part = parts[min(page_number(request), len(parts)) - 1]
+    if plans:
+        _lay_out(plans[0], list_actions(request.user, as_of, plans[0], part), parts, part)
     context = {
         "plan_slug": plan_switch(request).slug,
         "form": form,
         "as_of": as_of,
+        "in_the_past": as_of < timezone.localdate(),
         "plans": plans,
         "summary": summary,
         "total": sum(s["count"] for s in summary),
-        "objective": objective,
-        "page": page,
+        "limit": REPORT_ACTIONS_LIMIT,
+        "parts": parts,
+        "part": part,
+        "page": _parts_page(request, parts, part),
     }
     return render(request, "priorities/progress_report.html", context, status=400 if form.errors else 200)
+
+
+def _parts_page(request, parts, part):
+    """The parts as a page of GOV.UK pagination (includes/pagination.html), or None on a one-page report."""
+    if part is None:
+        return None
+    return page_of(request, list(range(len(parts))), per_page=1)
+
+
+def _as_of(request):
+    # The box shows the date the heading names, also before anyone picks one.
+    form = AsOfForm(request.GET if request.GET.get("as_of") else None, initial={"as_of": timezone.localdate()})
+    as_of = (form.cleaned_data.get("as_of") if form.is_valid() else None) or timezone.localdate()
+    return form, as_of
 
 
 def _person(prefix):

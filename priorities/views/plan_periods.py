@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 
 from tracker.forms import apply_errors
@@ -53,10 +54,15 @@ def plan_start_next_view(request, pk):
                 apply_errors(form, error)
             else:
                 n = len(copies)
-                messages.success(
-                    request,
-                    f"{new_plan.title} started: {n} action{'' if n == 1 else 's'} carried forward from {plan.title}.",
-                )
+                actions_text = f"{n} action{'' if n == 1 else 's'}"
+                message = f"{new_plan.title} started: {actions_text} carried forward from {plan.title}."
+                if new_plan.start_date and new_plan.start_date > timezone.localdate():
+                    # It is shown here, but nobody's default moves until it starts (plan_choice.default_plan).
+                    message += (
+                        f" Until it starts on {new_plan.start_date:%-d %B %Y}, pages show the current plan unless"
+                        f" you choose {new_plan.title} in the plan switcher."
+                    )
+                messages.success(request, message)
                 return redirect(f"{reverse('priorities:action-list')}?{urlencode({PLAN_PARAM: new_plan.slug})}")
     else:
         initial = {"actions": [a.pk for a in actions if a.status != Status.COMPLETED]}

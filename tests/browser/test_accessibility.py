@@ -59,6 +59,7 @@ def pages_for(role):
             ("archive or delete an action", reverse("priorities:action-archive", args=[action.pk])),
             ("archive or delete an indicator", reverse("indicators:indicator-archive", args=[indicator.pk])),
             ("archived items", reverse("priorities:archived-items")),
+            ("publish the plan", reverse("priorities:plan-publish", args=[action.objective.priority.plan_id])),
         ]
     )
 

@@ -93,7 +93,7 @@ def test_the_secretariat_builds_a_second_plan_and_sees_it_everywhere(demo, sign_
 
     page.goto(f"{live_server.url}/reports/progress/")
     expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
-    # The report shows one objective's actions at a time: open the new objective's section.
+    # The report lists every action; the objective's name leads to its section.
     page.get_by_role("link", name="1.1 Survivors are supported across borders").click()
     report = page.locator("main")
     expect(report).to_contain_text("Shared survivor pathway")

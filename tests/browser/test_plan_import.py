@@ -74,7 +74,10 @@ def test_import_a_200_row_plan(demo, sign_in, live_server, tmp_path):
     assert actions.count() == ROWS
     assert Organisation.objects.filter(name="Global Partner Network").count() == 1
     assert ActionChange.objects.filter(action__in=actions, field="created", via="import").count() == ROWS
+    # The plan page shows one plan: the current one stays the default, the switcher offers the new one.
     page.goto(f"{live_server.url}/plan/")
+    expect(page.get_by_label("Plan", exact=True)).to_contain_text("Imported plan 2027 to 2030")
+    page.goto(f"{live_server.url}/plan/?plan={plan.slug}")
     expect(page.get_by_role("heading", name="Imported plan 2027 to 2030")).to_be_visible()
 
 

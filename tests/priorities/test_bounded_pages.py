@@ -1,7 +1,8 @@
-"""Issue 18, bounded pages: the partner home and the progress report never render every action.
+"""Issue 18, bounded pages: the partner home, the review queue and the plan page never render every action.
 
 Each shows a summary, the first rows of what needs attention, and one page (50) of a list; the full
-lists stay downloads. Their size and query count do not grow with the number of actions.
+lists stay downloads. Their size and query count do not grow with the number of actions. (The
+progress report lists up to 500 actions, then is in parts: tests/priorities/test_progress_report.py.)
 """
 
 import csv
@@ -19,7 +20,6 @@ from django.utils import timezone
 from priorities.models import Action, ActionPartner, Plan, Priority, Status
 from priorities.services import action_record_update, submission_create, submission_return
 from tests.factories import (
-    ActionFactory,
     ObjectiveFactory,
     OrganisationFactory,
     PartnerFactory,
@@ -173,71 +173,7 @@ def test_partner_home_runs_a_fixed_number_of_queries(db, django_assert_max_num_q
         assert client.get(HOME, {"page": 2}).status_code == 200
 
 
-# --- the progress report --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def big_objective(db):
-    objective = ObjectiveFactory(code="6.1", title="Big objective")
-    partnered_actions(OrganisationFactory(), 120, objective=objective, prefix="6.1")
-    ObjectiveFactory(priority=objective.priority, code="6.2", title="Empty objective")
-    return objective
-
-
-def test_the_report_shows_counts_per_objective_and_no_action_rows(client, commissioner, big_objective):
-    client.force_login(commissioner)
-    html = client.get(REPORT).content.decode()
-    assert 'id="report-6.1.' not in html and "app-report-table--actions" not in html
-    row = html.split(f'id="objective-{big_objective.pk}"')[1].split("</tr>")[0]
-    # Actions with no update yet are not started in the report (history replayed), whatever their status now.
-    assert re.findall(r'numeric">([\d,]+)<', row) == ["0", "0", "0", "120", "0", "120"]
-    assert f'href="?objective={big_objective.pk}#objective-actions"' in row
-    assert "choose an objective to see its actions" in html
-    assert "The full report, every action with its latest note, is the Excel download." in html
-
-
-def test_one_objective_at_a_time_fifty_actions_a_page(client, commissioner, big_objective):
-    client.force_login(commissioner)
-    past = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
-    response = client.get(REPORT, {"objective": big_objective.pk, "as_of": past})
-    html = response.content.decode()
-    assert html.count('id="report-6.1.') == PAGE_SIZE
-    assert "Objective 6.1: Big objective" in html and "actions 1 to 50 of 120" in html
-    assert "and the actions of objective 6.1 (page 1 of 3)" in html
-    # The date and the objective stay when paging, and the date form keeps the objective.
-    assert f'href="?objective={big_objective.pk}&amp;as_of={past}&amp;page=2#objective-actions"' in html
-    assert f'<input type="hidden" name="objective" value="{big_objective.pk}">' in html
-    last = client.get(REPORT, {"objective": big_objective.pk, "page": 3}).content.decode()
-    assert last.count('id="report-6.1.') == 20
-
-
-@pytest.mark.parametrize("value", ["", "x", "-1", "999999", "1.5", "9" * 30])
-def test_an_unknown_objective_shows_the_summary_only(client, commissioner, big_objective, value):
-    client.force_login(commissioner)
-    response = client.get(REPORT, {"objective": value})
-    assert response.status_code == 200 and response.context["objective"] is None
-
-
-@pytest.mark.parametrize("count", [30, 300])
-def test_the_report_runs_a_fixed_number_of_queries(commissioner, django_assert_max_num_queries, count):
-    objective = ObjectiveFactory()
-    for n in range(3):
-        ObjectiveFactory(priority=objective.priority, code=f"8.{n}")
-    actions = partnered_actions(OrganisationFactory(), count, objective=objective, prefix="5")
-    ActionFactory(objective=objective)
-    client = Client()
-    client.force_login(commissioner)
-    # session, user, the plans to choose from (plan_choice.py), the plan, priorities, objectives,
-    # indicators, measures, values as of, counts
-    with django_assert_max_num_queries(11):
-        assert client.get(REPORT).status_code == 200
-    # ... and one objective's page of actions.
-    with django_assert_max_num_queries(11):
-        response = client.get(REPORT, {"objective": objective.pk, "as_of": "2024-01-01"})
-        assert response.status_code == 200
-    assert response.content.decode().count('<tr class="govuk-table__row" id="report-') == min(
-        PAGE_SIZE, len(actions) + 1
-    )
+# --- the progress report: tests/priorities/test_progress_report.py lists every action (issue 22) ----
 
 
 # --- the review queue -------------------------------------------------------------------------------
@@ -282,14 +218,15 @@ def test_todays_report_reads_the_last_update_and_agrees_with_the_replayed_histor
             action_record_update(action=action, status=status, note=f"{status} note", by=secretariat, at=at)
     client.force_login(commissioner)
     yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
-    today = client.get(REPORT, {"objective": objective.pk}).content.decode()
-    replayed = client.get(REPORT, {"objective": objective.pk, "as_of": yesterday}).content.decode()
+    today = client.get(REPORT).content.decode()
+    replayed = client.get(REPORT, {"as_of": yesterday}).content.decode()
 
     def counts(html):
         return re.findall(r'numeric">([\d,]+)<', html.split(f'id="objective-{objective.pk}"')[1].split("</tr>")[0])
 
     def section(html):
-        return html.split('id="objective-actions"')[1].split("<table")[1].split("</table>")[0]
+        # The rows (the caption names the date).
+        return html.split(f'id="objective-actions-{objective.pk}"')[1].split("<tbody")[1].split("</table>")[0]
 
     assert counts(today) == counts(replayed) == ["1", "0", "1", "3", "1", "6"]
     assert section(today) == section(replayed)
@@ -306,8 +243,8 @@ def test_the_plan_page_shows_ten_actions_an_objective_and_links_to_all(
     objective = ObjectiveFactory(code="6.4")
     partnered_actions(OrganisationFactory(), count, objective=objective, prefix="6.4")
     client.force_login(secretariat)
-    # session, user, review count, plans, priorities, objectives, publications, outline changes,
-    # indicators (+ their actions), first actions, totals
+    # session, user, review count, the plans to choose from (plan_choice.py), the plan, priorities,
+    # objectives, publications, outline changes, indicators, first actions, totals
     with django_assert_max_num_queries(12):
         html = client.get(reverse("priorities:plan")).content.decode()
     assert len(re.findall(r'<a class="govuk-link" href="/actions/\d+/">6\.4\.', html)) == 10
@@ -316,15 +253,15 @@ def test_the_plan_page_shows_ten_actions_an_objective_and_links_to_all(
 
 
 def test_the_date_box_shows_the_date_the_heading_names(client, commissioner):
-    """Before anyone picks a date, and beside an objective's section, the box holds the report's date (ISO)."""
-    objective = ObjectiveFactory(code="6.1")
+    """Before anyone picks a date, and on any part of the report, the box holds the report's date (ISO)."""
+    ObjectiveFactory(code="6.1")
     client.force_login(commissioner)
     today = timezone.localdate().isoformat()
-    for query in ({}, {"objective": objective.pk}):
+    for query in ({}, {"page": 2}):
         html = client.get(REPORT, query).content.decode()
         assert re.search(rf'<input type="date" name="as_of" value="{today}"', html)
     past = (timezone.localdate() - datetime.timedelta(days=7)).isoformat()
-    html = client.get(REPORT, {"as_of": past, "objective": objective.pk}).content.decode()
+    html = client.get(REPORT, {"as_of": past, "page": 2}).content.decode()
     assert re.search(rf'<input type="date" name="as_of" value="{past}"', html)
 
 
