@@ -530,7 +530,11 @@ def prerender():
     """
     from django.contrib.auth import get_user_model
 
-    recipes = list((cache.get(RECIPES_KEY) or {}).values())[::-1][: max(settings.FRAGMENT_PRERENDER_LIMIT, 0)]
+    try:
+        recipes = list((cache.get(RECIPES_KEY) or {}).values())[::-1][: max(settings.FRAGMENT_PRERENDER_LIMIT, 0)]
+    except Exception:
+        logger.warning("fragment cache unavailable: nothing rendered ahead", exc_info=True)
+        return 0
     recipes = [recipe for recipe in recipes if recipe["name"] in _builders]
     if not recipes:
         return 0
