@@ -1,6 +1,7 @@
 """Cached register and dashboard fragments (tracker/caching.py).
 
-Never older than your own writes, at most one render behind others', never shared beyond their audience.
+Never older than your own writes, behind others' for at most FRAGMENT_MAX_STALE_SECONDS (while one process
+renders the new fragment), never shared beyond their audience. The bound itself: test_bounded_staleness.py.
 """
 
 import datetime
