@@ -24,11 +24,12 @@ FRAGMENT_MAX_STALE_SECONDS (2 s) after it committed, and on the page of the pers
   on_commit step), the row also records when (`changed_at`), by the database server's clock; each
   request reads it with the database's current time in the same query that reads the generation. That
   is the only clock the bound uses: no web process's own clock is compared with another's (on SQLite,
-  the database's clock is the host's).
+  the database's clock is the host's). The committing process also keeps each generation's commit
+  time in the cache (for a previous fragment that lacks more than one change).
 - The last fragment rendered for an audience and query is also kept under a "latest" key without the
   generation. A request that finds its fragment out of date may be answered with that previous
-  fragment only if it lacks nothing but the latest change (it is of the generation just before) and that
-  change committed less than FRAGMENT_MAX_STALE_SECONDS ago. Then it takes a short lock in the cache
+  fragment only if the oldest change it lacks committed less than FRAGMENT_MAX_STALE_SECONDS ago (an
+  unknown commit time counts as long ago). Then it takes a short lock in the cache
   (`cache.add`, FRAGMENT_RENDER_LOCK_SECONDS) and its process renders the new fragment right after the
   response has gone (request_finished; in a thread, so the process goes on answering); requests that
   find the lock taken meanwhile get the previous fragment too. In every other case the request renders
@@ -55,8 +56,9 @@ What is guaranteed:
 - Read your writes, for a process: a process never serves a previous fragment while it has a write
   not yet committed, nor one older than the writes it committed outside a request (a command, a
   shell, a test).
-- Everyone else: a page loaded FRAGMENT_MAX_STALE_SECONDS (2 s) or more after a change committed shows
-  it, even if no render after it ever ran or finished. Before that, it may show the previous fragment.
+- Everyone else: a page requested FRAGMENT_MAX_STALE_SECONDS (2 s) or more after a change committed
+  shows it, even if no render after it ever ran or finished. Before that, it may show the previous
+  fragment.
   With FRAGMENT_MAX_STALE_SECONDS = 0 (the tests' setting) no previous fragment is ever served: every
   request finds the fragment of the current generation or renders it.
 """
