@@ -115,23 +115,21 @@ CHOICE_MODELS = {
 DATA_ROW, CHOICES_ROW = 1, 2  # DataGeneration rows: every watched change; changes to choice lists
 _local_choices = itertools.count(1)
 _local_choices_generation = 0
-# The database's clock, as SQL (Django's Now(), written out for a raw statement with RETURNING).
-_DATABASE_NOW = {"postgresql": "STATEMENT_TIMESTAMP()", "sqlite": "STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'NOW')"}
+# One statement per database that also says which generation a commit produced (SQLite >= 3.35, PostgreSQL)
+# and stamps it with the database's clock (as Django's Now() writes it): the bound on staleness counts from it.
+_BUMP = "UPDATE tracker_datageneration SET value = value + 1, changed_at = {} WHERE id = 1 RETURNING value, changed_at"
+_BUMP_WITH_CLOCK = {
+    "postgresql": _BUMP.format("STATEMENT_TIMESTAMP()"),
+    "sqlite": _BUMP.format("STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'NOW')"),
+}
 
 
 def _bump_shared(using=None):
     from .models import DataGeneration
 
     connection = connections[using or DEFAULT_DB_ALIAS]
-    now = _DATABASE_NOW.get(connection.vendor, "CURRENT_TIMESTAMP")
-    # One statement that also says which generation this write produced (SQLite >= 3.35, PostgreSQL),
-    # and stamps it with the database's time: the bound on staleness counts from it.
-    bump = (
-        f"UPDATE tracker_datageneration SET value = value + 1, changed_at = {now} "  # noqa: S608  (constants only)
-        "WHERE id = 1 RETURNING value, changed_at"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(bump, [])
+        cursor.execute(_BUMP_WITH_CLOCK.get(connection.vendor, _BUMP.format("CURRENT_TIMESTAMP")), [])
         row = cursor.fetchone()
     if not row:
         created = DataGeneration.objects.get_or_create(pk=DATA_ROW, defaults={"value": 1, "changed_at": Now()})[0]
