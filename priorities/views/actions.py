@@ -60,7 +60,15 @@ def _sort(request):
 
 
 def _register_vary(request):
-    """The register's cache key part: cleaned filters, page and known sort columns, or None (don't cache)."""
+    """The register's cache key part: cleaned filters, page and known sort columns, or None (don't cache).
+
+    Worked out once per request: the table's fragment and the filter form's both use it."""
+    if not hasattr(request, "_register_vary"):
+        request._register_vary = _vary_of(request)
+    return request._register_vary
+
+
+def _vary_of(request):
     filters = form_vary(request, ActionFilter(request.GET, request=request).form, extra=("page", "sort", PLAN_PARAM))
     page = _page_number(request)
     if filters is None or page > MAX_CACHED_PAGE or len(_sort(request)) != len(request.GET.getlist("sort")):
