@@ -91,8 +91,20 @@ class _Writer:
     """The secretariat recording updates on one action, alternating its status, as a browser does."""
 
     def __init__(self, port, cookie, db, pk):
-        self.port, self.cookie, self.pk, self.writes = port, cookie, pk, 0
+        self.port, self.cookie, self.db, self.pk, self.writes = port, cookie, db, pk, 0
         self.status = harness.inproc(db, "action_state", pks=[pk])[str(pk)][1]
+        self.committed_at = 0.0
+
+    def settle(self, bound):
+        """Wait until the last write is past the bound: every page shows it, so `before` is the truth."""
+        time.sleep(max(0.0, self.committed_at + bound + 0.1 - time.time()))
+
+    def write_and_time(self):
+        """write(), then (+1 or -1, its commit time by PostgreSQL's clock)."""
+        generation = _generation(self.db)
+        delta = self.write()
+        _, self.committed_at = _commit_time(self.db, generation)
+        return delta, self.committed_at
 
     def write(self):
         """Record the next status; -> +1 if the action is now at risk, -1 if it no longer is."""
@@ -128,10 +140,9 @@ class _Writer:
 
 def _until_fresh(port, cookie, db, writer, bound):
     """One write, then both pages polled until fresh: ({page: seconds from the commit}, violations)."""
+    writer.settle(bound)
     before = {page: _read(port, cookie, page)[0] for page in PAGES}
-    generation = _generation(db)
-    delta = writer.write()
-    _, committed_at = _commit_time(db, generation)
+    delta, committed_at = writer.write_and_time()
     fresh, violations = {}, 0
     deadline = time.monotonic() + POLL_FOR
     while len(fresh) < len(PAGES) and time.monotonic() < deadline:
@@ -155,10 +166,9 @@ def _until_fresh(port, cookie, db, writer, bound):
 
 def _first_load_after(port, cookie, db, writer, wait):
     """One write, nothing read for `wait` seconds, then one load of each page: {page: (seconds, fresh)}."""
+    writer.settle(wait)
     before = {page: _read(port, cookie, page)[0] for page in PAGES}
-    generation = _generation(db)
-    delta = writer.write()
-    _, committed_at = _commit_time(db, generation)
+    delta, committed_at = writer.write_and_time()
     time.sleep(max(0.0, committed_at + wait - time.time()))
     loads = {}
     for page in PAGES:
