@@ -87,12 +87,14 @@ def wrk(port, path, seconds, cookie=None):
 
 
 def bump_data_generation(db_name):
-    """Increment the data generation (tracker/caching.py) as a committed change does."""
+    """Increment the data generation (tracker/caching.py) as a committed change does, with its time."""
     conn = psycopg2.connect(dbname=db_name, **PG)
     conn.autocommit = True
     try:
         with conn.cursor() as cursor:
-            cursor.execute("UPDATE tracker_datageneration SET value = value + 1 WHERE id = 1")
+            cursor.execute(
+                "UPDATE tracker_datageneration SET value = value + 1, changed_at = STATEMENT_TIMESTAMP() WHERE id = 1"
+            )
     finally:
         conn.close()
 

@@ -319,6 +319,13 @@ def afresh_figure(ctx):
     return [Row(name, measured, target, met) for name, measured, target, met in afresh.figure(ctx)]
 
 
+def freshness_figure(ctx):
+    """bench/freshness.py: from a commit to a second person's fresh page, and the first load after the bound."""
+    from bench import freshness
+
+    return [Row(name, measured, target, met) for name, measured, target, met in freshness.figure(ctx)]
+
+
 def public_figure(ctx):
     """The public plan page against the no-database page under wrk (bench/public_page.py)."""
     from bench.public_page import public_figure as figure
@@ -337,6 +344,7 @@ FIGURES = [
     bounded_pages_figure,
     public_figure,
     under_edits_figure,
+    freshness_figure,
 ]
 
 
@@ -394,6 +402,27 @@ def write_results(rows, machine, started, notes, generated_seconds, argv):
     RESULTS.write_text("\n".join(text))
 
 
+def append_results(rows, machine, started, notes, generated_seconds, argv, load):
+    """Add a dated section for a run of some figures (--only) to RESULTS.md, leaving the rest as it is."""
+    text = [
+        "",
+        f"## Partial run, {started:%Y-%m-%d %H:%M} UTC (`{' '.join(argv)}`)",
+        "",
+        f"- Machine: {machine['cores']} cores, {machine['memory']} memory, {machine['cpu']}; Python "
+        f"{machine['python']}, PostgreSQL {machine['postgresql']}; load average {load:.2f} when it started.",
+        f"- Data: `generate_load_data` with {SCALE['actions']:,} actions, {SCALE['updates']:,} updates, "
+        f"{SCALE['organisations']} organisations and {SCALE['users']:,} users, generated in "
+        f"{generated_seconds:.0f} s.",
+        "",
+        table(rows),
+        "",
+        *[f"- {note}" for note in notes],
+        "",
+    ]
+    with RESULTS.open("a") as results:
+        results.write("\n".join(text))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="Alternating runs per figure (median reported).")
@@ -407,6 +436,7 @@ def main(argv=None):
     if args.quick:
         SCALE.update(actions=1_000, updates=20_000, organisations=100, users=200)
     started = datetime.datetime.now(datetime.UTC)
+    load = os.getloadavg()[0]
     ensure_wrk()
     machine = harness.machine()
     say(f"Machine: {machine['cores']} cores, {machine['memory']}, {machine['cpu']}")
@@ -441,7 +471,11 @@ def main(argv=None):
         for name in (MAIN_DB, EMPTY_DB):
             harness.drop_database(name)
     command = ["python", "-m", "bench.run", *(sys.argv[1:] if argv is None else argv)]
-    write_results(rows, machine, started, notes, generated, command)
+    if args.only:
+        # Some figures only: a dated section after the whole run's table, which stays as it was measured.
+        append_results(rows, machine, started, notes, generated, command, load)
+    else:
+        write_results(rows, machine, started, notes, generated, command)
     say()
     say(table(rows))
     say(f"\nWritten to {RESULTS.relative_to(harness.ROOT)} ({time.strftime('%H:%M:%S')}).")

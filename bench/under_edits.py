@@ -153,9 +153,9 @@ def figure(ctx):
         f"{ctx.runs} pairs of phases, the "
         f"order alternating; readers' p95 by nearest rank per phase, the ratio per pair, then the median. "
         f"Readers' p95 with the writer per run: {', '.join(f'{v * 1000:.0f} ms' for v in edited_p95s)}; "
-        f"without: {', '.join(f'{v * 1000:.0f} ms' for v in quiet_p95s)}. After a change, the first request "
-        f"for each page gets the previous fragment and its process renders the new one once the response "
-        f"has gone, while the others keep getting the previous one (tracker/caching.py). The writer's page "
+        f"without: {', '.join(f'{v * 1000:.0f} ms' for v in quiet_p95s)}. After a change, the writer's "
+        f"process renders the pages read recently ahead; within 2 s of the change a reader may get the "
+        f"previous fragment meanwhile, after that never (tracker/caching.py). The writer's page "
         f"after each update (the action) p95 {percentile(own, 0.95) * 1000:.0f} ms. "
         f"Measured at the main scale only, not at 2x the data."
     )

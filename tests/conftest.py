@@ -31,6 +31,10 @@ def _fragments_rendered_at_once(settings):
     # A render after the response runs in a thread in production: its own connection would not see
     # the test's transaction (tracker/caching.py).
     settings.FRAGMENT_RENDER_IN_THREAD = False
+    # A change is on a second person's very next page (tracker/caching.py: no previous fragment is ever
+    # served), and commits render nothing ahead; the tests of those two set their own values.
+    settings.FRAGMENT_MAX_STALE_SECONDS = 0
+    settings.FRAGMENT_PRERENDER_LIMIT = 0
 
 
 @pytest.fixture

@@ -44,7 +44,8 @@ def shared_services(monkeypatch, tmp_path):
     cache.flushdb()
     monkeypatch.setenv("CACHE_URL", REDIS_URL)
     monkeypatch.setenv("CELERY_BROKER_URL", REDIS_URL)  # one broker for both hosts (nothing consumes it here)
-    name = f"plantracker_test_hosts_{secrets.token_hex(4)}"
+    # TEST_HOSTS_DATABASE: a name of one's own on a shared PostgreSQL (dropped afterwards).
+    name = os.environ.get("TEST_HOSTS_DATABASE") or f"plantracker_test_hosts_{secrets.token_hex(4)}"
     try:
         harness.prepare(name, actions=40, updates=80, organisations=4, users=400, plans=1)  # 2 secretariat
         yield name

@@ -158,10 +158,12 @@ class Invitation(models.Model):
 class DataGeneration(models.Model):
     """One row counting committed changes to what the plan pages show; rendered fragments are cached per value.
 
-    See tracker/caching.py: every save or delete of a watched model adds one when its transaction commits.
+    See tracker/caching.py: every save or delete of a watched model adds one when its transaction commits,
+    and `changed_at` says when, by the database server's clock (the one clock every process shares).
     """
 
     value = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "data generation"

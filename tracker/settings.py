@@ -248,6 +248,12 @@ FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "900"))
 FRAGMENT_RENDER_LOCK_SECONDS = int(os.environ.get("FRAGMENT_RENDER_LOCK_SECONDS", "30"))
 # That render runs in a thread of its own, so the process goes on answering (tests render at once).
 FRAGMENT_RENDER_IN_THREAD = env_bool("FRAGMENT_RENDER_IN_THREAD", True)
+# Bounded staleness: a page loaded this many seconds after a change committed shows it, whatever renders
+# are under way; before that, someone else's page may show the previous fragment (the tests use 0).
+FRAGMENT_MAX_STALE_SECONDS = float(os.environ.get("FRAGMENT_MAX_STALE_SECONDS", "2"))
+# After a commit, the web process renders ahead this many of the fragments requests stored most recently
+# (0: none; readers then render after the bound), so the next reader usually finds them ready.
+FRAGMENT_PRERENDER_LIMIT = int(os.environ.get("FRAGMENT_PRERENDER_LIMIT", "10"))
 
 # Celery: embedded filesystem transport by default, Redis (or any broker URL) in production.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")

@@ -20,7 +20,7 @@ from priorities.charts import (
 )
 from priorities.models import Action, ActionChange, ActionPartner, Objective, ObjectiveStatusCount, Status
 from priorities.plan_choice import PLAN_PARAM, current_plan, plan_switch
-from tracker.caching import cached_fragment, form_vary, fragment_key
+from tracker.caching import cached_fragment, form_vary, fragment_key, prerendered
 from tracker.permissions import STAFF, role_required
 
 
@@ -49,6 +49,13 @@ def status_counts(actions, today, plan):
 @role_required(*STAFF)
 def dashboard(request):
     """The page around a cached body: recomputed only when the data, the day or the query changes."""
+    body = cached_fragment(*_dashboard_fragment(request))
+    return render(request, "priorities/dashboard.html", {"body_html": body})
+
+
+@prerendered("dashboard")
+def _dashboard_fragment(request):
+    """The dashboard body's (FragmentKey, render); rendered ahead after changes too (tracker/caching.py)."""
     plan = current_plan(request)
     key = fragment_key(
         request,
@@ -56,8 +63,7 @@ def dashboard(request):
         form_vary(request, SinceForm(request.GET), extra=(PLAN_PARAM,)),
         [plan.pk if plan else None, plan_switch(request).show],
     )
-    body = cached_fragment(key, lambda: _dashboard_body(request))
-    return render(request, "priorities/dashboard.html", {"body_html": body})
+    return key, lambda: _dashboard_body(request)
 
 
 def _dashboard_body(request):

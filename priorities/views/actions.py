@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from tracker.caching import cached_fragment, choices_fragment_key, form_vary, fragment_key
+from tracker.caching import cached_fragment, choices_fragment_key, form_vary, fragment_key, prerendered
 from tracker.forms import apply_errors
 from tracker.permissions import PARTNER, SECRETARIAT, role_required
 from tracker.spreadsheets import csv_response, xlsx_response
@@ -60,7 +60,15 @@ def _sort(request):
 
 
 def _register_vary(request):
-    """The register's cache key part: cleaned filters, page and known sort columns, or None (don't cache)."""
+    """The register's cache key part: cleaned filters, page and known sort columns, or None (don't cache).
+
+    Worked out once per request: the table's fragment and the filter form's both use it."""
+    if not hasattr(request, "_register_vary"):
+        request._register_vary = _vary_of(request)
+    return request._register_vary
+
+
+def _vary_of(request):
     filters = form_vary(request, ActionFilter(request.GET, request=request).form, extra=("page", "sort", PLAN_PARAM))
     page = _page_number(request)
     if filters is None or page > MAX_CACHED_PAGE or len(_sort(request)) != len(request.GET.getlist("sort")):
@@ -89,6 +97,12 @@ def _register_table_html(request):
     return render_to_string("priorities/includes/register_table.html", context)
 
 
+@prerendered("register-table")
+def _register_table_fragment(request):
+    """The register table's (FragmentKey, render); rendered ahead after changes too (tracker/caching.py)."""
+    return fragment_key(request, "register-table", _register_vary(request)), lambda: _register_table_html(request)
+
+
 def _register_filters_html(request):
     filterset, _ = _filtered_actions(request)
     # Said on the folded "Filter" control on phones, so a filtered list is not mistaken for all of it.
@@ -107,7 +121,7 @@ def action_register(request):
     lists (objectives, organisations, people...) or the query do.
     """
     vary = _register_vary(request)
-    table_html = cached_fragment(fragment_key(request, "register-table", vary), lambda: _register_table_html(request))
+    table_html = cached_fragment(*_register_table_fragment(request))
     if request.htmx:
         response = HttpResponse(table_html)
     else:

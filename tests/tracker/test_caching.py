@@ -1,6 +1,7 @@
 """Cached register and dashboard fragments (tracker/caching.py).
 
-Never older than your own writes, at most one render behind others', never shared beyond their audience.
+Never older than your own writes, behind others' for at most FRAGMENT_MAX_STALE_SECONDS (while one process
+renders the new fragment), never shared beyond their audience. The bound itself: test_bounded_staleness.py.
 """
 
 import datetime
@@ -150,8 +151,10 @@ def test_another_process_sees_a_change_when_it_commits(client, monkeypatch):
     with transaction.atomic():
         local = caching._local_generation
         action_record_update(action=action, status=Status.ON_TRACK, note="Fine", by=secretariat)
-        # As another process would be before the commit: the same generations, the cached fragment.
+        # As another process would be before the commit: the same generations, nothing of its own pending,
+        # the cached fragment.
         monkeypatch.setattr(caching, "_local_generation", local)
+        monkeypatch.setattr(caching, "_own", {**caching._own, "pending": False})
         assert register_total(client, status="on_track") == 0
     assert register_total(client, status="on_track") == 1
 
@@ -257,7 +260,7 @@ def test_the_same_cleaned_filters_share_one_entry(client, secretariat, plan5):
     assert _fragment_keys() == known
 
 
-# --- after a change: the previous fragment while one process renders the new one ----------------
+# --- after a change: the previous fragment while one process renders the new one, within the bound ----
 
 
 @pytest.fixture(autouse=True)
@@ -266,20 +269,22 @@ def _fresh_process(monkeypatch):
     monkeypatch.setattr(caching, "_own", {"committed": 0, "pending": False})
 
 
+@pytest.fixture
+def within_the_bound(settings):
+    """A bound these tests never reach (the suite's is 0): they are about what happens before it."""
+    settings.FRAGMENT_MAX_STALE_SECONDS = 60
+
+
 def _as_another_process(monkeypatch, change):
     """Make `change` as another web process would: its data visible here, the shared generation bumped
-    at its commit, nothing in this process's own bookkeeping (its local generation, its pending writes)."""
-    from django.db.models import F
-
-    from tracker.models import DataGeneration
-
+    (and its time recorded) at its commit, nothing in this process's own bookkeeping (its local
+    generation, its pending writes)."""
     local, committed = caching._local_generation, caching._own["committed"]
     change()
+    caching._bump_shared()  # what that process's commit does
     monkeypatch.setattr(caching, "_local_generation", local)
     # The test's own writes (its factories) are never committed: this "process" has none pending.
     monkeypatch.setattr(caching, "_own", {"committed": committed, "pending": False})
-    DataGeneration.objects.get_or_create(pk=1)
-    DataGeneration.objects.filter(pk=1).update(value=F("value") + 1)  # QuerySet.update: no signal
 
 
 def _hold_render_lock(name):
@@ -298,7 +303,9 @@ def _mark_at_risk(code):
     return lambda: action_record_update(action=action, status=Status.AT_RISK, note="Slipping", by=SecretariatFactory())
 
 
-def test_a_reader_gets_the_previous_fragment_while_another_process_renders(client, secretariat, plan5, monkeypatch):
+def test_a_reader_gets_the_previous_fragment_while_another_process_renders(
+    client, secretariat, plan5, monkeypatch, within_the_bound
+):
     from django.core.cache import cache
 
     client.force_login(secretariat)
@@ -318,7 +325,7 @@ def test_a_reader_gets_the_previous_fragment_while_another_process_renders(clien
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_writers_own_next_page_shows_the_change_on_any_process(client, monkeypatch):
+def test_the_writers_own_next_page_shows_the_change_on_any_process(client, monkeypatch, within_the_bound):
     """A person's committed write is in their session: no process serves them a fragment older than it."""
     from django.test import Client
 
@@ -345,7 +352,7 @@ def test_the_writers_own_next_page_shows_the_change_on_any_process(client, monke
     assert register_total(client, status="at_risk") == 1
 
 
-def test_a_process_that_wrote_never_serves_an_older_fragment(client, secretariat, plan5):
+def test_a_process_that_wrote_never_serves_an_older_fragment(client, secretariat, plan5, within_the_bound):
     client.force_login(secretariat)
     assert register_total(client, status="at_risk") == 0
     _mark_at_risk("5.22")()  # this process's write, not committed yet (the test's transaction)
@@ -353,7 +360,9 @@ def test_a_process_that_wrote_never_serves_an_older_fragment(client, secretariat
     assert register_total(client, status="at_risk") == 1
 
 
-def test_with_no_previous_fragment_the_page_is_rendered_at_once(client, secretariat, plan5, monkeypatch):
+def test_with_no_previous_fragment_the_page_is_rendered_at_once(
+    client, secretariat, plan5, monkeypatch, within_the_bound
+):
     from django.core.cache import cache
 
     client.force_login(secretariat)
@@ -365,7 +374,9 @@ def test_with_no_previous_fragment_the_page_is_rendered_at_once(client, secretar
     assert register_total(client, status="at_risk") == 1
 
 
-def test_a_failed_render_after_the_response_releases_the_lock(client, secretariat, plan5, monkeypatch, caplog):
+def test_a_failed_render_after_the_response_releases_the_lock(
+    client, secretariat, plan5, monkeypatch, caplog, within_the_bound
+):
     from django.core.cache import cache
 
     from priorities.views import actions
@@ -391,7 +402,7 @@ def test_a_failed_render_after_the_response_releases_the_lock(client, secretaria
     assert register_total(client, status="at_risk") == 1
 
 
-def test_the_render_lock_expires_on_its_own(client, secretariat, plan5, monkeypatch, settings):
+def test_the_render_lock_expires_on_its_own(client, secretariat, plan5, monkeypatch, settings, within_the_bound):
     """A process that dies mid-render cannot hold the lock for longer than FRAGMENT_RENDER_LOCK_SECONDS."""
     import time
 
@@ -417,7 +428,9 @@ def test_the_render_lock_expires_on_its_own(client, secretariat, plan5, monkeypa
 
 
 @pytest.mark.django_db(transaction=True)
-def test_in_production_the_render_after_the_response_runs_in_its_own_thread(client, settings, monkeypatch):
+def test_in_production_the_render_after_the_response_runs_in_its_own_thread(
+    client, settings, monkeypatch, within_the_bound
+):
     """The process goes on answering while it renders; the thread stores the fragment and lets the lock go."""
     import threading
 
