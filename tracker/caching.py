@@ -60,6 +60,8 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from django.utils import timezone
 
+from .models import DataGeneration
+
 logger = logging.getLogger(__name__)
 
 _local_writes = itertools.count(1)
@@ -95,8 +97,6 @@ _local_choices_generation = 0
 
 
 def _bump_shared(using=None):
-    from .models import DataGeneration
-
     with connections[using or DEFAULT_DB_ALIAS].cursor() as cursor:
         # One statement that also says which generation this write produced (SQLite >= 3.35, PostgreSQL).
         cursor.execute("UPDATE tracker_datageneration SET value = value + 1 WHERE id = 1 RETURNING value")
@@ -112,8 +112,6 @@ def _bump_shared(using=None):
 
 
 def _bump_choices(using=None):
-    from .models import DataGeneration
-
     with connections[using or DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("UPDATE tracker_datageneration SET value = value + 1 WHERE id = %s", [CHOICES_ROW])
         if cursor.rowcount:
@@ -165,8 +163,6 @@ class _Bump:
 
 def generation():
     """The current data generation: (committed changes, this process's own writes)."""
-    from .models import DataGeneration
-
     rows = dict(DataGeneration.objects.filter(pk__in=(DATA_ROW, CHOICES_ROW)).values_list("pk", "value"))
     _last_read.choices = rows.get(CHOICES_ROW, 0)
     return (rows.get(DATA_ROW, 0), _local_generation)
