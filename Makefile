@@ -39,7 +39,8 @@ run: install
 test: install
 	@bin/run-tests
 
-# Figures against the local PostgreSQL (127.0.0.1:5432) and gunicorn: prints a table, writes bench/RESULTS.md.
+# Figures against the local PostgreSQL (127.0.0.1:5432) and gunicorn: prints a table, writes bench/RESULTS.md
+# and docs/performance.md from it (python -m bench.report).
 bench: install
 	@$(PY) -m bench.run
 

@@ -1,5 +1,7 @@
 """`make bench`: figures for Plan Tracker on PostgreSQL and gunicorn (2 workers), printed and written to RESULTS.md.
 
+Then docs/performance.md is made from RESULTS.md (bench.report), so the documentation never copies a figure.
+
 Every target is a ratio or a comparison measured in the same run, and every figure is the median of
 alternating runs. Traffic goes to 127.0.0.1 only; every loop and load run is bounded.
 
@@ -19,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import afresh, harness
+from bench import afresh, harness, report
 from bench.harness import median, percentile, request, say
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -479,6 +481,11 @@ def main(argv=None):
     say()
     say(table(rows))
     say(f"\nWritten to {RESULTS.relative_to(harness.ROOT)} ({time.strftime('%H:%M:%S')}).")
+    try:
+        report.main([])
+    except report.MissingFigures as missing:
+        # A partial run (--only) has only some figures: the page keeps the last whole run's.
+        say(f"docs/performance.md was not rewritten: {missing}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ class IndicatorsConfig(AppConfig):
     verbose_name = "Success indicators"
 
     def ready(self):
+        # Only once the app registry is ready: the filters module imports models.
         from .filters import add_indicator_filter
 
         add_indicator_filter()

@@ -17,6 +17,7 @@ from priorities.notifications import notify_report_decided, notify_report_submit
 from priorities.services import clean_return_reason, lock_pending, record_decision
 from tracker.caching import data_changed
 
+from .importing import parse_measurements_file
 from .models import IndicatorChange, Measure, Measurement, MeasurementImport, MeasurementSubmission, SuccessIndicator
 from .progress import format_value, period_label
 
@@ -438,8 +439,6 @@ def measurement_import_confirm(*, upload, by, via="import"):
     a few queries for the whole file, not one per row), then written with bulk_create; the database's
     own constraints still refuse a period recorded by someone else meanwhile, which undoes everything.
     """
-    from .importing import parse_measurements_file
-
     locked = MeasurementImport.objects.select_for_update().get(pk=upload.pk)
     if locked.confirmed_at is not None:
         raise ImportAlreadyConfirmed(f"{locked.filename} was imported already.")

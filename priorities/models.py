@@ -2,14 +2,17 @@ import datetime
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import StringAgg
 from django.core.validators import URLValidator
 from django.db import connection, models, transaction
-from django.db.models import BooleanField, Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Concat
+from django.db.models import BooleanField, Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Concat, Greatest
 from django.urls import reverse
 from django.utils import timezone
 
 from tracker.sql import JoinedText
+
+from .scheduling import add_months
 
 
 def code_sort_key(code):
@@ -267,8 +270,6 @@ class ObjectiveStatusCountQuerySet(models.QuerySet):
         Locks the objectives' rows first, so two transactions recounting one objective take turns and
         the second counts what the first committed.
         """
-        from django.db.models import Count
-
         ids = sorted(set(objective_ids))
         if not ids:
             return
@@ -292,8 +293,6 @@ class ObjectiveStatusCountQuerySet(models.QuerySet):
 
     def computed(self):
         """{(objective_id, status): n} counted from the actions themselves, for checking the stored counts."""
-        from django.db.models import Count
-
         rows = (
             Action.objects.filter(archived_at__isnull=True)
             .order_by()
@@ -476,8 +475,6 @@ class ActionQuerySet(models.QuerySet):
             output_field=models.TextField(),
         )
         if connection.vendor == "postgresql":
-            from django.contrib.postgres.aggregates import StringAgg
-
             rows = (
                 ActionPartner.objects.filter(action__in=self.order_by().values("pk"))
                 .order_by()
@@ -599,8 +596,6 @@ def reporting_cycle_starts(today=None):
     A partner has reported "within the cycle" when its last report is at or after that moment; an
     action without a frequency counts once the partner has reported at all.
     """
-    from .scheduling import add_months
-
     today = today or timezone.localdate()
     starts = {}
     for months in UpdateFrequency.values:
@@ -619,8 +614,6 @@ def reporting_cycle_q(today=None, frequency="update_frequency"):
 
 def last_report_by(organisation_ref, action_ref):
     """Subquery: when the organisation last reported on the action (a submission or an update it made)."""
-    from django.db.models.functions import Coalesce, Greatest
-
     submitted = Submission.objects.filter(action=action_ref, organisation=organisation_ref).order_by("-submitted_at")
     updated = ProgressUpdate.objects.filter(action=action_ref, organisation=organisation_ref).order_by("-created_at")
     last_submission = Subquery(submitted.values("submitted_at")[:1])

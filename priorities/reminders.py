@@ -444,6 +444,7 @@ def batches_by_recipient(*, reminder_ids):
 
 def reminders_enqueue(*, reminder_ids):
     """Queue the sending of the pending rows once the current transaction commits."""
+    # Celery's layout: tasks import the services, so the services import the task module here.
     from .tasks import send_reminder_batch
 
     for batch in batches_by_recipient(reminder_ids=reminder_ids):

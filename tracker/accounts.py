@@ -53,6 +53,7 @@ NOTICES = {
 
 def notify_account_change(*, user, event, client):
     """Email the person about a change to their account (one of NOTICES), by a Celery task once this commits."""
+    # Celery's layout: tasks import the services, so the services import the task module here.
     from .tasks import send_account_notice
 
     when = timezone.now().isoformat()
@@ -107,9 +108,10 @@ def password_reset_request(*, email, client):
         logger.warning("password reset not sent (too many for this address): email=%s from=%s", email, client)
         return
     logger.info("password reset requested: email=%s from=%s", email, client)
-    # The account is looked up by the worker, so this answer takes as long for unknown addresses.
+    # Celery's layout: tasks import the services, so the services import the task module here.
     from .tasks import send_password_reset
 
+    # The account is looked up by the worker, so this answer takes as long for unknown addresses.
     send_password_reset.delay(email, client)
 
 

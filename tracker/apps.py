@@ -7,7 +7,9 @@ class TrackerConfig(AppConfig):
     verbose_name = "Users and organisations"
 
     def ready(self):
-        from . import caching, security  # noqa: F401  (security: the sign-in log's signal receivers)
+        # Only once the app registry is ready: both connect receivers to models' signals (security: the
+        # sign-in log's), and caching imports the models.
+        from . import caching, security  # noqa: F401
 
         caching.connect(apps)
 

@@ -82,6 +82,8 @@ from django.db.models.signals import m2m_changed, post_delete, post_migrate, pos
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
+from .models import DataGeneration, User
+
 logger = logging.getLogger(__name__)
 
 _local_writes = itertools.count(1)
@@ -125,8 +127,6 @@ _BUMP_WITH_CLOCK = {
 
 
 def _bump_shared(using=None):
-    from .models import DataGeneration
-
     connection = connections[using or DEFAULT_DB_ALIAS]
     with connection.cursor() as cursor:
         cursor.execute(_BUMP_WITH_CLOCK.get(connection.vendor, _BUMP.format("CURRENT_TIMESTAMP")), [])
@@ -168,8 +168,6 @@ def _committed_at_key(value):
 
 
 def _bump_choices(using=None):
-    from .models import DataGeneration
-
     with connections[using or DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("UPDATE tracker_datageneration SET value = value + 1 WHERE id = %s", [CHOICES_ROW])
         if cursor.rowcount:
@@ -228,8 +226,6 @@ def generation():
 
     The same query reads the choices generation, when the data generation last went up and the time now,
     both by the database's clock (kept for this thread in _last_read)."""
-    from .models import DataGeneration
-
     rows = {
         pk: (value, changed_at, now)
         for pk, value, changed_at, now in DataGeneration.objects.filter(pk__in=(DATA_ROW, CHOICES_ROW))
@@ -528,8 +524,6 @@ def prerender():
     fragment's lock, so readers within the bound get the previous fragment rather than render it too,
     and runs in a transaction that is rolled back: a render ahead can change nothing.
     """
-    from django.contrib.auth import get_user_model
-
     try:
         recipes = list((cache.get(RECIPES_KEY) or {}).values())[::-1][: max(settings.FRAGMENT_PRERENDER_LIMIT, 0)]
     except Exception:
@@ -538,7 +532,7 @@ def prerender():
     recipes = [recipe for recipe in recipes if recipe["name"] in _builders]
     if not recipes:
         return 0
-    users = get_user_model().objects.filter(is_active=True).in_bulk({recipe["user"] for recipe in recipes})
+    users = User.objects.filter(is_active=True).in_bulk({recipe["user"] for recipe in recipes})
     rendered = 0
     _request.prerendering = True
     try:

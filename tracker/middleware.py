@@ -5,8 +5,13 @@ import logging
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 from django.http import Http404, HttpResponse
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
 from django.views.defaults import page_not_found
+
+from .security import loggable
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +54,6 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, self.outage_errors):
             return None
-        from .security import loggable
-
         logger.error("Database unavailable for %s %s: %s", request.method, loggable(request.path), exception)
         return unavailable_response()
 
@@ -83,9 +86,6 @@ class HostileInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.http.multipartparser import MultiPartParserError
-        from django.shortcuts import render
-
         try:
             problem = _request_problem(request)
         except (MultiPartParserError, UnicodeDecodeError):
@@ -105,8 +105,6 @@ class NoStoreMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.utils.cache import add_never_cache_headers
-
         response = self.get_response(request)
         if "public" in response.get("Cache-Control", ""):
             return response

@@ -53,6 +53,7 @@ def _new_invitation(*, user, by):
     # A new nonce voids every earlier link for this user.
     Invitation.objects.filter(user=user, accepted_at__isnull=True).delete()
     invitation = Invitation.objects.create(user=user, invited_by=by, nonce=secrets.token_urlsafe(32))
+    # Celery's layout: tasks import the services, so the services import the task module here.
     from .tasks import send_invitation
 
     transaction.on_commit(lambda: send_invitation.delay(invitation.pk))

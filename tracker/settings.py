@@ -14,7 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("PLAN_TRACKER_VAR_DIR", BASE_DIR / "var"))
+# Empty counts as unset: docker-compose passes every line of .env, blank ones as "" (which would be ".").
+VAR_DIR = Path(os.environ.get("PLAN_TRACKER_VAR_DIR") or BASE_DIR / "var")
 
 
 def env_bool(name, default):
@@ -178,7 +179,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "staticfiles"))
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or VAR_DIR / "staticfiles")
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     # GOV.UK Frontend's fonts, images and JavaScript, served from /static/govuk/.
@@ -300,7 +301,11 @@ else:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+# Preloading is a one-way decision for the whole domain (browsers ship the list; leaving it takes months),
+# so it is off unless asked for. Django's deploy check warns about it (security.W021) whenever it is off:
+# that one warning is silenced, and only then, so `check --deploy --fail-level WARNING` stays meaningful.
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = not DEBUG

@@ -75,8 +75,11 @@ def _local(tag):
 
 def scan_archive(content):
     """Refuse (raise Refused) a workbook that passes any limit; read nothing into memory whole."""
+    # Imported in the child once main() has capped its memory, like openpyxl below: a child too small even
+    # to load its parsers is "too big", not "not a workbook"; and the web process, which imports this
+    # module only to start the child, never loads them from here.
     from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import iterparse
+    from defusedxml.ElementTree import iterparse  # see above
 
     try:
         archive = zipfile.ZipFile(BytesIO(content))
@@ -174,6 +177,8 @@ def read_in_child(content):
         scan_archive(content)
     except Refused as refusal:
         return {"problem": str(refusal)}
+    # Only once the scan has passed: a refused file is answered without loading openpyxl (0.1 s); and under
+    # the child's memory cap, as above.
     from openpyxl import load_workbook
 
     try:

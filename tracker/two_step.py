@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
+from django_otp import user_has_device
 
 # Pages a person may reach while their second step is missing or not yet verified.
 OPEN_URL_NAMES = ("two-step-setup", "two-step-verify", "logout", "login", "healthz")
@@ -40,8 +41,6 @@ class TwoStepMiddleware:
             if self._open_paths is None:
                 self._open_paths = {reverse(name) for name in OPEN_URL_NAMES}
             if request.path not in self._open_paths and two_step_required(user):
-                from django_otp import user_has_device
-
                 # Enrolled elsewhere since this session began: verify here too.
                 return redirect("two-step-verify" if user_has_device(user) else "two-step-setup")
         return self.get_response(request)

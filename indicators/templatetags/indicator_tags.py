@@ -1,6 +1,6 @@
 from django import template
 
-from ..charts import build_trend_chart
+from ..charts import build_sparkline, build_trend_chart
 from ..progress import clamp_percent, status_mix
 
 register = template.Library()
@@ -28,8 +28,6 @@ def actions_status_mix(actions):
 @register.inclusion_tag("indicators/includes/sparkline.html")
 def sparkline(measure, measurements):
     """A small trend line (dashboard): {% sparkline measure measure.measurements.all %}."""
-    from ..charts import build_sparkline
-
     return {"line": build_sparkline(measure=measure, measurements=measurements), "measure": measure}
 
 

@@ -10,8 +10,6 @@ DIGEST_TASK_NAME = "Daily notification digests"
 
 def create_digest_schedule(apps, schema_editor):
     """The daily digest job, stored with django-celery-beat like the reminders (editable in the admin)."""
-    from django.utils import timezone
-
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
@@ -28,7 +26,7 @@ def create_digest_schedule(apps, schema_editor):
             "(17:00 London time).",
         },
     )
-    PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": timezone.now()})
+    PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": django.utils.timezone.now()})
 
 
 def remove_digest_schedule(apps, schema_editor):

@@ -205,3 +205,60 @@ def test_a_refused_request_is_logged_as_one_line(client, commissioner, settings)
     assert len(lines) == 2, lines
     assert "refused: user=" in lines[0] and "GET /actions/" in lines[0]
     assert "Not Found: /no-such-page/" in lines[1]
+
+
+def _production_shell(code, tmp_path, **extra):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "an-example-secret-key-for-this-test-only-0123456789abcdefghij",
+        "DJANGO_ALLOWED_HOSTS": "plans.example.org",
+        "PLAN_TRACKER_VAR_DIR": str(tmp_path),
+        **extra,
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_hsts_preload_is_off_unless_asked_for(tmp_path):
+    code = "from django.conf import settings as s; print(s.SECURE_HSTS_PRELOAD, s.SILENCED_SYSTEM_CHECKS)"
+    assert _production_shell(code, tmp_path) == "False ['security.W021']"
+    assert _production_shell(code, tmp_path, DJANGO_SECURE_HSTS_PRELOAD="1") == "True []"
+
+
+def test_the_only_deploy_warning_silenced_is_the_preload_one(tmp_path):
+    """Unsilenced, `check --deploy` warns about preload alone: nothing else hides behind the silencing."""
+    code = (
+        "from django.conf import settings; from django.core import checks;"
+        "settings.SILENCED_SYSTEM_CHECKS = [];"
+        "print(sorted(m.id for m in checks.run_checks(include_deployment_checks=True) if m.level >= checks.WARNING))"
+    )
+    assert _production_shell(code, tmp_path) == "['security.W021']"
+
+
+def test_check_deploy_passes_with_preload_asked_for(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "an-example-secret-key-for-this-test-only-0123456789abcdefghij",
+        "DJANGO_ALLOWED_HOSTS": "plans.example.org",
+        "PLAN_TRACKER_VAR_DIR": str(tmp_path),
+        "DJANGO_SECURE_HSTS_PRELOAD": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

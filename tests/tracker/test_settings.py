@@ -83,3 +83,17 @@ def test_links_in_emails_use_the_address_make_run_listens_on(tmp_path, env, expe
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_blank_folder_variables_mean_the_defaults(tmp_path):
+    """docker-compose passes .env's blank lines as empty values: they must not put var/ or static files in `.`."""
+    result = run_django(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.STATIC_ROOT == s.BASE_DIR / 'var' / 'staticfiles')",
+        DJANGO_DEBUG="1",
+        PLAN_TRACKER_VAR_DIR="",
+        DJANGO_STATIC_ROOT="",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True"
