@@ -6,10 +6,7 @@ class ApiConfig(AppConfig):
     verbose_name = "API and data feeds"
 
     def ready(self):
-        from tracker.accounts import account_notice_register
-
         from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
-        from .services import NOTICES
+        from .services import register_notices
 
-        for event, subject in NOTICES.items():
-            account_notice_register(event, subject)
+        register_notices()

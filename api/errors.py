@@ -16,6 +16,7 @@ from tracker.middleware import RETRY_AFTER_SECONDS, outage_errors
 
 from .services import IdempotencyKeyReused
 
+NOT_AUTHENTICATED = "Send a personal access token as `Authorization: Bearer pt_...` (make one at /accounts/tokens/)."
 INVALID_DETAIL = "Some of what was sent cannot be used: see `fields`."
 
 
@@ -48,6 +49,9 @@ def exception_handler(exc, context):
         exc = _from_django(exc)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, exceptions.NotAuthenticated):
+        # The same exception (it carries the WWW-Authenticate header), with a message that says what to send.
+        exc.detail = exceptions.ErrorDetail(NOT_AUTHENTICATED, code=exc.default_code)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found: there is no such item, or it is not yours to see.")
     elif isinstance(exc, IdempotencyKeyReused):

@@ -27,6 +27,25 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class StrictBooleanField(forms.Field):
+    """true or false (1 or 0); anything else is refused rather than read as "no filter"."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("Give true or false.")
+
+
+@extend_schema_field({"type": "boolean"})
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class ChangedSince(django_filters.IsoDateTimeFilter):
     """Items changed at or after an ISO 8601 date and time (e.g. 2026-01-31T09:00:00Z), for incremental loads."""
 
@@ -62,7 +81,7 @@ class ActionFilter(django_filters.FilterSet):
     objective = IdFilter(field_name="objective_id", label="The objective's id.")
     status = django_filters.MultipleChoiceFilter(choices=Status.choices, label="The action's status.")
     partner = IdFilter(method="filter_partner", label="The id of an organisation that partners the action.")
-    overdue = django_filters.BooleanFilter(
+    overdue = StrictBooleanFilter(
         method="filter_overdue",
         label="true: only actions whose next update is overdue (for a partner, not while their report awaits review).",
     )

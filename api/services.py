@@ -21,7 +21,7 @@ from indicators.models import Measure
 from indicators.services import measurement_record, measurement_submission_create
 from priorities.models import Action, ProgressUpdate, Submission
 from priorities.services import action_record_update, submission_create
-from tracker.accounts import account_notice_queue
+from tracker.accounts import account_notice_queue, account_notice_register
 from tracker.two_step import two_step_required
 
 from .models import TOKEN_PREFIX, VISIBLE_CHARACTERS, AccessToken, ApiReport, IdempotentRequest, token_hash
@@ -43,6 +43,12 @@ NOTICES = {
     TOKEN_CREATED: "A new Plan Tracker access token was made on your account",
     TOKEN_REVOKED: "The secretariat revoked one of your Plan Tracker access tokens",
 }
+
+
+def register_notices():
+    """The emails about tokens join the account notices (tracker.accounts), sent the same way."""
+    for event, subject in NOTICES.items():
+        account_notice_register(event, subject)
 
 
 def scopes_for(user) -> list[str]:
