@@ -8,6 +8,7 @@ field (or header) that was refused with its messages; it is empty when no field 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -88,6 +89,7 @@ def exception_handler(exc, context):
     return response
 
 
+@csrf_exempt  # a POST to a wrong address is a 404 like any other, not a CSRF page
 def not_found(request, *args, **kwargs):
     """Any address under /api/ that names no endpoint."""
     return error_response(

@@ -1,7 +1,5 @@
 """How each item reads in the API: its `id`, its `url`, the ids of what it belongs to, ISO dates."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from indicators.models import Measure, Measurement, MeasurementSubmission, SuccessIndicator
@@ -274,7 +272,6 @@ class _ReportStateMixin(serializers.Serializer):
     def get_decided_by(self, submission) -> str | None:
         return _name(submission.decided_by)
 
-    @extend_schema_field(OpenApiTypes.STR)
     def get_reported_through_api(self, submission) -> str | None:
         return _api_report_name(submission)
 

@@ -1,6 +1,7 @@
 """The read API and the two writes for integrations: every list starts from the pages' `visible_to(user)`."""
 
 import hashlib
+import json
 
 from django.db.models import Prefetch
 from django.utils.cache import get_conditional_response, patch_vary_headers, quote_etag
@@ -10,6 +11,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import OrderingFilter
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from indicators.models import Measure, Measurement, MeasurementSubmission, SuccessIndicator
@@ -347,8 +349,9 @@ RESULT_SERIALIZERS = {
 def _created(request, report):
     """(201, the report as the API shows it, its url) for the idempotency record."""
     serializer_class = RESULT_SERIALIZERS[type(report)]
-    body = serializer_class(report, context={"request": request}).data
-    return status.HTTP_201_CREATED, dict(body), body["url"]
+    # Plain JSON types (DRF's links are a str subclass): the answer is stored for replays as it was sent.
+    body = json.loads(JSONRenderer().render(serializer_class(report, context={"request": request}).data))
+    return status.HTTP_201_CREATED, body, body["url"]
 
 
 def _idempotent_post(request, perform):

@@ -52,7 +52,9 @@ def test_an_action_reads_as_the_register_shows_it(world):
     assert item["code"] == "5.1" and item["status"] == "not_started" and item["status_label"] == "Not started"
     assert item["owner"] == {"id": world.users["secretariat"].pk, "name": "Sam Secretary"}
     assert item["partners"] == [{"organisation": world.orgs["a"].pk, "name": "Organisation A", "role": "lead"}]
-    assert item["objective"] == world.action_a.objective_id and item["plan"] == world.action_a.objective.priority.plan_id
+    assert (
+        item["objective"] == world.action_a.objective_id and item["plan"] == world.action_a.objective.priority.plan_id
+    )
     assert item["awaiting_review"] is True  # partner A's own submission waits
     assert datetime.datetime.fromisoformat(item["created_at"])  # ISO 8601
 
@@ -264,7 +266,9 @@ def test_the_api_sets_no_cookie_and_reads_no_session(world):
 # --- writes ------------------------------------------------------------------------------------------
 
 
-def test_a_partners_report_enters_the_review_queue_marked_and_notifies(world, client, django_capture_on_commit_callbacks):
+def test_a_partners_report_enters_the_review_queue_marked_and_notifies(
+    world, client, django_capture_on_commit_callbacks
+):
     partner = world.client("partner_a", "report")
     with django_capture_on_commit_callbacks(execute=True):
         response = post(
