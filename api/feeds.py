@@ -2,16 +2,18 @@
 
 Each feed is one row per record with ids to join on (`action_id`, `organisation_id` ...), ISO 8601
 dates and times, and the same visibility as the API's lists (the pages' `visible_to(user)`). Rows
-come from `values_list().iterator()` in chunks, so a feed's memory does not grow with its length;
-the CSV is written by tracker.spreadsheets.csv_lines, as the register's download is (a byte-order
-mark for Excel, every cell quoted, text a spreadsheet could run as a formula prefixed with ').
+come from `values_list().iterator()` in chunks, so a feed's memory does not grow with its length.
+The CSV is written as the register's download is (tracker.spreadsheets: a byte-order mark for Excel,
+every cell quoted, text a spreadsheet could run as a formula prefixed with '), each column's
+conversion chosen once from its type rather than tested cell by cell.
 """
 
+import csv
 import datetime
+import itertools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.http import StreamingHttpResponse
@@ -27,7 +29,7 @@ from rest_framework.views import APIView
 from indicators.models import Measure, Measurement, MeasurementSubmission
 from priorities.models import Action, ActionPartner, ProgressUpdate, Status, Submission
 from tracker.models import Organisation
-from tracker.spreadsheets import csv_lines, person_name
+from tracker.spreadsheets import CSV_CHUNK_ROWS, neutralise, person_name
 
 from .permissions import TokenScope
 from .visibility import organisations_visible_to
@@ -36,25 +38,49 @@ CHUNK_ROWS = 2000
 STATUS_LABELS = dict(Status.choices)
 
 
-def _iso(value):
-    """Dates as YYYY-MM-DD; times in the site's zone with their offset (Z for UTC), as the API writes them."""
-    if isinstance(value, datetime.datetime):
-        return timezone.localtime(value).isoformat().replace("+00:00", "Z")
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return value
+def _local_iso(value):
+    """A time in the site's zone with its offset (Z for UTC), as the API's lists write it."""
+    return timezone.localtime(value).isoformat().replace("+00:00", "Z")
 
 
-def _csv_value(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return _iso(value)
+def _converters(columns, fmt):
+    """[(index, function)] for the columns whose values need one: the rest are written as they come.
+
+    Chosen once per feed from the columns' types rather than tested cell by cell: a feed of 10,000
+    rows has 160,000 cells. Free text in CSV gets the formula guard; choices (statuses, roles) never
+    need it.
+    """
+    pairs = []
+    for index, column in enumerate(columns):
+        field = column.field
+        if isinstance(field, serializers.DateTimeField):
+            function = _local_iso
+        elif isinstance(field, serializers.DateField):
+            function = datetime.date.isoformat
+        elif isinstance(field, serializers.BooleanField):
+            function = {True: "true", False: "false"}.get if fmt == "csv" else None
+        elif isinstance(field, serializers.FloatField):
+            function = float if fmt == "json" else None
+        elif isinstance(field, serializers.ChoiceField):
+            function = None
+        elif isinstance(field, serializers.CharField):
+            function = neutralise if fmt == "csv" else None
+        else:
+            function = None
+        if function is not None:
+            pairs.append((index, function))
+    return pairs
 
 
-def _json_value(value):
-    if isinstance(value, Decimal):
-        return float(value)
-    return _iso(value)
+def _converted(feed, user, fmt):
+    """The feed's rows with each value ready for `fmt` (None stays None)."""
+    pairs = _converters(feed.columns, fmt)
+    for cells in feed.records(user):
+        for index, function in pairs:
+            value = cells[index]
+            if value is not None:
+                cells[index] = function(value)
+        yield cells
 
 
 @dataclass(frozen=True)
@@ -81,7 +107,7 @@ class Feed:
         return [column.source for column in self.columns if column.source] + list(self.extra_sources)
 
     def records(self, user) -> Iterable[list]:
-        """Each visible record as a list of cells in column order (two queries at most: none per row)."""
+        """Each visible record as a list of cells in column order (one query, read in chunks: none per row)."""
         queryset = self.rows(user).values_list(*self.sources)
         for values in queryset.iterator(chunk_size=CHUNK_ROWS):
             yield self.row(values) if self.row else list(values)
@@ -348,20 +374,33 @@ class JsonErrors(BaseContentNegotiation):
 
 
 def _json_lines(feed, user):
+    """One JSON array, an object per line, sent a chunk of rows at a time."""
     names = [column.name for column in feed.columns]
-    first = True
+    rows = _converted(feed, user, "json")
     yield "["
-    for cells in feed.records(user):
-        text = json.dumps(dict(zip(names, (_json_value(cell) for cell in cells), strict=True)), ensure_ascii=False)
-        yield ("\n" if first else ",\n") + text
-        first = False
+    separator = "\n"
+    while chunk := list(itertools.islice(rows, CSV_CHUNK_ROWS)):
+        yield separator + ",\n".join(
+            json.dumps(dict(zip(names, cells, strict=True)), ensure_ascii=False) for cells in chunk
+        )
+        separator = ",\n"
     yield "\n]\n"
 
 
-def _csv_rows(feed, user):
-    yield [column.name for column in feed.columns]
-    for cells in feed.records(user):
-        yield [_csv_value(cell) for cell in cells]
+class _Echo:
+    """A file-like object whose write() returns the line, so csv.writer can feed a generator."""
+
+    def write(self, value):
+        return value
+
+
+def _csv_lines(feed, user):
+    """A byte-order mark and the heading, then the rows a chunk at a time, every cell quoted (as csv_lines)."""
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
+    yield "\ufeff" + writer.writerow([column.name for column in feed.columns])
+    rows = _converted(feed, user, "csv")
+    while chunk := list(itertools.islice(rows, CSV_CHUNK_ROWS)):
+        yield "".join(writer.writerow(cells) for cells in chunk)
 
 
 class FeedView(APIView):
@@ -374,7 +413,7 @@ class FeedView(APIView):
 
     def get(self, request):
         if self.fmt == "csv":
-            body, content_type = csv_lines(_csv_rows(self.feed, request.user)), "text/csv; charset=utf-8"
+            body, content_type = _csv_lines(self.feed, request.user), "text/csv; charset=utf-8"
         else:
             body, content_type = _json_lines(self.feed, request.user), "application/json"
         response = StreamingHttpResponse(body, content_type=content_type)

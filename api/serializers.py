@@ -1,5 +1,6 @@
 """How each item reads in the API: its `id`, its `url`, the ids of what it belongs to, ISO dates."""
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from indicators.models import Measure, Measurement, MeasurementSubmission, SuccessIndicator
@@ -16,6 +17,8 @@ from priorities.models import (
 )
 from tracker.models import Organisation
 
+STATUS_LABELS = dict(Status.choices)
+
 
 def _name(user) -> str | None:
     return str(user) if user is not None else None
@@ -29,9 +32,27 @@ def _api_report_name(report) -> str | None:
         return None
 
 
+PLACEHOLDER_PK = 987654321
+
+
 class Link(serializers.HyperlinkedIdentityField):
+    """The item's own address, reversed once per request and view, then filled in per item.
+
+    DRF reverses the URL for every item, a fifth of a 1,000-item page's time; the address differs
+    only by the id.
+    """
+
     def __init__(self, basename, **kwargs):
         super().__init__(view_name=f"api:{basename}-detail", **kwargs)
+
+    def to_representation(self, value):
+        request = self.context["request"]
+        templates = request.__dict__.setdefault("_api_link_templates", {})
+        template = templates.get(self.view_name)
+        if template is None:
+            address = self.reverse(self.view_name, kwargs={"pk": PLACEHOLDER_PK}, request=request)
+            template = templates[self.view_name] = address.replace(str(PLACEHOLDER_PK), "{pk}")
+        return template.format(pk=value.pk)
 
 
 class PlanSerializer(serializers.ModelSerializer):
@@ -76,7 +97,10 @@ class ObjectiveSerializer(serializers.ModelSerializer):
 
 class PersonSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    name = serializers.CharField(source="__str__")
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, person) -> str:
+        return str(person)
 
 
 class PartnerSerializer(serializers.ModelSerializer):
@@ -95,7 +119,7 @@ class ActionSerializer(serializers.ModelSerializer):
     plan = serializers.IntegerField(source="objective.priority.plan_id", help_text="The plan's id.")
     priority = serializers.IntegerField(source="objective.priority_id", help_text="The priority's id.")
     status = serializers.ChoiceField(choices=Status.choices)
-    status_label = serializers.CharField(source="get_status_display")
+    status_label = serializers.SerializerMethodField()
     owner = PersonSerializer(allow_null=True, help_text="The member of the secretariat accountable for it.")
     partners = PartnerSerializer(many=True, source="partnerships", help_text="Lead partners first, then by name.")
     update_frequency_months = serializers.IntegerField(source="update_frequency", allow_null=True)
@@ -137,7 +161,15 @@ class ActionSerializer(serializers.ModelSerializer):
         ]
 
     def get_page_url(self, action) -> str:
-        return self.context["request"].build_absolute_uri(action.get_absolute_url())
+        request = self.context["request"]
+        templates = request.__dict__.setdefault("_api_link_templates", {})
+        if "page" not in templates:
+            address = request.build_absolute_uri(reverse("priorities:action-detail", kwargs={"pk": PLACEHOLDER_PK}))
+            templates["page"] = address.replace(str(PLACEHOLDER_PK), "{pk}")
+        return templates["page"].format(pk=action.pk)
+
+    def get_status_label(self, action) -> str:
+        return STATUS_LABELS[action.status]
 
 
 class StatusHistorySerializer(serializers.ModelSerializer):

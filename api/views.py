@@ -3,7 +3,8 @@
 import hashlib
 import json
 
-from django.db.models import Prefetch
+from django.db.models import BooleanField, Case, ExpressionWrapper, IntegerField, Prefetch, Q, Value, When
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers, quote_etag
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_view
@@ -17,11 +18,13 @@ from rest_framework.response import Response
 from indicators.models import Measure, Measurement, MeasurementSubmission, SuccessIndicator
 from priorities.models import (
     Action,
+    ActionPartner,
     Objective,
     Plan,
     Priority,
     ProgressUpdate,
     Reminder,
+    Status,
     Submission,
 )
 from tracker.models import Organisation
@@ -39,6 +42,8 @@ from .services import (
 from .visibility import organisations_visible_to
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# The register's order of severity, for ordering=status.
+SEVERITY = [Status.OFF_TRACK, Status.AT_RISK, Status.ON_TRACK, Status.NOT_STARTED, Status.COMPLETED]
 
 
 class Ordering(OrderingFilter):
@@ -176,7 +181,34 @@ class ActionViewSet(ApiViewSet):
         queryset = Action.objects.visible_to(user)
         if self.action == "list":
             queryset = queryset.live()
-        return queryset.for_register().with_awaiting_review(user)
+        today = timezone.localdate()
+        # The register's columns (ActionQuerySet.for_register) without its partner-name sort key, a
+        # correlated subquery that a page deep in the list paid for every action before it; and
+        # "awaiting review" as one uncorrelated subquery (ActionQuerySet.awaiting_review's rule).
+        pending = Submission.objects.visible_to(user).pending().values("action_id")
+        return (
+            queryset.select_related("objective__priority", "owner", "last_update")
+            .prefetch_related(
+                Prefetch(
+                    "partnerships",
+                    queryset=ActionPartner.objects.select_related("organisation").order_by(
+                        "role", "organisation__name"
+                    ),
+                )
+            )
+            .annotate(
+                status_rank=Case(
+                    *(When(status=s, then=Value(i)) for i, s in enumerate(SEVERITY)), output_field=IntegerField()
+                ),
+                # Case, not the bare comparison: with no due date that is NULL, not false.
+                overdue_flag=Case(
+                    When(Q(next_update_due__lt=today) & ~Q(status=Status.COMPLETED), then=Value(True)),
+                    default=Value(False),
+                    output_field=BooleanField(),
+                ),
+                awaiting_review=ExpressionWrapper(Q(pk__in=pending), output_field=BooleanField()),
+            )
+        )
 
     @route(detail=True, methods=["post"], url_path="reports", permission_classes=[TokenScope])
     def reports(self, request, pk=None):

@@ -319,6 +319,13 @@ def afresh_figure(ctx):
     return [Row(name, measured, target, met) for name, measured, target, met in afresh.figure(ctx)]
 
 
+def api_figure(ctx):
+    """bench/api.py: the API's actions list 1,000 a page, and its actions feed against a raw-SQL CSV, and memory."""
+    from bench import api
+
+    return [Row(name, measured, target, met) for name, measured, target, met in api.figure(ctx)]
+
+
 def public_figure(ctx):
     """The public plan page against the no-database page under wrk (bench/public.py)."""
     from bench.public import public_figure as figure
@@ -337,6 +344,7 @@ FIGURES = [
     bounded_pages_figure,
     public_figure,
     under_edits_figure,
+    api_figure,
 ]
 
 

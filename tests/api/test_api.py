@@ -56,6 +56,7 @@ def test_an_action_reads_as_the_register_shows_it(world):
         item["objective"] == world.action_a.objective_id and item["plan"] == world.action_a.objective.priority.plan_id
     )
     assert item["awaiting_review"] is True  # partner A's own submission waits
+    assert item["overdue"] is False and item["next_update_due"] is None  # no due date: not overdue (not null)
     assert datetime.datetime.fromisoformat(item["created_at"])  # ISO 8601
 
 
