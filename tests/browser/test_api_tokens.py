@@ -10,7 +10,7 @@ EUROPOL_ACTIONS = ["5.21", "5.22", "5.23", "5.24"]
 
 
 def call(url, secret, body=None):
-    """(status, parsed JSON) of a request a tool would send, outside the browser."""
+    """(status, parsed JSON) of a request a tool would send, outside the browser; the API sets no cookie."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method="POST" if data else "GET")  # noqa: S310 (a test server)
     request.add_header("Authorization", f"Bearer {secret}")
@@ -18,6 +18,7 @@ def call(url, secret, body=None):
         request.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get("Vary", "")
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
