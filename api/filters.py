@@ -4,6 +4,8 @@ Ids are plain numbers: an id that names nothing, or something you may not see, f
 because every list starts from the same `visible_to(user)` QuerySet as the pages.
 """
 
+import datetime
+
 import django_filters
 from django import forms
 from django.db.models import Q
@@ -46,8 +48,27 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class ChangedSinceField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date and time, as UTC, between 1900 and 2999: a database refuses some offsets and years
+    Python accepts (PostgreSQL: a "-20:03" offset, year 50), and no change happened outside these."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            value = value.astimezone(datetime.UTC)
+        except (OverflowError, ValueError):
+            value = None
+        if value is None or not 1900 <= value.year <= 2999:
+            raise forms.ValidationError("Give a date and time between the years 1900 and 2999.")
+        return value
+
+
 class ChangedSince(django_filters.IsoDateTimeFilter):
     """Items changed at or after an ISO 8601 date and time (e.g. 2026-01-31T09:00:00Z), for incremental loads."""
+
+    field_class = ChangedSinceField
 
     def __init__(self, field_name, **kwargs):
         kwargs.setdefault("lookup_expr", "gte")

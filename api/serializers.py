@@ -78,6 +78,8 @@ class PlanSerializer(serializers.ModelSerializer):
 
 class PrioritySerializer(serializers.ModelSerializer):
     url = Link("priority")
+    # Declared, not from the model: a small integer's range is the database's, and the schema must not vary.
+    number = serializers.IntegerField()
     archived = serializers.BooleanField(source="is_archived")
 
     class Meta:
@@ -370,6 +372,8 @@ class ReminderSerializer(serializers.ModelSerializer):
     url = Link("reminder")
     kind = serializers.ChoiceField(choices=Reminder.Kind.choices)
     state = serializers.ChoiceField(choices=Reminder.State.choices)
+    sequence = serializers.IntegerField(help_text="Which weekly overdue reminder: 1 to 4 (0 for other kinds).")
+    attempts = serializers.IntegerField(help_text="Times its sending was tried.")
 
     class Meta:
         model = Reminder
