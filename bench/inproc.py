@@ -142,6 +142,12 @@ def staff():
     return list(User.objects.filter(role=User.Role.SECRETARIAT).order_by("pk").values_list("username", flat=True)[:2])
 
 
+def api_tokens(partner, secretariat):
+    from bench.api import tokens
+
+    return tokens(partner, secretariat)
+
+
 COMMANDS = {
     "sessions": sessions,
     "facts": facts,
@@ -149,6 +155,7 @@ COMMANDS = {
     "report_queries": report_queries,
     "action_state": action_state,
     "staff": staff,
+    "api_tokens": api_tokens,
 }
 
 if __name__ == "__main__":

@@ -328,6 +328,13 @@ def freshness_figure(ctx):
     return [Row(name, measured, target, met) for name, measured, target, met in freshness.figure(ctx)]
 
 
+def api_figure(ctx):
+    """bench/api.py: the API's actions list 1,000 a page, and its actions feed against a raw-SQL CSV, and memory."""
+    from bench import api
+
+    return [Row(name, measured, target, met) for name, measured, target, met in api.figure(ctx)]
+
+
 def public_figure(ctx):
     """The public plan page against the no-database page under wrk (bench/public_page.py)."""
     from bench.public_page import public_figure as figure
@@ -347,6 +354,7 @@ FIGURES = [
     public_figure,
     under_edits_figure,
     freshness_figure,
+    api_figure,
 ]
 
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("bench/no-db/", views.no_database, name="bench-no-db"),
     path("bench/raw-dashboard/", views.raw_dashboard, name="bench-raw-dashboard"),
     path("bench/raw-export.csv", views.raw_export_csv, name="bench-raw-export-csv"),
+    path("bench/raw-feed.csv", views.raw_feed_csv, name="bench-raw-feed-csv"),
     path("", include("tracker.urls")),
 ]

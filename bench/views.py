@@ -212,3 +212,53 @@ def raw_export_csv(request):
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="raw.csv"'
     return response
+
+
+def raw_feed_csv(request):
+    """The floor for the API's actions feed: the same columns and rows from one hand-written query and csv.writer.
+
+    Live actions in the register's order, as /api/v1/feeds/actions.csv; but no token, no throttle, no
+    formula guard, built in memory and sent in one piece.
+    """
+    import csv
+    import io
+
+    rows = _fetch(
+        "SELECT a.id, p.plan_id, o.priority_id, a.objective_id, a.code, a.title, a.status, a.owner_id, "
+        "ow.first_name, ow.last_name, ow.username, a.start_date, a.target_date, a.update_frequency, u.created_at, "
+        "a.next_update_due FROM priorities_action a JOIN priorities_objective o ON o.id = a.objective_id "
+        "JOIN priorities_priority p ON p.id = o.priority_id LEFT JOIN tracker_user ow ON ow.id = a.owner_id "
+        "LEFT JOIN priorities_progressupdate u ON u.id = a.last_update_id "
+        "WHERE a.archived_at IS NULL AND o.archived_at IS NULL AND p.archived_at IS NULL ORDER BY a.sort_key, a.id"
+    )
+    today = timezone.localdate()
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
+    writer.writerow(
+        ["action_id", "plan_id", "priority_id", "objective_id", "code", "title", "status", "status_label"]
+        + ["owner_id", "owner_name", "start_date", "target_date", "update_frequency_months", "last_update_at"]
+        + ["next_update_due", "overdue"]
+    )
+    for pk, plan, priority, objective, code, title, status, owner, of, ol, ou, start, target, freq, last, due in rows:
+        writer.writerow(
+            [
+                pk,
+                plan,
+                priority,
+                objective,
+                code,
+                title,
+                status,
+                LABELS[status],
+                owner or "",
+                (f"{of} {ol}".strip() or ou) if owner else "",
+                start.isoformat() if start else "",
+                target.isoformat() if target else "",
+                freq or "",
+                timezone.localtime(last).isoformat() if last else "",
+                due.isoformat() if due else "",
+                "true" if due and due < today and status != "completed" else "false",
+            ]
+        )
+    return HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")

@@ -498,9 +498,12 @@ def measurement_import_confirm(*, upload, by, via="import"):
 
 @transaction.atomic
 def measurement_submission_create(
-    *, measure, by, period_start, period_end, value=None, text_value="", source="", note=""
+    *, measure, by, period_start, period_end, value=None, text_value="", source="", note="", via_api_token=""
 ):
-    """A partner reports a value for a measure their organisation reports; it waits for the secretariat."""
+    """A partner reports a value for a measure their organisation reports; it waits for the secretariat.
+
+    `via_api_token`: the name of the access token it came through (the API), said in the notification.
+    """
     if (
         by.role != by.Role.PARTNER
         or not measure.reporting_organisation_id
@@ -535,7 +538,7 @@ def measurement_submission_create(
     )
     submission.full_clean()
     submission.save()
-    _notify_value_submitted(submission)
+    _notify_value_submitted(submission, via_api_token=via_api_token)
     return submission
 
 
@@ -544,7 +547,7 @@ def _value_what(submission):
     return f"a value for {submission.measure.name} ({period})"
 
 
-def _notify_value_submitted(submission):
+def _notify_value_submitted(submission, via_api_token=""):
     """Reported values have no action owner: every active secretariat member hears of them."""
     value = format_value(submission.display_value, submission.measure.unit)
     details = [f"Value: {value}", f"Source: {submission.source or '(none)'}", f"Note: {submission.note or '(none)'}"]
@@ -556,6 +559,7 @@ def _notify_value_submitted(submission):
         what=_value_what(submission),
         details=details,
         review_path=reverse("overview:review-queue") + f"#value-submission-{submission.pk}",
+        via_api_token=via_api_token,
     )
 
 

@@ -121,11 +121,15 @@ def notifications_enqueue(*, notification_ids):
     transaction.on_commit(lambda: send_notification_batch.delay(notification_ids=ids))
 
 
-def notify_report_submitted(*, event, action, organisation, submitted_by, what, details, review_path, via_link_to=""):
+def notify_report_submitted(
+    *, event, action, organisation, submitted_by, what, details, review_path, via_link_to="", via_api_token=""
+):
     """A partner reported (progress or a value): tell the action's owner, or every active secretariat member."""
     lines = [f"{submitted_by} ({organisation}) reported {what}.", *details]
     if via_link_to:
         lines.append(f"Reported from an email link sent to {via_link_to}.")
+    if via_api_token:
+        lines.append(f"Reported through the API with the token “{via_api_token}”.")
     return notifications_record(
         kind=Kind.SUBMITTED,
         event=event,
@@ -167,7 +171,7 @@ def _progress_details(submission):
     return details
 
 
-def notify_progress_submitted(*, submission, via_link_to=""):
+def notify_progress_submitted(*, submission, via_link_to="", via_api_token=""):
     action = submission.action
     return notify_report_submitted(
         event=f"submission:{submission.pk}:submitted",
@@ -178,6 +182,7 @@ def notify_progress_submitted(*, submission, via_link_to=""):
         details=_progress_details(submission),
         review_path=reverse("overview:review-queue") + f"#submission-{submission.pk}",
         via_link_to=via_link_to,
+        via_api_token=via_api_token,
     )
 
 

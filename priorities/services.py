@@ -358,10 +358,11 @@ def record_decision(locked, *, by, state, **fields):
 
 
 @transaction.atomic
-def submission_create(*, action, by, status, note, evidence_url="", via_link_to=""):
+def submission_create(*, action, by, status, note, evidence_url="", via_link_to="", via_api_token=""):
     """A partner user proposes a progress update on one of their organisation's actions.
 
-    `via_link_to`: the address of the reminder whose link it came through (priorities.report_links).
+    `via_link_to`: the address of the reminder whose link it came through (priorities.report_links);
+    `via_api_token`: the name of the access token it came through (the API).
     """
     if not Action.objects.visible_to(by).filter(pk=action.pk).exists() or by.role != by.Role.PARTNER:
         raise PermissionError("Only a partner of this action can submit progress on it.")
@@ -379,7 +380,7 @@ def submission_create(*, action, by, status, note, evidence_url="", via_link_to=
     submission.full_clean()
     submission.save()
     ActionPartner.objects.reported(action=action, organisation=by.organisation, at=submission.submitted_at)
-    notify_progress_submitted(submission=submission, via_link_to=via_link_to)
+    notify_progress_submitted(submission=submission, via_link_to=via_link_to, via_api_token=via_api_token)
     return submission
 
 

@@ -5,6 +5,7 @@ Django's admin is checked at its index (its own pages check is_staff and model p
 """
 
 import datetime
+import json
 import re
 
 import pytest
@@ -14,10 +15,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from api.services import token_create, token_revoke
 from indicators.services import measurement_import_store, measurement_submission_create
 from priorities.models import Status
 from priorities.report_links import link_token
 from priorities.services import action_record_update, plan_import_store, plan_publish, submission_create
+from tests.api.world import build_world
 from tests.factories import (
     ActionPartnerFactory,
     MeasurementFactory,
@@ -149,6 +152,90 @@ EXPECTED = {
     "priorities:archived-items": ((302, 403, 403, 200, 403), ALL_405),
     "indicators:indicator-archive": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
     "indicators:indicator-restore": (ALL_405, (302, 403, 403, 302, 403)),
+    # Access tokens (issue 24): everyone signed in has their own; the secretariat sees and revokes anyone's.
+    # An empty POST names no token (400); the token revoked here is partner A's.
+    "tokens:list": ((302, 200, 200, 200, 200), (302, 400, 400, 400, 400)),
+    "tokens:everyone": ((302, 403, 403, 200, 403), ALL_405),
+    "tokens:revoke": (ALL_405, (302, 302, 404, 302, 404)),
+    # The API's discovery, schema and docs are public; any other address under /api/ is a JSON 404.
+    "api:api-root": ((200, 200, 200, 200, 200), ALL_405),
+    "api:schema": ((200, 200, 200, 200, 200), ALL_405),
+    "api:docs": ((200, 200, 200, 200, 200), ALL_405),
+    "api:not-found": ((404, 404, 404, 404, 404), (404, 404, 404, 404, 404)),
+}
+
+# --- the API (issue 24): every endpoint × every kind of token, on organisation A's items ----------------
+
+TOKEN_KINDS = (
+    "none",
+    "revoked",
+    "partner_a:read",
+    "partner_a:report",
+    "partner_b:read",
+    "partner_b:report",
+    "secretariat:read",
+    "secretariat:report",
+    "commissioner:read",
+)
+ANY_TOKEN = (401, 401, 200, 200, 200, 200, 200, 200, 200)
+# Organisation A's item: organisation B's tokens get 404, as B's people do in the browser.
+NOT_B = (401, 401, 200, 200, 404, 404, 200, 200, 200)
+STAFF_ONLY = (401, 401, 403, 403, 403, 403, 200, 200, 200)
+STAFF_NO_WRITE = (401, 401, 403, 403, 403, 403, 403, 405, 403)
+# No writes here: a read-only token is refused for its scope (403), a reporting one for the method (405).
+NO_WRITE = (401, 401, 403, 405, 403, 405, 403, 405, 403)
+POST_ONLY = (401, 401, 405, 405, 405, 405, 405, 405, 405)
+# Reports on A's action: B's reporting token cannot see it (404); A and the secretariat report (201).
+REPORT_ON_A = (401, 401, 403, 201, 403, 404, 403, 201, 403)
+# Values of the measure A reports: B sees the measure but may not report it (403).
+VALUE_OF_A = (401, 401, 403, 201, 403, 403, 403, 201, 403)
+READ_ONLY = (ANY_TOKEN, NO_WRITE)
+
+API_EXPECTED = {
+    "api:plan-list": READ_ONLY,
+    "api:plan-detail": READ_ONLY,
+    "api:priority-list": READ_ONLY,
+    "api:priority-detail": READ_ONLY,
+    "api:objective-list": READ_ONLY,
+    "api:objective-detail": READ_ONLY,
+    "api:action-list": READ_ONLY,
+    "api:action-detail": (NOT_B, NO_WRITE),
+    "api:action-reports": (POST_ONLY, REPORT_ON_A),
+    "api:status-history-list": READ_ONLY,
+    "api:status-history-detail": (NOT_B, NO_WRITE),
+    "api:indicator-list": READ_ONLY,
+    "api:indicator-detail": READ_ONLY,
+    "api:measure-list": READ_ONLY,
+    "api:measure-detail": READ_ONLY,
+    "api:measure-values": (POST_ONLY, VALUE_OF_A),
+    "api:measurement-list": READ_ONLY,
+    "api:measurement-detail": READ_ONLY,
+    "api:organisation-list": READ_ONLY,
+    "api:organisation-detail": (NOT_B, NO_WRITE),
+    "api:submission-list": READ_ONLY,
+    "api:submission-detail": (NOT_B, NO_WRITE),
+    "api:value-submission-list": READ_ONLY,
+    "api:value-submission-detail": (NOT_B, NO_WRITE),
+    "api:reminder-list": (STAFF_ONLY, STAFF_NO_WRITE),
+    "api:reminder-detail": (STAFF_ONLY, STAFF_NO_WRITE),
+    **{
+        f"api:feed-{feed}-{fmt}": READ_ONLY
+        for feed in (
+            "actions",
+            "action-partners",
+            "status-history",
+            "measures",
+            "measurements",
+            "submissions",
+            "value-submissions",
+            "organisations",
+        )
+        for fmt in ("csv", "json")
+    },
+}
+API_BODIES = {
+    "api:action-reports": {"status": "on_track", "note": "Reported in the access matrix"},
+    "api:measure-values": {"period_start": "2030-01-01", "period_end": "2030-12-31", "value": 4},
 }
 
 
@@ -168,9 +255,10 @@ def url_names(patterns=None, namespace=""):
 
 
 def test_every_url_pattern_is_in_the_table():
-    missing = url_names() - set(EXPECTED)
+    missing = url_names() - set(EXPECTED) - set(API_EXPECTED)
     assert not missing, f"Add these URL patterns to EXPECTED with their access rules: {sorted(missing)}"
     assert not set(EXPECTED) - url_names(), "EXPECTED names URL patterns that no longer exist"
+    assert not set(API_EXPECTED) - url_names(), "API_EXPECTED names URL patterns that no longer exist"
 
 
 @pytest.fixture
@@ -286,6 +374,7 @@ def world(db):
         "priorities:priority-restore": {"pk": action.objective.priority_id},
         "indicators:indicator-archive": {"pk": indicator.pk},
         "indicators:indicator-restore": {"pk": indicator.pk},
+        "tokens:revoke": {"pk": _token(users["partner_a"], "read")[0].pk},
     }
     return users, kwargs
 
@@ -332,3 +421,67 @@ def test_state_changing_urls_refuse_a_post_without_a_csrf_token(world, name):
             client.force_login(users[role])
         response = client.post(_url(name, kwargs), {})
         assert response.status_code == 403, f"POST {name} as {role} without a CSRF token"
+
+
+def _token(user, scope):
+    return token_create(user=user, name=f"{scope} token", scope=scope, days=9, verified=True, client="test")
+
+
+def api_kwargs(name, ids):
+    """The URL's kwargs: the id of organisation A's item of the endpoint's kind (none for lists and feeds)."""
+    basename = name.removeprefix("api:").rsplit("-", 1)[0]
+    if name.endswith(("-list",)) or name.startswith("api:feed-"):
+        return {}
+    return {"pk": ids.get(basename, 1)}
+
+
+@pytest.fixture
+def api_world(db):
+    world = build_world()
+    update = action_record_update(action=world.action_a, status="on_track", note="u", by=world.users["secretariat"])
+    ids = {
+        "plan": world.action_a.objective.priority.plan_id,
+        "priority": world.action_a.objective.priority_id,
+        "objective": world.action_a.objective_id,
+        "action": world.action_a.pk,
+        "status-history": update.pk,
+        "indicator": world.measure_a.indicator_id,
+        "measure": world.measure_a.pk,
+        "measurement": world.measurement.pk,
+        "organisation": world.orgs["a"].pk,
+        "submission": world.submission_a.pk,
+        "value-submission": world.value_submission_a.pk,
+        "reminder": world.reminder_a.pk,
+    }
+    revoked, secret = _token(world.users["partner_a"], "read")
+    token_revoke(token=revoked, by=world.users["partner_a"], client="test")
+    secrets = {"none": None, "revoked": secret}
+    for kind in TOKEN_KINDS[2:]:
+        role, scope = kind.split(":")
+        secrets[kind] = world.token(role, scope)
+    return world, ids, secrets
+
+
+def test_every_api_endpoint_is_in_the_api_table():
+    api_names = {name for name in url_names() if name.startswith("api:")} - set(EXPECTED)
+    assert api_names == set(API_EXPECTED), f"Add to API_EXPECTED: {sorted(api_names - set(API_EXPECTED))}"
+
+
+@pytest.mark.parametrize("name", sorted(API_EXPECTED))
+def test_api_access(api_world, name):
+    """GET and POST with no token, a revoked one, and a token of every role and scope, on A's items."""
+    from django.urls import reverse
+
+    world, ids, secrets = api_world
+    url = reverse(name, kwargs=api_kwargs(name, ids))
+    body = json.dumps(API_BODIES.get(name, {}))
+    for method, expected in zip(("GET", "POST"), API_EXPECTED[name], strict=True):
+        for kind, status in zip(TOKEN_KINDS, expected, strict=True):
+            client = world.client(secret=secrets[kind])
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.post(url, body, content_type="application/json")
+            assert response.status_code == status, f"{method} {url} with {kind}: {response.content[:300]!r}"
+            if status >= 400:
+                assert response.json()["status"] == status  # the API's one error shape, never an HTML page

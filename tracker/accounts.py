@@ -51,20 +51,26 @@ NOTICES = {
 }
 
 
-def notify_account_change(*, user, event, client):
+def account_notice_register(event, subject):
+    """Add a kind of account notice (for apps above this one: the API's access tokens)."""
+    NOTICES[event] = subject
+
+
+def notify_account_change(*, user, event, client, detail=""):
     """Email the person about a change to their account (one of NOTICES), by a Celery task once this commits."""
     # Celery's layout: tasks import the services, so the services import the task module here.
     from .tasks import send_account_notice
 
     when = timezone.now().isoformat()
-    transaction.on_commit(lambda: send_account_notice.delay(user.pk, event, when, client))
+    transaction.on_commit(lambda: send_account_notice.delay(user.pk, event, when, client, detail))
 
 
-def account_notice_send(*, user, event, when, client):
+def account_notice_send(*, user, event, when, client, detail=""):
     """Email a person that their password or second step changed (called by the Celery task)."""
     context = {
         "user": user,
         "what": NOTICES[event],
+        "detail": detail,
         "event": event,
         "when_display": date_format(timezone.localtime(parse_datetime(when)), "j F Y \\a\\t H:i T"),
         "client": client,

@@ -655,6 +655,9 @@ class FreshAfterOwnWritesMiddleware:
         response = self.get_response(request)
         committed = committed_in_request()
         session = getattr(request, "session", None)
+        # Sessionless paths (the public pages, the API) never read or write one: no cookie, no Vary.
+        if request.path_info.startswith(settings.SESSIONLESS_PATH_PREFIXES):
+            session = None
         if committed and session is not None and session.get(SESSION_KEY, 0) < committed:
             session[SESSION_KEY] = committed
         return response

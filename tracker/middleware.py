@@ -61,7 +61,7 @@ class DatabaseUnavailableMiddleware:
 MAX_QUERY_VALUE_LENGTH = 2000
 
 
-def _request_problem(request):
+def request_problem(request):
     """Why a request cannot be handled at all, or None: checked before any view or form sees it."""
     for source in (request.GET, request.POST):
         for name, values in source.lists():
@@ -87,7 +87,7 @@ class HostileInputMiddleware:
 
     def __call__(self, request):
         try:
-            problem = _request_problem(request)
+            problem = request_problem(request)
         except (MultiPartParserError, UnicodeDecodeError):
             problem = "The form data could not be read. Nothing was changed."
         if problem:

@@ -62,11 +62,15 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tracker",
     "priorities",
     "indicators",
     "overview",
     "public_pages",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Before HostileInputMiddleware: the API answers what no view accepts in JSON, not with an HTML page.
+    "api.middleware.ApiRequestMiddleware",
     "tracker.middleware.HostileInputMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tracker.security.RefusalLogMiddleware",
@@ -352,8 +358,9 @@ PUBLIC_DATA_LICENCE = {
 }
 PUBLIC_QUICK_EXIT_URL = os.environ.get("PUBLIC_QUICK_EXIT_URL", "https://www.bbc.co.uk/weather")
 # Paths whose views never read the session (tracker.security.SessionLifetimeMiddleware leaves them alone),
-# so their responses carry no Vary: Cookie and no cookie, and shared caches may keep them.
-SESSIONLESS_PATH_PREFIXES = ("/public/",)
+# so their responses carry no Vary: Cookie and no cookie, and shared caches may keep them. The API
+# authenticates every request by its token, never by a session.
+SESSIONLESS_PATH_PREFIXES = ("/public/", "/api/")
 
 LOGGING = {
     "version": 1,
@@ -390,6 +397,54 @@ PASSWORD_RESET_TIMEOUT = 2 * 60 * 60
 # Reset requests per hour, per email address and per client address.
 PASSWORD_RESET_LIMIT_PER_ADDRESS = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_ADDRESS", "3"))
 PASSWORD_RESET_LIMIT_PER_CLIENT = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_CLIENT", "10"))
+
+# --- The API and data feeds (api/, docs/api.md) ----------------------------------------------------
+# Requests per token per minute, counted in the shared cache (CACHE_URL: Redis in production).
+API_REQUESTS_PER_MINUTE = int(os.environ.get("API_REQUESTS_PER_MINUTE", "300"))
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "COERCE_DECIMAL_TO_STRING": False,
+    "DATETIME_FORMAT": "iso-8601",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Plan Tracker API",
+    "DESCRIPTION": (
+        "The plan, its progress and its indicators, read and reported by tools: the same people, roles and "
+        "visibility as the pages. Send a personal access token as `Authorization: Bearer pt_...`."
+    ),
+    "VERSION": None,  # api.schema.API_VERSION, checked against the README's changelog by a test
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PUBLIC": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "priorities.models.Status",
+        "ReportStateEnum": "priorities.models.Submission.State",
+        "ReminderKindEnum": "priorities.models.Reminder.Kind",
+        "ReminderStateEnum": "priorities.models.Reminder.State",
+        "OrganisationKindEnum": "tracker.models.Organisation.Kind",
+    },
+    "SORT_OPERATION_PARAMETERS": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

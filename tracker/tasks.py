@@ -27,9 +27,9 @@ def send_password_reset(email, client):
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_account_notice(user_id, event, when, client):
-    """Tell a person by email that their password or two-step sign-in changed."""
+def send_account_notice(user_id, event, when, client, detail=""):
+    """Tell a person by email that their password, two-step sign-in or access tokens changed."""
     user = User.objects.filter(pk=user_id).first()
     if user is None or not user.email:
         return
-    account_notice_send(user=user, event=event, when=when, client=client)
+    account_notice_send(user=user, event=event, when=when, client=client, detail=detail)

@@ -16,7 +16,7 @@ from tracker.permissions import SECRETARIAT, STAFF, role_required
 def _queue_context(request, **extra):
     pending = (
         Submission.objects.pending()
-        .select_related("action", "organisation", "submitted_by", "report_link")
+        .select_related("action", "organisation", "submitted_by", "report_link", "api_report")
         .order_by("submitted_at", "pk")
     )
     decided = (
@@ -26,7 +26,7 @@ def _queue_context(request, **extra):
     )
     pending_values = (
         MeasurementSubmission.objects.pending()
-        .select_related("measure__indicator", "organisation", "submitted_by")
+        .select_related("measure__indicator", "organisation", "submitted_by", "api_report")
         .order_by("submitted_at", "pk")
     )
     # The oldest PAGE_SIZE of each, read one row further to know whether more wait (issue 18: bounded).

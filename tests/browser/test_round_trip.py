@@ -110,6 +110,26 @@ NOT_EDIT_FORMS = {
     "admin:otp_totp_totpdevice_change": "a second step is reset through 'Reset two-step sign-in' (logged), not edited",
     "admin:otp_static_staticdevice_change": "recovery codes are made anew from the account page, not edited",
     "admin:priorities_notification_change": "the log of notifications sent, written by the outbox",
+    "tokens:revoke": "a button: revokes an access token",
+    "api:action-reports": "the API: POST only, a new report",
+    "api:measure-values": "the API: POST only, a new value",
+    **{
+        f"api:{name}-detail": "the API: JSON for tools, no form"
+        for name in (
+            "plan",
+            "priority",
+            "objective",
+            "action",
+            "status-history",
+            "indicator",
+            "measure",
+            "measurement",
+            "organisation",
+            "submission",
+            "value-submission",
+            "reminder",
+        )
+    },
     "indicators:import-errors": "a download",
     "priorities:plan-import-preview": "a preview of an upload; its form confirms the import",
     "priorities:plan-import-confirm": "POST only: writes an upload",
