@@ -6,6 +6,8 @@ class IndicatorsConfig(AppConfig):
     verbose_name = "Success indicators"
 
     def ready(self):
+        from . import personal_data
         from .filters import add_indicator_filter
 
         add_indicator_filter()
+        personal_data.register()

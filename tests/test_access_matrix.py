@@ -18,6 +18,7 @@ from indicators.services import measurement_import_store, measurement_submission
 from priorities.models import Status
 from priorities.report_links import link_token
 from priorities.services import action_record_update, plan_import_store, plan_publish, submission_create
+from privacy.models import Anonymisation, RemainingMention
 from tests.factories import (
     ActionPartnerFactory,
     MeasurementFactory,
@@ -27,7 +28,7 @@ from tests.factories import (
     report_link_for,
 )
 from tracker.models import User
-from tracker.services import invitation_token, partner_invite
+from tracker.services import invitation_token, partner_invite, user_deactivate
 
 ROLES = ("anonymous", "partner_a", "partner_b", "secretariat", "commissioner")
 ALL_405 = (405, 405, 405, 405, 405)
@@ -143,6 +144,19 @@ EXPECTED = {
     "priorities:archived-items": ((302, 403, 403, 200, 403), ALL_405),
     "indicators:indicator-archive": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
     "indicators:indicator-restore": (ALL_405, (302, 403, 403, 302, 403)),
+    # People, a person's data, retention and the access log (issue 25): the secretariat only. The world's
+    # leaver is deactivated, so the secretariat may anonymise them (POST); an empty hold has no reason (400);
+    # an empty POST to a remaining mention is an unbound form (400, nothing written).
+    "person-list": ((302, 403, 403, 200, 403), ALL_405),
+    "person-detail": ((302, 403, 403, 200, 403), ALL_405),
+    "privacy:person-export": ((302, 403, 403, 200, 403), ALL_405),
+    "privacy:person-anonymise": ((302, 403, 403, 200, 403), (302, 403, 403, 302, 403)),
+    "privacy:anonymised": ((302, 403, 403, 200, 403), ALL_405),
+    "privacy:mention-edit": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "privacy:retention-hold": (ALL_405, (302, 403, 403, 400, 403)),
+    "privacy:retention": ((302, 403, 403, 200, 403), ALL_405),
+    "audit:access-log": ((302, 403, 403, 200, 403), ALL_405),
+    "audit:access-log-csv": ((302, 403, 403, 200, 403), ALL_405),
 }
 
 
@@ -212,6 +226,16 @@ def world(db):
         email="new@example.org", organisation=org_a, first_name="N", last_name="U", by=users["secretariat"]
     )
     forgetful = PartnerFactory(organisation=org_a)
+    # Two people who left: one deactivated; one anonymised, whose name a note still holds (made directly:
+    # anonymising scans every table, too slow for a fixture every test builds; tests/privacy tests it).
+    leaver = PartnerFactory(organisation=org_a, first_name="Lee", last_name="Leaver")
+    user_deactivate(user=leaver, by=users["secretariat"])
+    gone = PartnerFactory(organisation=org_a, first_name="Former", last_name="user", is_active=False)
+    note = action_record_update(action=action, status=Status.ON_TRACK, note="Agreed with Gwen", by=users["secretariat"])
+    anonymisation = Anonymisation.objects.create(person=gone, done_by=users["secretariat"], via="secretariat")
+    mention = RemainingMention.objects.create(
+        anonymisation=anonymisation, model="priorities.ProgressUpdate", object_pk=str(note.pk), field="note"
+    )
     kwargs = {
         "accept-invitation": {"token": invitation_token(invitation)},
         "organisation-detail": {"slug": org_a.slug},
@@ -278,6 +302,12 @@ def world(db):
         "priorities:priority-restore": {"pk": action.objective.priority_id},
         "indicators:indicator-archive": {"pk": indicator.pk},
         "indicators:indicator-restore": {"pk": indicator.pk},
+        "person-detail": {"user_id": users["partner_a"].pk},
+        "privacy:person-export": {"user_id": users["partner_a"].pk},
+        "privacy:person-anonymise": {"user_id": leaver.pk},
+        "privacy:anonymised": {"user_id": gone.pk},
+        "privacy:mention-edit": {"user_id": gone.pk, "mention_id": mention.pk},
+        "privacy:retention-hold": {"user_id": leaver.pk},
     }
     return users, kwargs
 

@@ -81,7 +81,8 @@ def user_deactivate(*, user, by):
     if user == by:
         raise ValidationError("You cannot deactivate your own account.")
     user.is_active = False
-    user.save(update_fields=["is_active"])
+    user.deactivated_at = timezone.now()
+    user.save(update_fields=["is_active", "deactivated_at"])
     Invitation.objects.filter(user=user, accepted_at__isnull=True).delete()
     return user
 

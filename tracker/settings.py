@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "indicators",
     "overview",
     "public_pages",
+    "audit",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +88,8 @@ MIDDLEWARE = [
     "tracker.middleware.HostileInputMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tracker.security.RefusalLogMiddleware",
+    # Downloads (when their stream ends) and admin pages, to the access log (tracker/access.py, the audit app).
+    "tracker.access.AccessRecordMiddleware",
     # Inside the session: keeps each person's own writes in it (tracker/caching.py).
     "tracker.caching.FreshAfterOwnWritesMiddleware",
     # Last, so that it sees every sign-in attempt's outcome.
@@ -378,6 +382,15 @@ PASSWORD_RESET_TIMEOUT = 2 * 60 * 60
 # Reset requests per hour, per email address and per client address.
 PASSWORD_RESET_LIMIT_PER_ADDRESS = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_ADDRESS", "3"))
 PASSWORD_RESET_LIMIT_PER_CLIENT = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_CLIENT", "10"))
+
+# --- Personal data and retention (issue 25; privacy app, README "Retention") ------------------------
+# How long each kind of record is kept; 0 keeps it for ever. A daily job applies the schedule
+# (`manage.py apply_retention --dry-run` says what it would remove now).
+RETENTION_EMAIL_BODY_DAYS = int(os.environ.get("RETENTION_EMAIL_BODY_DAYS", "90"))
+RETENTION_REPORT_LINK_DAYS = int(os.environ.get("RETENTION_REPORT_LINK_DAYS", "90"))
+RETENTION_SECURITY_LOG_MONTHS = int(os.environ.get("RETENTION_SECURITY_LOG_MONTHS", "12"))
+RETENTION_ACCESS_LOG_MONTHS = int(os.environ.get("RETENTION_ACCESS_LOG_MONTHS", "24"))
+RETENTION_DEACTIVATED_ACCOUNT_MONTHS = int(os.environ.get("RETENTION_DEACTIVATED_ACCOUNT_MONTHS", "12"))
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

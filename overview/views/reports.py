@@ -14,6 +14,7 @@ from indicators.models import Measure, SuccessIndicator
 from priorities.charts import STATUS_ORDER
 from priorities.models import Action, Objective, Plan, Priority, ProgressUpdate, Status
 from priorities.plan_choice import current_plan, plan_switch
+from tracker.access import Kind, record_access
 from tracker.paging import page_of
 from tracker.permissions import STAFF, role_required
 from tracker.spreadsheets import person_name, xlsx_response
@@ -154,6 +155,10 @@ def progress_report(request):
         "objective": objective,
         "page": page,
     }
+    if not form.errors:
+        # The access log: the report as of a date, and how many actions it covered.
+        what = f"Progress report as of {as_of:%Y-%m-%d}" + (f", objective {objective.code}" if objective else "")
+        record_access(request, kind=Kind.REPORT, what=what, rows=context["total"])
     return render(request, "priorities/progress_report.html", context, status=400 if form.errors else 200)
 
 
