@@ -2,8 +2,6 @@
 
 import logging
 
-from django.db import transaction
-
 from tracker.access import Kind
 from tracker.models import User
 
@@ -19,7 +17,7 @@ def _clip(text, limit):
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@transaction.atomic
+# One INSERT each: atomic by itself, so no transaction of its own (a download's page keeps its query count low).
 def access_event_record(*, user, kind, what, path="", client="", rows=None, complete=True, subject=None, at=None):
     """Add one row to the access log; `user` None for someone not signed in."""
     if kind not in Kind.values:
@@ -43,7 +41,6 @@ def access_event_record(*, user, kind, what, path="", client="", rows=None, comp
     return event
 
 
-@transaction.atomic
 def security_event_record(*, level, message, person=None, username=""):
     """Keep one line of the security log; a failure's username is linked to its account when there is one."""
     username = (username or "")[:255]
