@@ -50,15 +50,15 @@ def retention_hold_release(*, person, by):
     return hold
 
 
-def anonymise_refusal(person, by=None):
-    """Why `person` cannot be anonymised now, or None."""
+def anonymise_refusal(person, by=None, *, anonymised=None, held=None):
+    """Why `person` cannot be anonymised now, or None (`anonymised` and `held` when already known)."""
     if by is not None and person.pk == by.pk:
         return "You cannot anonymise your own account."
     if person.is_active:
         return f"{person} is active: deactivate them first."
-    if Anonymisation.objects.filter(person=person).exists():
+    if anonymised if anonymised is not None else Anonymisation.objects.filter(person=person).exists():
         return f"{person} is already anonymised."
-    if RetentionHold.objects.open().filter(person=person).exists():
+    if held if held is not None else RetentionHold.objects.open().filter(person=person).exists():
         return f"{person}'s account is held: release the hold first."
     return None
 

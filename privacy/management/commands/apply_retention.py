@@ -21,5 +21,6 @@ class Command(BaseCommand):
             if cutoff is None:
                 self.stdout.write(f"  {rule.title}: off (keep for ever)")
                 continue
-            when = f"older than {period} {rule.unit}" if period else "expired"
+            unit = rule.unit if period != 1 else rule.unit.rstrip("s")
+            when = f"older than {period} {unit}" if period else "expired"
             self.stdout.write(f"  {rule.title} ({when}): {run.removed.get(rule.key, 0)}")
