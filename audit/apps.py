@@ -15,4 +15,4 @@ class AuditConfig(AppConfig):
 
         receivers.connect()
         personal_data.register()
-        add_person_section(template="audit/person_section.html", context=person_section.context)
+        add_person_section(template="audit/person_section.html", context=person_section.context, order=20)

@@ -14,7 +14,6 @@ class AccessEventTable(tables.Table):
 
     at = tables.DateTimeColumn(verbose_name="When", format="j M Y H:i", order_by=("at", "pk"))
     who = tables.Column(verbose_name="Who", accessor="user", orderable=False, empty_values=())
-    kind = tables.Column(verbose_name="What kind", orderable=False)
     what = tables.Column(verbose_name="What", orderable=False)
     rows = tables.Column(verbose_name="Rows", orderable=False, empty_values=())
     client = tables.Column(verbose_name="From", orderable=False)
@@ -22,7 +21,7 @@ class AccessEventTable(tables.Table):
     class Meta:
         model = AccessEvent
         fields = ()
-        sequence = ("at", "who", "kind", "what", "rows", "client")
+        sequence = ("at", "who", "what", "rows", "client")
         order_by = ("-at",)
         attrs = {"class": "govuk-table app-table--compact", "id": "access-log"}
         empty_text = "Nothing in the access log matches these filters."
@@ -50,7 +49,8 @@ class AccessEventTable(tables.Table):
                 display_name(record.subject),
             )
         return format_html(
-            '{}{}<br><span class="govuk-hint govuk-!-font-size-16 app-break-anywhere">{}</span>',
+            '{}: {}{}<br><span class="govuk-hint govuk-!-font-size-16 app-break-anywhere">{}</span>',
+            record.get_kind_display(),
             record.what,
             whose,
             record.path,

@@ -17,4 +17,4 @@ class PrivacyConfig(AppConfig):
 
         checks.register(check_retention_settings)
         personal_data.register()
-        add_person_section(template="privacy/person_section.html", context=person_section.context)
+        add_person_section(template="privacy/person_section.html", context=person_section.context, order=10)

@@ -46,7 +46,7 @@ def person_export(request, user_id):
     person = _person(user_id)
     archive, rows = person_data_archive(person)
     record_access(
-        request, kind=Kind.PERSON_EXPORT, what=f"Personal data of account {person.pk}", rows=rows, subject=person
+        request, kind=Kind.PERSON_EXPORT, what="Personal data (JSON and CSV)", rows=rows, subject=person
     )
     filename = f"personal-data-{person.pk}-{timezone.localdate():%Y-%m-%d}.zip"
     response = FileResponse(archive, content_type="application/zip", as_attachment=True, filename=filename)
@@ -71,7 +71,7 @@ def person_anonymise_view(request, user_id):
             request,
             f"They are now {anonymisation.person}."
             + (
-                f" {count} text{'s' if count != 1 else ''} still may name them: edit or keep each below."
+                f" {count} text{'s' if count != 1 else ''} may still name them: edit or keep each below."
                 if count
                 else ""
             ),

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 class PersonSection:
     template: str
     context: Callable  # (request, person) -> dict, read by `template` as `section`
+    order: int  # lower first
 
 
 PERSON_SECTIONS: list[PersonSection] = []
 
 
-def add_person_section(*, template, context):
+def add_person_section(*, template, context, order=100):
     """Show a section on every person's page: `template` rendered with `section` = context(request, person)."""
-    PERSON_SECTIONS.append(PersonSection(template=template, context=context))
+    PERSON_SECTIONS.append(PersonSection(template=template, context=context, order=order))
+    PERSON_SECTIONS.sort(key=lambda section: section.order)

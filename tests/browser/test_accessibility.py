@@ -59,6 +59,10 @@ def pages_for(role):
             ("archive or delete an action", reverse("priorities:action-archive", args=[action.pk])),
             ("archive or delete an indicator", reverse("indicators:indicator-archive", args=[indicator.pk])),
             ("archived items", reverse("priorities:archived-items")),
+            ("people", reverse("person-list")),
+            ("a person", reverse("person-detail", args=[User.objects.get(username="partner-europol").pk])),
+            ("access log", reverse("audit:access-log")),
+            ("retention", reverse("privacy:retention")),
         ]
     )
 
