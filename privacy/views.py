@@ -45,9 +45,7 @@ def person_export(request, user_id):
     """Everything held about a person as one zip (JSON and CSV), recorded in the access log."""
     person = _person(user_id)
     archive, rows = person_data_archive(person)
-    record_access(
-        request, kind=Kind.PERSON_EXPORT, what="Personal data (JSON and CSV)", rows=rows, subject=person
-    )
+    record_access(request, kind=Kind.PERSON_EXPORT, what="Personal data (JSON and CSV)", rows=rows, subject=person)
     filename = f"personal-data-{person.pk}-{timezone.localdate():%Y-%m-%d}.zip"
     response = FileResponse(archive, content_type="application/zip", as_attachment=True, filename=filename)
     patch_cache_control(response, no_store=True)
