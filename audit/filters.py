@@ -20,8 +20,16 @@ class AccessEventFilter(django_filters.FilterSet):
         error_messages={"max_length": "Search for at most 200 characters."},
     )
     # From a person's page: one person's own access, or downloads of their data.
-    user = django_filters.ModelChoiceFilter(queryset=User.objects.all(), widget=forms.HiddenInput)
-    subject = django_filters.ModelChoiceFilter(queryset=User.objects.all(), widget=forms.HiddenInput)
+    user = django_filters.ModelChoiceFilter(
+        queryset=User.objects.all(),
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "There is no such person: clear the filters to see everyone's access."},
+    )
+    subject = django_filters.ModelChoiceFilter(
+        queryset=User.objects.all(),
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "There is no such person: clear the filters to see every download."},
+    )
     kind = django_filters.ChoiceFilter(choices=Kind.choices, label="What kind", empty_label="Every kind")
     role = django_filters.ChoiceFilter(choices=User.Role.choices, label="Their role", empty_label="Any role")
     organisation = django_filters.ModelChoiceFilter(
