@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_celery_beat.models import PeriodicTask
 
 from priorities.models import Action
 from tracker.access import Kind, record_access
@@ -33,6 +34,7 @@ from .services import (
 )
 
 RUNS_SHOWN = 30
+RETENTION_TASK = "privacy.tasks.apply_retention"
 
 
 def _person(user_id):
@@ -150,9 +152,22 @@ def retention_hold(request, user_id):
     return render(request, "privacy/hold.html", {"person": person, "form": form}, status=400)
 
 
+def _crontab_time(job):
+    """ "03:30" for a job at one time of day; the crontab's own fields otherwise."""
+    if job is None or job.crontab is None:
+        return ""
+    hour, minute = job.crontab.hour, job.crontab.minute
+    if hour.isdigit() and minute.isdigit():
+        return f"{int(hour):02d}:{int(minute):02d}"
+    return f"hour {hour}, minute {minute}"
+
+
 @require_GET
 @role_required(SECRETARIAT)
 def retention(request):
     """The retention schedule as set, and what its latest runs removed."""
     runs = RetentionRun.objects.all()[:RUNS_SHOWN]
-    return render(request, "privacy/retention.html", {"schedule": schedule(), "runs": runs})
+    # The job's time as beat has it now (the secretariat may change it in the admin).
+    job = PeriodicTask.objects.filter(task=RETENTION_TASK).select_related("crontab").first()
+    context = {"schedule": schedule(), "runs": runs, "job": job, "job_time": _crontab_time(job)}
+    return render(request, "privacy/retention.html", context)

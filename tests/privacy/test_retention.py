@@ -241,6 +241,9 @@ def test_the_retention_page_shows_the_schedule_and_the_latest_runs(generated, cl
     client.force_login(SecretariatFactory())
     page = client.get(reverse("privacy:retention")).content.decode()
     assert "RETENTION_ACCESS_LOG_MONTHS" in page and "3 months" in page and "Dry run" in page
+    assert "A job runs every day at 03:30 (Europe/London)" in page
+    PeriodicTask.objects.filter(name="Daily retention").update(enabled=False)
+    assert "The job is turned off" in client.get(reverse("privacy:retention")).content.decode()
 
 
 @pytest.mark.parametrize(
