@@ -6,7 +6,9 @@ class IndicatorsConfig(AppConfig):
     verbose_name = "Success indicators"
 
     def ready(self):
-        # Only once the app registry is ready: the filters module imports models.
-        from .filters import add_indicator_filter
+        # Only once the app registry is ready: these modules import models.
+        from . import personal_data
+        from .filters import add_indicator_filter  # this one too: the filters module imports models
 
         add_indicator_filter()
+        personal_data.register()

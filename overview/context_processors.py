@@ -66,6 +66,7 @@ def _items_for(user):
             ("indicators:indicator-list", "Indicators"),
             ("overview:dashboard", "Dashboard"),
             ("organisation-list", "Organisations"),
+            ("person-list", "People"),
             ("priorities:plan", "The plan"),
             ("admin:index", "Admin"),
         ]

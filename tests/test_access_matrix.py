@@ -20,6 +20,7 @@ from indicators.services import measurement_import_store, measurement_submission
 from priorities.models import Status
 from priorities.report_links import link_token
 from priorities.services import action_record_update, plan_import_store, plan_publish, submission_create
+from privacy.models import Anonymisation, RemainingMention
 from tests.api.world import build_world
 from tests.factories import (
     ActionPartnerFactory,
@@ -30,7 +31,7 @@ from tests.factories import (
     report_link_for,
 )
 from tracker.models import User
-from tracker.services import invitation_token, partner_invite
+from tracker.services import invitation_token, partner_invite, user_deactivate
 
 ROLES = ("anonymous", "partner_a", "partner_b", "secretariat", "commissioner")
 ALL_405 = (405, 405, 405, 405, 405)
@@ -162,6 +163,19 @@ EXPECTED = {
     "api:schema": ((200, 200, 200, 200, 200), ALL_405),
     "api:docs": ((200, 200, 200, 200, 200), ALL_405),
     "api:not-found": ((404, 404, 404, 404, 404), (404, 404, 404, 404, 404)),
+    # People, a person's data, retention and the access log (issue 25): the secretariat only. The world's
+    # leaver is deactivated, so the secretariat may anonymise them (POST); an empty hold has no reason (400);
+    # an empty POST to a remaining mention is an unbound form (400, nothing written).
+    "person-list": ((302, 403, 403, 200, 403), ALL_405),
+    "person-detail": ((302, 403, 403, 200, 403), ALL_405),
+    "privacy:person-export": ((302, 403, 403, 200, 403), ALL_405),
+    "privacy:person-anonymise": ((302, 403, 403, 200, 403), (302, 403, 403, 302, 403)),
+    "privacy:anonymised": ((302, 403, 403, 200, 403), ALL_405),
+    "privacy:mention-edit": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "privacy:retention-hold": (ALL_405, (302, 403, 403, 400, 403)),
+    "privacy:retention": ((302, 403, 403, 200, 403), ALL_405),
+    "audit:access-log": ((302, 403, 403, 200, 403), ALL_405),
+    "audit:access-log-csv": ((302, 403, 403, 200, 403), ALL_405),
 }
 
 # --- the API (issue 24): every endpoint × every kind of token, on organisation A's items ----------------
@@ -307,6 +321,16 @@ def world(db):
     )
     forgetful = PartnerFactory(organisation=org_a)
     departed = PartnerFactory(organisation=org_a, is_active=False)
+    # Two people who left: one deactivated; one anonymised, whose name a note still holds (made directly:
+    # anonymising scans every table, too slow for a fixture every test builds; tests/privacy tests it).
+    leaver = PartnerFactory(organisation=org_a, first_name="Lee", last_name="Leaver")
+    user_deactivate(user=leaver, by=users["secretariat"])
+    gone = PartnerFactory(organisation=org_a, first_name="Former", last_name="user", is_active=False)
+    note = action_record_update(action=action, status=Status.ON_TRACK, note="Agreed with Gwen", by=users["secretariat"])
+    anonymisation = Anonymisation.objects.create(person=gone, done_by=users["secretariat"], via="secretariat")
+    mention = RemainingMention.objects.create(
+        anonymisation=anonymisation, model="priorities.ProgressUpdate", object_pk=str(note.pk), field="note"
+    )
     kwargs = {
         "accept-invitation": {"token": invitation_token(invitation)},
         "organisation-detail": {"slug": org_a.slug},
@@ -375,6 +399,12 @@ def world(db):
         "indicators:indicator-archive": {"pk": indicator.pk},
         "indicators:indicator-restore": {"pk": indicator.pk},
         "tokens:revoke": {"pk": _token(users["partner_a"], "read")[0].pk},
+        "person-detail": {"user_id": users["partner_a"].pk},
+        "privacy:person-export": {"user_id": users["partner_a"].pk},
+        "privacy:person-anonymise": {"user_id": leaver.pk},
+        "privacy:anonymised": {"user_id": gone.pk},
+        "privacy:mention-edit": {"user_id": gone.pk, "mention_id": mention.pk},
+        "privacy:retention-hold": {"user_id": leaver.pk},
     }
     return users, kwargs
 

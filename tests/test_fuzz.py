@@ -63,8 +63,10 @@ SAMPLE = 3  # hostile values per field besides CORE
 LIST_PARAMETERS = ("page", "sort", "per_page", "show", "objective")
 # Signing out would end the walk's session; the importer guard covers file fields.
 SKIP_URLS = {"logout"}
-# Tables that any request may write: sessions, sign-in attempts (django-axes).
+# Tables that any request may write: sessions, sign-in attempts (django-axes), and the access and security
+# logs (every download, report view and refusal is recorded, by design: README "Audit").
 UNCOUNTED = {"sessions.session", "axes.accessattempt", "axes.accesslog", "axes.accessfailurelog"}
+UNCOUNTED |= {"audit.accessevent", "audit.securityevent"}
 
 
 class _Forms(HTMLParser):

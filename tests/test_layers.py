@@ -11,7 +11,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = {"tracker": 0, "priorities": 1, "indicators": 2, "overview": 3, "public_pages": 3, "api": 3}
+LAYERS = {
+    "tracker": 0,
+    "priorities": 1,
+    # The access and security logs: they need only people (tracker), and every app reports to them through it.
+    "audit": 1,
+    "indicators": 2,
+    "overview": 3,
+    "public_pages": 3,
+    "api": 3,
+    # A person's data and retention: they reach into every app's records.
+    "privacy": 3,
+}
 # The project's URLconf wires every app into one site, so it names views from the apps above tracker.
 WIRING = {"tracker/urls.py"}
 

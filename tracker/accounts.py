@@ -6,7 +6,6 @@ and from where, and the person gets an email saying what changed, sent by a Cele
 
 import base64
 import hashlib
-import logging
 import time
 from binascii import unhexlify
 
@@ -26,9 +25,10 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
+from .security import SecurityLog
 from .two_step import two_step_required
 
-logger = logging.getLogger("tracker.security")
+logger = SecurityLog()
 
 RECOVERY_CODE_COUNT = 10
 RATE_WINDOW_SECONDS = 60 * 60
@@ -144,7 +144,7 @@ def password_set(*, user, password, event, client):
     user.set_password(password)
     user.save(update_fields=["password"])
     label = {"password-reset": "password reset completed", "password-changed": "password changed"}[event]
-    logger.info("%s: user=%s from=%s", label, user.username, client)
+    logger.info("%s: user=%s from=%s", label, user.username, client, person=user)
     notify_account_change(user=user, event=event, client=client)
     return user
 
@@ -190,14 +190,14 @@ def two_step_enrol(*, user, key, token, client):
     totp.time = time.time()  # one instant for the check and the step recorded below
     code = _clean_code(token)
     if not (code.isdigit() and len(code) == 6 and totp.verify(int(code), tolerance=1)):
-        logger.warning("two-step enrolment failed: user=%s from=%s", user.username, client)
+        logger.warning("two-step enrolment failed: user=%s from=%s", user.username, client, person=user)
         raise ValidationError({"token": "That code is not right. Enter the 6-digit code your app shows now."})
     TOTPDevice.objects.filter(user=user).delete()
     device = TOTPDevice(user=user, key=key, name="Authenticator app", confirmed=True, last_t=totp.t())
     device.full_clean()
     device.save()
     codes = _new_recovery_codes(user)
-    logger.info("two-step enrolled: user=%s from=%s", user.username, client)
+    logger.info("two-step enrolled: user=%s from=%s", user.username, client, person=user)
     notify_account_change(user=user, event="two-step-enrolled", client=client)
     return device, codes
 
@@ -214,9 +214,9 @@ def two_step_verify(*, user, token, client):
             if device.verify_token(code):
                 if model is StaticDevice:
                     left = device.token_set.count()
-                    logger.info("recovery code used: user=%s from=%s left=%s", user.username, client, left)
+                    logger.info("recovery code used: user=%s from=%s left=%s", user.username, client, left, person=user)
                 return device
-    logger.warning("two-step failed: user=%s from=%s", user.username, client)
+    logger.warning("two-step failed: user=%s from=%s", user.username, client, person=user)
     return None
 
 
@@ -226,7 +226,7 @@ def recovery_codes_renew(*, user, client):
     if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         raise ValidationError("Set up two-step sign-in first: recovery codes stand in for your authenticator app.")
     codes = _new_recovery_codes(user)
-    logger.info("recovery codes renewed: user=%s from=%s", user.username, client)
+    logger.info("recovery codes renewed: user=%s from=%s", user.username, client, person=user)
     notify_account_change(user=user, event="recovery-codes-renewed", client=client)
     return codes
 
@@ -239,7 +239,7 @@ def two_step_remove(*, user, password, client):
     if two_step_required(user):
         raise ValidationError("Two-step sign-in is required for your account, so it cannot be turned off.")
     _delete_devices(user)
-    logger.info("two-step removed: user=%s from=%s", user.username, client)
+    logger.info("two-step removed: user=%s from=%s", user.username, client, person=user)
     notify_account_change(user=user, event="two-step-removed", client=client)
 
 
@@ -256,7 +256,7 @@ def two_step_reset(*, user, by, client):
         raise ValidationError("Reset your own two-step sign-in from your account page.")
     if not _delete_devices(user):
         raise ValidationError(f"{user} has no two-step sign-in to reset.")
-    logger.warning("two-step reset: user=%s by=%s from=%s", user.username, by.username, client)
+    logger.warning("two-step reset: user=%s by=%s from=%s", user.username, by.username, client, person=user)
     notify_account_change(user=user, event="two-step-reset", client=client)
     return user
 
@@ -273,5 +273,6 @@ def organisation_set_two_step(*, organisation, required, by, client):
         organisation.slug,
         by.username,
         client,
+        person=by,
     )
     return organisation

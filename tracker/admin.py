@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from .accounts import two_step_reset
 from .models import Organisation, User
@@ -51,3 +52,9 @@ class UserAdmin(DjangoUserAdmin):
 
     # Set by Django, not typed: editable, an untouched save cut them to the whole second.
     readonly_fields = ["last_login", "date_joined"]
+
+    def save_model(self, request, obj, form, change):
+        # Unticking "active" here deactivates as the product does: retention counts from that moment.
+        if "is_active" in form.changed_data or not change:
+            obj.deactivated_at = None if obj.is_active else timezone.now()
+        super().save_model(request, obj, form, change)

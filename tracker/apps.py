@@ -7,11 +7,12 @@ class TrackerConfig(AppConfig):
     verbose_name = "Users and organisations"
 
     def ready(self):
-        # Only once the app registry is ready: both connect receivers to models' signals (security: the
-        # sign-in log's), and caching imports the models.
-        from . import caching, security  # noqa: F401
+        # Only once the app registry is ready: these connect receivers to models' signals (security: the
+        # sign-in log's), caching imports the models, and personal_data registers tracker's part.
+        from . import caching, personal_data, security  # noqa: F401
 
         caching.connect(apps)
+        personal_data.register()
 
 
 class TrackerAdminConfig(admin_apps.AdminConfig):

@@ -100,6 +100,13 @@ class User(AbstractUser):
         help_text="Required for partner users: the organisation whose actions they report on.",
     )
 
+    deactivated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the account was last deactivated: retention anonymises it a set time after (privacy app).",
+    )
+
     objects = TrackerUserManager()
 
     class Meta:

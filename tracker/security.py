@@ -10,9 +10,37 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.contrib.auth.views import redirect_to_login
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
-logger = logging.getLogger("tracker.security")
+# Sent for every line of the security log with: level, message (the line as logged), person (the User it is
+# about, when known) and username (as typed, for sign-in failures). The audit app keeps them in the database.
+security_logged = Signal()
+
+
+class SecurityLog:
+    """The security log: each line goes to the "tracker.security" logger and, as `security_logged`, to its store."""
+
+    def __init__(self, name="tracker.security"):
+        self.logger = logging.getLogger(name)
+
+    def log(self, level, message, *args, person=None, username=None):
+        self.logger.log(level, message, *args, stacklevel=3)
+        security_logged.send(
+            sender=SecurityLog,
+            level=level,
+            message=message % args if args else message,
+            person=person,
+            username=username if username is not None else getattr(person, "username", None),
+        )
+
+    def info(self, message, *args, person=None, username=None):
+        self.log(logging.INFO, message, *args, person=person, username=username)
+
+    def warning(self, message, *args, person=None, username=None):
+        self.log(logging.WARNING, message, *args, person=person, username=username)
+
+
+logger = SecurityLog()
 SIGNED_IN_AT = "signed_in_at"
 LAST_SEEN = "last_seen"
 # How stale the "last seen" mark may get before it is written again.
@@ -49,6 +77,11 @@ def axes_username(request, credentials):
     return None if username is None else str(username)[:USERNAME_MAX_LENGTH]
 
 
+def _person(request):
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
 def _who(user):
     return loggable(getattr(user, "username", None) or "anonymous")
 
@@ -59,25 +92,31 @@ def _record_sign_in(sender, request, user, **kwargs):
         now = int(time.time())
         request.session[SIGNED_IN_AT] = now
         request.session[LAST_SEEN] = now
-    logger.info("sign-in: user=%s from=%s", _who(user), client_address(request))
+    logger.info("sign-in: user=%s from=%s", _who(user), client_address(request), person=user)
 
 
 @receiver(user_logged_out)
 def _record_sign_out(sender, request, user, **kwargs):
-    logger.info("sign-out: user=%s from=%s", _who(user), client_address(request))
+    logger.info("sign-out: user=%s from=%s", _who(user), client_address(request), person=user)
 
 
 @receiver(user_login_failed)
 def _record_failure(sender, credentials, request=None, **kwargs):
     logger.warning(
-        "sign-in failed: user=%s from=%s", loggable(credentials.get("username", "?")), client_address(request)
+        "sign-in failed: user=%s from=%s",
+        loggable(credentials.get("username", "?")),
+        client_address(request),
+        username=str(credentials.get("username", ""))[:USERNAME_MAX_LENGTH],
     )
 
 
 @receiver(user_locked_out)
 def _record_lockout(sender, request, username=None, ip_address=None, **kwargs):
     logger.warning(
-        "locked out: user=%s from=%s", loggable(username or "?"), loggable(ip_address or client_address(request))
+        "locked out: user=%s from=%s",
+        loggable(username or "?"),
+        loggable(ip_address or client_address(request)),
+        username=str(username or "")[:USERNAME_MAX_LENGTH],
     )
 
 
@@ -101,7 +140,7 @@ class SessionLifetimeMiddleware:
                 now - last_seen > settings.SESSION_IDLE_TIMEOUT
                 or now - signed_in_at > settings.SESSION_ABSOLUTE_LIFETIME
             ):
-                logger.info("session expired: user=%s from=%s", _who(user), client_address(request))
+                logger.info("session expired: user=%s from=%s", _who(user), client_address(request), person=user)
                 logout(request)
                 return redirect_to_login(request.get_full_path())
             if now - last_seen > LAST_SEEN_RESOLUTION:
@@ -124,5 +163,6 @@ class RefusalLogMiddleware:
                 client_address(request),
                 loggable(request.method),
                 loggable(request.path),
+                person=_person(request),
             )
         return response

@@ -113,7 +113,8 @@ def user_deactivate(*, user, by, client="unknown"):
     if not user.is_active:
         raise ValidationError(f"{user} is already deactivated.")
     user.is_active = False
-    user.save(update_fields=["is_active"])
+    user.deactivated_at = timezone.now()
+    user.save(update_fields=["is_active", "deactivated_at"])
     Invitation.objects.filter(user=user, accepted_at__isnull=True).delete()
     _record(user=user, by=by, client=client, message="Deactivated")
     return user

@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "overview",
     "public_pages",
     "api",
+    "audit",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -95,6 +97,8 @@ MIDDLEWARE = [
     "tracker.security.RefusalLogMiddleware",
     # After the session, user and messages: the 404 page it renders under DEBUG shows who is signed in.
     "tracker.middleware.ProductNotFoundPageMiddleware",
+    # Downloads (when their stream ends) and admin pages, to the access log (tracker/access.py, the audit app).
+    "tracker.access.AccessRecordMiddleware",
     # Inside the session: keeps each person's own writes in it (tracker/caching.py).
     "tracker.caching.FreshAfterOwnWritesMiddleware",
     # Last, so that it sees every sign-in attempt's outcome.
@@ -445,6 +449,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+# --- Personal data and retention (issue 25; privacy app, README "Retention") ------------------------
+# How long each kind of record is kept; 0 keeps it for ever. A daily job applies the schedule
+# (`manage.py apply_retention --dry-run` says what it would remove now).
+RETENTION_EMAIL_BODY_DAYS = int(os.environ.get("RETENTION_EMAIL_BODY_DAYS", "90"))
+RETENTION_REPORT_LINK_DAYS = int(os.environ.get("RETENTION_REPORT_LINK_DAYS", "90"))
+RETENTION_SECURITY_LOG_MONTHS = int(os.environ.get("RETENTION_SECURITY_LOG_MONTHS", "12"))
+RETENTION_ACCESS_LOG_MONTHS = int(os.environ.get("RETENTION_ACCESS_LOG_MONTHS", "24"))
+RETENTION_DEACTIVATED_ACCOUNT_MONTHS = int(os.environ.get("RETENTION_DEACTIVATED_ACCOUNT_MONTHS", "12"))
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

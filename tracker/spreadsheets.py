@@ -12,6 +12,8 @@ their types, so they are never touched; the measurements import drops the apostr
 Streaming: `csv_response` is a StreamingHttpResponse fed row by row, and `xlsx_response` writes the
 workbook with openpyxl's write-only mode into a temporary file that is then streamed, so memory
 does not grow with the number of rows. Callers pass rows as an iterator (e.g. from `values()`).
+Both count the rows they write and mark the response, so the access log records every download with its
+rows (tracker/access.py).
 
 Uploads (the measurements import, the plan import): `read_table` turns an untrusted CSV or .xlsx
 into rows of cells, at most MAX_ROWS + 1 rows of MAX_COLUMNS cells, an Excel file read in a limited
@@ -42,6 +44,7 @@ from openpyxl.xml import LXML
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import fromstring, xmlfile
 
+from .access import RowCounter, mark_download
 from .sheet_reader import MAX_COLUMNS, MAX_ROWS, read_xlsx
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -296,13 +299,23 @@ def upload_stem(filename):
 
 
 def csv_response(rows, filename):
-    """Rows (the first is the header) streamed as a CSV download."""
-    return _download(StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8"), filename)
+    """Rows (the first is the header) streamed as a CSV download; the access log gets the rows sent."""
+    counter = RowCounter(rows)
+    response = StreamingHttpResponse(csv_lines(counter), content_type="text/csv; charset=utf-8")
+    return mark_download(_download(response, filename), what=filename, counters=[counter])
 
 
 def xlsx_response(sheets, filename):
     """Sheets of rows as an Excel download, written in write-only mode and streamed from a temporary file."""
-    return _download(FileResponse(xlsx_file(sheets), content_type=XLSX_TYPE), filename)
+    counters = []
+
+    def counted(sheets):
+        for title, rows in sheets:
+            counters.append(RowCounter(rows))
+            yield title, counters[-1]
+
+    response = FileResponse(xlsx_file(counted(sheets)), content_type=XLSX_TYPE)
+    return mark_download(_download(response, filename), what=filename, counters=counters)
 
 
 # --- reading uploads ------------------------------------------------------------------------------

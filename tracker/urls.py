@@ -5,7 +5,7 @@ from django.urls import include, path
 from overview.views.home import home
 from priorities.views import organisations
 
-from . import account_views, views
+from . import account_views, people_views, views
 
 # The project's URLconf wires every app together, so it is the one module of `tracker` that imports
 # from the apps above it (see "Layout" in README.md and tests/test_layers.py).
@@ -71,6 +71,10 @@ urlpatterns = [
         views.user_reactivate_view,
         name="user-reactivate",
     ),
+    path("people/", people_views.person_list, name="person-list"),
+    path("people/<int:user_id>/", people_views.person_detail, name="person-detail"),
+    path("audit/", include("audit.urls")),
+    path("", include("privacy.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("", include("overview.urls")),

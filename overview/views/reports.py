@@ -16,6 +16,7 @@ from indicators.models import Measure, SuccessIndicator
 from priorities.charts import STATUS_ORDER
 from priorities.models import Action, ActionPartner, Objective, Plan, Priority, ProgressUpdate, Status
 from priorities.plan_choice import current_plan, plan_switch
+from tracker.access import Kind, record_access
 from tracker.paging import page_number, page_of
 from tracker.permissions import STAFF, role_required
 from tracker.spreadsheets import person_name, xlsx_response
@@ -265,6 +266,11 @@ def progress_report(request):
         "part": part,
         "page": _parts_page(request, parts, part),
     }
+    if not form.errors:
+        # The access log: the report as of a date, and how many actions it covered.
+        what = f"Progress report as of {as_of:%Y-%m-%d}" + (f", part {part.number} of {len(parts)}" if part else "")
+        rows = part.last - part.first + 1 if part else context["total"]
+        record_access(request, kind=Kind.REPORT, what=what, rows=rows)
     return render(request, "priorities/progress_report.html", context, status=400 if form.errors else 200)
 
 

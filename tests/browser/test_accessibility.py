@@ -60,6 +60,10 @@ def pages_for(role):
             ("archive or delete an indicator", reverse("indicators:indicator-archive", args=[indicator.pk])),
             ("archived items", reverse("priorities:archived-items")),
             ("publish the plan", reverse("priorities:plan-publish", args=[action.objective.priority.plan_id])),
+            ("people", reverse("person-list")),
+            ("a person", reverse("person-detail", args=[User.objects.get(username="partner-europol").pk])),
+            ("access log", reverse("audit:access-log")),
+            ("retention", reverse("privacy:retention")),
         ]
     )
 

@@ -159,6 +159,17 @@ NOT_EDIT_FORMS = {
     "priorities:priority-restore": "a button: restores",
     "indicators:indicator-archive": "a confirmation: archives or deletes the indicator, edits no field",
     "indicators:indicator-restore": "a button: restores",
+    "person-detail": "a page; its forms hold an account or lead to anonymising it",
+    "privacy:person-export": "a download",
+    "privacy:person-anonymise": "a confirmation: anonymises, edits no field",
+    "privacy:anonymised": "a page listing what remains to edit",
+    "privacy:mention-edit": "resolves a remaining mention: saved untouched it is marked kept, by design",
+    "privacy:retention-hold": "POST only: holds or releases an account",
+    "admin:audit_accessevent_change": "read-only: the access log",
+    "admin:audit_securityevent_change": "read-only: the security log",
+    "admin:privacy_retentionhold_change": "read-only: holds are set and released on the person's page",
+    "admin:privacy_anonymisation_change": "read-only: the record of an anonymisation",
+    "admin:privacy_retentionrun_change": "read-only: the record of a retention run",
 }
 
 # Bookkeeping a save may touch without changing anything a person entered.
@@ -166,6 +177,8 @@ VOLATILE_FIELDS = {"updated_at", "last_login", "date_changed"}
 # Django's own admin log notes every admin save ("No fields changed."): not the product's history,
 # which is ActionChange, IndicatorChange, ProgressUpdate and the rest, all compared below.
 NOT_COMPARED = {"admin.logentry", "sessions.session", "django_celery_beat.periodictasks", "tracker.datageneration"}
+# The access and security logs note every admin page and sign-in, by design (README, "Audit").
+NOT_COMPARED |= {"audit.accessevent", "audit.securityevent"}
 
 
 def object_url_names(patterns=None, namespace="", *, with_arguments=True):

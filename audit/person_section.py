@@ -1,0 +1,14 @@
+"""The audit app's section on a person's page (tracker.people): the latest of what they accessed."""
+
+from .models import AccessEvent
+
+LATEST = 5
+
+
+def context(request, person):
+    """Their five latest entries in the access log, and how many downloads of their own data there were."""
+    return {
+        "latest": list(AccessEvent.objects.filter(user=person).order_by("-at", "-pk")[:LATEST]),
+        "exports": AccessEvent.objects.filter(subject=person).count(),
+        "person": person,
+    }

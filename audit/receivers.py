@@ -1,0 +1,42 @@
+"""The audit app listens: to tracker.access (downloads, reports, a person's data, the admin), to Django's
+sign-in signal (sign-in as each role) and to the security log (tracker.security)."""
+
+from django.contrib.auth.signals import user_logged_in
+
+from tracker.access import Kind, access_recorded
+from tracker.security import client_address, security_logged
+
+from .services import access_event_record, security_event_record
+
+
+def _on_access(sender, request, kind, what, rows=None, complete=True, subject=None, **kwargs):
+    access_event_record(
+        user=getattr(request, "user", None),
+        kind=kind,
+        what=what,
+        path=request.get_full_path() if request is not None else "",
+        client=client_address(request),
+        rows=rows,
+        complete=complete,
+        subject=subject,
+    )
+
+
+def _on_sign_in(sender, request, user, **kwargs):
+    access_event_record(
+        user=user,
+        kind=Kind.SIGN_IN,
+        what=f"Signed in as {user.get_role_display().lower()}",
+        path=request.get_full_path() if request is not None and hasattr(request, "path") else "",
+        client=client_address(request),
+    )
+
+
+def _on_security_line(sender, level, message, person=None, username=None, **kwargs):
+    security_event_record(level=level, message=message, person=person, username=username or "")
+
+
+def connect():
+    access_recorded.connect(_on_access, dispatch_uid="audit.access")
+    user_logged_in.connect(_on_sign_in, dispatch_uid="audit.sign_in")
+    security_logged.connect(_on_security_line, dispatch_uid="audit.security_line")

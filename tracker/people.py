@@ -1,0 +1,24 @@
+"""Sections that apps above tracker add to a person's page (tracker/people_views.py).
+
+The privacy app adds their data, retention hold and anonymisation; the audit app what they accessed.
+Each calls `add_person_section` from its AppConfig.ready(), so tracker never imports them.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PersonSection:
+    template: str
+    context: Callable  # (request, person) -> dict, read by `template` as `section`
+    order: int  # lower first
+
+
+PERSON_SECTIONS: list[PersonSection] = []
+
+
+def add_person_section(*, template, context, order=100):
+    """Show a section on every person's page: `template` rendered with `section` = context(request, person)."""
+    PERSON_SECTIONS.append(PersonSection(template=template, context=context, order=order))
+    PERSON_SECTIONS.sort(key=lambda section: section.order)
