@@ -6,6 +6,7 @@ class TrackerConfig(AppConfig):
     verbose_name = "Users and organisations"
 
     def ready(self):
-        from . import caching, security  # noqa: F401  (security: the sign-in log's signal receivers)
+        from . import caching, metrics, security  # noqa: F401  (security: the sign-in log's signal receivers)
 
         caching.connect(apps)
+        metrics.register_scrape_collector(metrics.InvitationCollector())
