@@ -49,8 +49,9 @@ class GovukBoundField(BoundField):
         # The widget's own classes (a width, say) are kept: the attrs given here would replace them.
         attrs["class"] = " ".join(filter(None, [widget.attrs.get("class", ""), attrs.get("class", ""), css_class]))
         if shows_error:
-            described = [attrs.get("aria-describedby", ""), f"{self.auto_id}-error"]
-            attrs["aria-describedby"] = " ".join(filter(None, described))
+            # Django names the error "<id>_error", which our field template calls "<id>-error": only ours exists.
+            described = [ref for ref in attrs.get("aria-describedby", "").split() if ref != f"{self.auto_id}_error"]
+            attrs["aria-describedby"] = " ".join([*described, f"{self.auto_id}-error"])
         return attrs
 
 
