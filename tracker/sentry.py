@@ -1,7 +1,8 @@
 """Optional error reports to Sentry (SENTRY_DSN), with personal data removed before anything leaves the server.
 
-Sentry's own options do the first part: `send_default_pii=False` (no user, cookies or client address),
-no request bodies (`max_request_body_size="never"`) and no local variables in stack frames. Then
+Sentry's own options do the first part: its `data_collection` (what `send_default_pii=False` was before
+sentry-sdk 2.75) collects no user, cookies, client address, query values, request bodies, SQL parameters,
+task arguments or local variables in stack frames. Then
 scrub_event, run on every event, removes what could still name a person or repeat what they wrote:
 
 - the request keeps its method, the URL *pattern* (`/accounts/invitation/<str:token>/`, never the token or
@@ -36,8 +37,8 @@ CODE_KEYS = {"abs_path", "filename", "module", "function", "pre_context", "conte
 MIN_PERSONAL_LENGTH = 3
 
 
-def init(dsn, *, environment, release, traces_sample_rate):
-    """Start reporting errors (settings.py calls this when SENTRY_DSN is set)."""
+def init(dsn, *, environment, release, traces_sample_rate, **options):
+    """Start reporting errors (settings.py calls this when SENTRY_DSN is set); `options` go to sentry_sdk.init."""
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.django import DjangoIntegration
@@ -47,13 +48,25 @@ def init(dsn, *, environment, release, traces_sample_rate):
         environment=environment or None,
         release=release or None,
         integrations=[DjangoIntegration(transaction_style="url"), CeleryIntegration()],
-        send_default_pii=False,
-        include_local_variables=False,
+        # What `send_default_pii=False` meant, in the form sentry-sdk 2.75 asks for (it deprecates that flag),
+        # and stricter: no user, cookies, query values, bodies, SQL parameters, task arguments or local variables.
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "allowlist", "terms": sorted(SAFE_HEADERS)}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "database_query_data": False,
+            "queues": False,
+            "gen_ai": {"inputs": False, "outputs": False},
+            "stack_frame_variables": False,
+        },
         max_request_body_size="never",
         traces_sample_rate=traces_sample_rate,
         before_send=scrub_event,
         before_send_transaction=scrub_event,
         before_breadcrumb=scrub_breadcrumb,
+        **options,
     )
 
 
