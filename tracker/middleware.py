@@ -55,6 +55,7 @@ class DatabaseUnavailableMiddleware:
 
 MAX_QUERY_VALUE_LENGTH = 2000
 TO_FIELD_VAR = "_to_field"  # django.contrib.admin.options.TO_FIELD_VAR
+DATE_PARTS = ("__year", "__month", "__day")
 _admin = {}
 
 
@@ -83,6 +84,11 @@ def _request_problem(request):
                 # Django's admin looks the record up by a field named "" and fails with a 500 (it refuses
                 # every other name it does not allow with a 400 of its own).
                 return "The address asked the admin to look the record up by no field at all. Nothing was changed."
+        for name, values in request.GET.lists():
+            # A list's date drill-down (date_hierarchy): Django's admin turns a number too large for a date
+            # into a 500 (OverflowError), where it answers any other impossible date itself.
+            if name.endswith(DATE_PARTS) and any(len(value.strip()) > 9 for value in values):
+                return "A date in the address was out of range: years, months and days are small numbers."
     for name, values in request.GET.lists():
         if len(name) > MAX_QUERY_VALUE_LENGTH or any(len(value) > MAX_QUERY_VALUE_LENGTH for value in values):
             return f"The address was too long: filters and searches take at most {MAX_QUERY_VALUE_LENGTH:,} characters."
