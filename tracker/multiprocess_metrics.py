@@ -29,3 +29,8 @@ def mark_process_dead(pid):
 
 if MULTIPROCESS:
     values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
+elif "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+    # Set but empty (an empty line in an env file): prometheus_client would write its files into the
+    # current folder. Empty means unset.
+    del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    values.ValueClass = values.MutexValue
