@@ -5,7 +5,8 @@ objects). As each role, each page it may open is fetched; its forms (method, tar
 current values) and its query parameters are read from the HTML, plus the parameters every list
 knows (page, sort, per_page, ...). Then each field in turn gets hostile values while the others keep
 theirs: a sample of HOSTILE per field (every field gets the CORE ones), not every combination, so the
-whole walk takes a minute or two.
+whole walk takes a minute or two. Django's admin gets a walk of its own, as the secretariat: every model's
+list, add, change, history and delete pages with the admin's own parameters and its lists' filters.
 
 It fails on any answer of 500 or more (a 503 "temporarily unavailable" from a database error too),
 on any write by a GET, and on any write by a refused request (4xx): bad input changes nothing. Each

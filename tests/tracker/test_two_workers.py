@@ -189,3 +189,73 @@ def test_password_reset_limits_hold_across_both_workers(transactional_db, gunico
     assert log.count("too many for this address): email=target@example.org") == 3
     # 3 sent for the one address, 4 for the others: 10 accepted in all, 3 of them not sent.
     assert log.count("password reset requested: email=") == 7
+
+
+def test_a_celery_worker_s_pool_counts_its_tasks_in_the_shared_folder(tmp_path):
+    """A prefork worker (two pool processes) on the embedded broker, sharing the folder as docker-compose does."""
+    from celery import Celery
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "1",
+        "PLAN_TRACKER_VAR_DIR": str(tmp_path),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    env.pop("CELERY_BROKER_URL", None)
+    log = tmp_path / "worker.log"
+    with open(log, "w") as output:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tracker",
+                "worker",
+                "--concurrency=2",
+                "--loglevel=INFO",
+                "-n",
+                f"metrics-{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        queue = tmp_path / "celery"
+        publisher = Celery(broker="filesystem://")
+        publisher.conf.broker_transport_options = {
+            "data_folder_in": str(queue / "in"),
+            "data_folder_out": str(queue / "in"),
+            "processed_folder": str(queue / "processed"),
+            "control_folder": str(queue / "control"),
+            "store_processed": False,
+        }
+        deadline = time.monotonic() + 90
+        while not (queue / "in").is_dir() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for _ in range(4):
+            publisher.send_task("tracker.tasks.ping")
+
+        def counted():
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry, path=str(metrics_dir))
+            for family in text_string_to_metric_families(generate_latest(registry).decode()):
+                for sample in family.samples:
+                    if sample.name == "plan_tracker_celery_tasks_total" and sample.labels == {
+                        "task": "tracker.tasks.ping",
+                        "result": "success",
+                    }:
+                        return sample.value
+            return 0
+
+        while counted() < 4 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert counted() == 4, log.read_text()[-3000:]
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
