@@ -36,14 +36,15 @@ def scrape(client=None, **headers):
 
 
 def value(families, name, sample=None, **labels):
-    """The value of the sample `sample` (default: the family's name) with these labels, 0 if there is none."""
+    """The sum of the samples `sample` (default: the family's name) with these labels, 0 if there are none."""
     family = families.get(name)
     if family is None:
         return 0
-    for found in family.samples:
-        if found.name == (sample or name) and all(found.labels.get(k) == v for k, v in labels.items()):
-            return found.value
-    return 0
+    return sum(
+        found.value
+        for found in family.samples
+        if found.name == (sample or name) and all(found.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 def test_metrics_are_off_unless_a_token_or_a_network_is_set(db, settings):
