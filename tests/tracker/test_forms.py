@@ -115,3 +115,17 @@ def test_a_hidden_field_with_an_error_carries_no_aria_attribute_or_error_class()
     hidden = re.search(r'<input type="hidden"[^>]*>', html).group(0)
     assert "aria-" not in hidden and "--error" not in hidden
     assert re.search(r'aria-describedby="[^"]*id_note-error"', html) and "govuk-input--error" in html
+
+
+def test_every_aria_describedby_of_a_field_with_an_error_points_at_an_element():
+    # Django names a field's error "<id>_error", our template "<id>-error": only ours may be referred to.
+    class WithErrors(forms.Form):
+        email = forms.EmailField(help_text="Where the link goes.")
+        status = forms.ChoiceField(choices=[("a", "A"), ("b", "B")], widget=forms.RadioSelect)
+        note = forms.CharField(widget=forms.Textarea)
+
+    html = str(WithErrors(data={"email": "not an address"}))
+    ids = set(re.findall(r'\sid="([^"]+)"', html))
+    references = [ref for refs in re.findall(r'aria-describedby="([^"]*)"', html) for ref in refs.split()]
+    assert {"id_email-error", "id_email_helptext", "id_note-error"} <= set(references)
+    assert set(references) <= ids, set(references) - ids
