@@ -29,7 +29,7 @@ COPY --from=assets /build/static/build ./static/build
 COPY --from=assets /build/node_modules/govuk-frontend/dist/govuk ./node_modules/govuk-frontend/dist/govuk
 # collectstatic needs settings to load; this throwaway key exists only during the build.
 RUN DJANGO_DEBUG=0 DJANGO_SECRET_KEY=build-time-collectstatic-only python manage.py collectstatic --noinput \
- && mkdir -p /app/var && chown -R plantracker /app/var
+ && mkdir -p /app/var/metrics && chown -R plantracker /app/var
 USER plantracker
 EXPOSE 8000
-CMD ["gunicorn", "tracker.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "tracker.wsgi:application", "--config", "python:tracker.gunicorn_config", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

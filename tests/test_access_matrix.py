@@ -40,6 +40,13 @@ ALL_405 = (405, 405, 405, 405, 405)
 EXPECTED = {
     "home": ((302, 200, 200, 302, 302), ALL_405),
     "healthz": ((200, 200, 200, 200, 200), ALL_405),
+    # Nobody may scrape here: no METRICS_TOKEN or METRICS_ALLOWED_NETWORKS (tests/tracker/test_metrics.py).
+    "metrics": ((404, 404, 404, 404, 404), ALL_405),
+    # For everyone, signed in or not; edited by the secretariat (an empty POST: no text).
+    "privacy-notice": ((200, 200, 200, 200, 200), ALL_405),
+    "accessibility-statement": ((200, 200, 200, 200, 200), ALL_405),
+    "privacy-notice-edit": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "accessibility-statement-edit": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
     "login": ((200, 302, 302, 302, 302), (200, 302, 302, 302, 302)),
     "logout": (ALL_405, (302, 302, 302, 302, 302)),
     "accept-invitation": ((200, 200, 200, 200, 200), (400, 400, 400, 400, 400)),

@@ -5,7 +5,8 @@ objects). As each role, each page it may open is fetched; its forms (method, tar
 current values) and its query parameters are read from the HTML, plus the parameters every list
 knows (page, sort, per_page, ...). Then each field in turn gets hostile values while the others keep
 theirs: a sample of HOSTILE per field (every field gets the CORE ones), not every combination, so the
-whole walk takes a minute or two.
+whole walk takes a minute or two. Django's admin gets a walk of its own, as the secretariat: every model's
+list, add, change, history and delete pages with the admin's own parameters and its lists' filters.
 
 It fails on any answer of 500 or more (a 503 "temporarily unavailable" from a database error too),
 on any write by a GET, and on any write by a refused request (4xx): bad input changes nothing. Each
@@ -14,8 +15,10 @@ fine title) does not change the world the next request sees.
 """
 
 import hashlib
+import re
+from html import unescape
 from html.parser import HTMLParser
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 from django.apps import apps
@@ -59,6 +62,11 @@ HOSTILE = [
     "%s%n%x",
 ]
 SAMPLE = 3  # hostile values per field besides CORE
+# The admin's own query parameters (django.contrib.admin: lookups, popups, search, ordering, paging), and the
+# values every one of them gets besides one of HOSTILE: Django's admin answered `_to_field=` with a 500.
+ADMIN_OBJECT_PARAMETERS = ("_to_field", "_popup", "_changelist_filters")
+ADMIN_LIST_PARAMETERS = ("q", "o", "p", "all", "e")
+ADMIN_VALUES = ["", "a\r\nforged log line", "99999999999999999999999"]
 # Parameters of lists that no form on the page names (page, sort and section links); sent where the page links them.
 LIST_PARAMETERS = ("page", "sort", "per_page", "show", "objective")
 # Signing out would end the walk's session; the importer guard covers file fields.
@@ -169,10 +177,10 @@ def _pages(role, kwargs):
         yield name, reverse(name, kwargs=kwargs.get(name, {}))
 
 
-def _requests(client, role, kwargs):
+def _requests(client, urls):
     """(method, path, body or query) for every page, form and field the role meets, with hostile values."""
     seen = set()
-    for name, url in _pages(role, kwargs):
+    for url in urls:
         response = client.get(url)
         html = response.content.decode(errors="replace") if response["Content-Type"].startswith("text/html") else ""
         # Every page gets a parameter it does not know; lists get the ones their links carry.
@@ -206,7 +214,7 @@ def test_hostile_values_in_every_field_never_get_a_500_or_a_stray_write(world, r
     if role != "anonymous":
         client.force_login(users[role])
     # The login and invitation pages are the anonymous visitor's.
-    requests = list(_requests(client, role, kwargs))
+    requests = list(_requests(client, [url for _name, url in _pages(role, kwargs)]))
     assert len(requests) > 50, "the walk found almost nothing to send"
     failures = []
     for method, path, encoded in requests:
@@ -234,4 +242,82 @@ def test_hostile_values_in_every_field_never_get_a_500_or_a_stray_write(world, r
             transaction.savepoint_rollback(savepoint)
             if role != "anonymous" and "_auth_user_id" not in client.session:
                 client.force_login(users[role])
+    assert not failures, f"{len(failures)} of {len(requests)} hostile requests failed:\n" + "\n".join(failures[:40])
+
+
+def _admin_pages(client):
+    """Every model's list, add form, and its first row's change, history and delete pages in Django's admin."""
+    index = client.get(reverse("admin:index")).content.decode()
+    lists = sorted(set(re.findall(r'href="(/admin/[a-z_]+/[a-z_]+/)"', index)))
+    assert len(lists) > 10, "the admin index lists almost nothing"
+    yield reverse("admin:index")
+    for changelist in lists:
+        yield changelist
+        html = client.get(changelist).content.decode()
+        if f'href="{changelist}add/"' in html:
+            yield f"{changelist}add/"
+        first = re.search(rf'href="({re.escape(changelist)}[^/"]+/)change/', html)
+        if first:
+            yield from (f"{first.group(1)}change/", f"{first.group(1)}history/", f"{first.group(1)}delete/")
+
+
+def _admin_values_for(name):
+    """ADMIN_VALUES and one more hostile value, chosen by the parameter's name."""
+    return [*ADMIN_VALUES, HOSTILE[int(hashlib.sha256(name.encode()).hexdigest(), 16) % len(HOSTILE)]]
+
+
+def _admin_requests(client, urls):
+    """(method, path, body or query) for the admin's pages: its own parameters, its lists' filters, and the
+    lists' action forms (its add and change forms are Django's ModelForms of models the product's own
+    forms already cover)."""
+    for url in urls:
+        html = client.get(url).content.decode(errors="replace")
+        parameters = {*ADMIN_OBJECT_PARAMETERS, "unknown"}
+        if re.fullmatch(r"/admin/[a-z_]+/[a-z_]+/", url):
+            # Search, ordering, paging, and the filters' own parameters (links that are only a query).
+            parameters |= set(ADMIN_LIST_PARAMETERS)
+            parameters |= {
+                name for query in re.findall(r'href="\?([^"]+)"', html) for name in parse_qs(unescape(query))
+            }
+            for form in _forms(html):
+                if form["method"] != "post" or "action" not in form["fields"]:
+                    continue
+                for field in [name for name in form["fields"] if name != "csrfmiddlewaretoken"]:
+                    for value in _admin_values_for(field):
+                        yield "post", url, _encode({**form["fields"], field: value})
+        for parameter in sorted(parameters):
+            for value in _admin_values_for(parameter):
+                yield "get", url, _encode({parameter: value})
+
+
+def test_hostile_values_in_the_admin_never_get_a_500_or_a_stray_write(world):  # noqa: F811
+    """The same walk over Django's admin, as the secretariat (a superuser), with the admin's own parameters."""
+    users, _kwargs = world
+    client = Client()
+    client.force_login(users["secretariat"])
+    failures = []
+    requests = list(_admin_requests(client, list(_admin_pages(client))))
+    anonymous = Client()
+    requests += [("get", reverse("admin:login"), _encode({"next": value})) for value in ADMIN_VALUES]
+    for method, path, encoded in requests:
+        before = _snapshot()
+        savepoint = transaction.savepoint()
+        try:
+            if method == "get":
+                response = (anonymous if path == reverse("admin:login") else client).get(f"{path}?{encoded}")
+            else:
+                response = client.post(path, encoded, content_type="application/x-www-form-urlencoded")
+            after = _snapshot()
+            wrote = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
+            if response.status_code >= 500:
+                failures.append(f"{method.upper()} {path} {encoded[:120]}: {response.status_code}")
+            elif wrote and (method == "get" or 400 <= response.status_code < 500):
+                failures.append(f"{method.upper()} {path} {encoded[:120]}: {response.status_code} but wrote {wrote}")
+        except Exception as error:
+            failures.append(f"{method.upper()} {path} {encoded[:120]}: {type(error).__name__}: {str(error)[:200]}")
+        finally:
+            transaction.savepoint_rollback(savepoint)
+            if "_auth_user_id" not in client.session:
+                client.force_login(users["secretariat"])
+    assert len(requests) > 500, "the walk found almost nothing to send"
     assert not failures, f"{len(failures)} of {len(requests)} hostile requests failed:\n" + "\n".join(failures[:40])

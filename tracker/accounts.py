@@ -5,19 +5,19 @@ and from where, and the person gets an email saying what changed, sent by a Cele
 """
 
 import base64
-import hashlib
+import datetime
 import time
 from binascii import unhexlify
 
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.password_validation import validate_password
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django_otp.oath import TOTP
@@ -25,6 +25,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
+from .models import RequestCount
 from .security import SecurityLog
 from .two_step import two_step_required
 
@@ -87,17 +88,44 @@ def account_notice_send(*, user, event, when, client, detail=""):
 # --- passwords ---------------------------------------------------------------------------------------
 
 
+# One statement counts a request and starts a new window when the last one has ended, so that two
+# processes counting at once each get their own number (SQLite >= 3.35 and PostgreSQL both run it).
+COUNT_SQL = (
+    "INSERT INTO {table} ({key}, window_started_at, {count}) VALUES (%s, %s, 1) "
+    "ON CONFLICT ({key}) DO UPDATE SET "
+    "{count} = CASE WHEN {table}.window_started_at <= %s THEN 1 ELSE {table}.{count} + 1 END, "
+    "window_started_at = CASE WHEN {table}.window_started_at <= %s "
+    "THEN excluded.window_started_at ELSE {table}.window_started_at END "
+    "RETURNING {count}"
+)
+
+
+def _count_request(key, window_seconds):
+    """This request's number in `key`'s current window (a window starts at its first request); in the database.
+
+    Windows that ended long ago are deleted on the way (the table holds only digests of the last hours).
+    """
+    now = timezone.now()
+    ended = connection.ops.adapt_datetimefield_value(now - datetime.timedelta(seconds=window_seconds))
+    quote = connection.ops.quote_name
+    sql = COUNT_SQL.format(table=quote(RequestCount._meta.db_table), key=quote("key"), count=quote("count"))
+    long_ended = connection.ops.adapt_datetimefield_value(now - datetime.timedelta(seconds=2 * window_seconds))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key, connection.ops.adapt_datetimefield_value(now), ended, ended])
+        count = cursor.fetchone()[0]
+        # Plain SQL: the ORM's delete would send signals, and the page cache would take it for a change.
+        table = quote(RequestCount._meta.db_table)  # the model's own table name: no input goes in
+        cursor.execute(f"DELETE FROM {table} WHERE window_started_at < %s", [long_ended])  # noqa: S608  # nosec B608
+    return count
+
+
 def _over_limit(kind, value, limit):
-    """Counts one request for `value` in this hour's window; True once the count passes `limit`."""
-    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
-    key = f"password-reset:{kind}:{digest}"
-    cache.add(key, 0, RATE_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, RATE_WINDOW_SECONDS)
-        count = 1
-    return count > limit
+    """Counts one request for `value` in this hour's window; True once the count passes `limit`.
+
+    The value is kept only as a keyed digest (an HMAC with the secret key): the table names no address.
+    """
+    digest = salted_hmac("tracker.accounts.password-reset", value).hexdigest()[:40]
+    return _count_request(f"password-reset:{kind}:{digest}", RATE_WINDOW_SECONDS) > limit
 
 
 def password_reset_request(*, email, client):

@@ -8,11 +8,12 @@ class TrackerConfig(AppConfig):
 
     def ready(self):
         # Only once the app registry is ready: these connect receivers to models' signals (security: the
-        # sign-in log's), caching imports the models, and personal_data registers tracker's part.
-        from . import caching, personal_data, security  # noqa: F401
+        # sign-in log's), caching and metrics import the models, and personal_data registers tracker's part.
+        from . import caching, metrics, personal_data, security  # noqa: F401
 
         caching.connect(apps)
         personal_data.register()
+        metrics.register_scrape_collector(metrics.InvitationCollector())
 
 
 class TrackerAdminConfig(admin_apps.AdminConfig):

@@ -82,6 +82,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_migrate, pos
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
+from . import metrics
 from .models import DataGeneration, User
 
 logger = logging.getLogger(__name__)
@@ -376,27 +377,36 @@ def cached_fragment(key, render):
     previous one while one process renders the new one, for at most FRAGMENT_MAX_STALE_SECONDS after
     the change committed (see the module's docstring).
     A cache outage costs speed, never the page."""
+    render = metrics.counted_render(key, render)
     if key is None:
+        metrics.fragment_lookup(key, "uncached")
         return render()
     plain = not isinstance(key, FragmentKey)
     try:
         html = cache.get(key if plain else key.key)
         if html is not None:
+            metrics.fragment_lookup(key, "hit")
             return html
         previous, current = (None, False) if plain else _previous(key)
         if current:
+            metrics.fragment_lookup(key, "hit")
             return previous  # rendered for this generation by another process (or ahead of the request)
         token = _take_lock(key) if previous is not None else None
     except Exception:  # a cache server down or unreachable
         logger.warning("fragment cache unavailable: rendering %s", key, exc_info=True)
+        metrics.fragment_lookup(key, "unavailable")
         return render()
     if token is not None:
         if getattr(_request, "deferred", None) is not None:
             _request.deferred.append((key, render, token))  # rendered once the response has gone
+            metrics.fragment_lookup(key, "previous")
             return previous
+        metrics.fragment_lookup(key, "miss")
         return _render_locked(key, render, token)  # outside a request: nobody would render it later
     if previous is not None:
+        metrics.fragment_lookup(key, "previous")
         return previous  # another process is rendering the new one, and the change is recent
+    metrics.fragment_lookup(key, "miss")
     return _store(key, render())
 
 

@@ -59,8 +59,9 @@ class GovukBoundField(BoundField):
                 filter(None, [attrs.get("aria-describedby", ""), f"{self.auto_id}-info"])
             )
         if shows_error:
-            described = [attrs.get("aria-describedby", ""), f"{self.auto_id}-error"]
-            attrs["aria-describedby"] = " ".join(filter(None, described))
+            # Django names the error "<id>_error", which our field template calls "<id>-error": only ours exists.
+            described = [ref for ref in attrs.get("aria-describedby", "").split() if ref != f"{self.auto_id}_error"]
+            attrs["aria-describedby"] = " ".join([*described, f"{self.auto_id}-error"])
         return attrs
 
 

@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.defaults import page_not_found
 
@@ -59,6 +60,19 @@ class DatabaseUnavailableMiddleware:
 
 
 MAX_QUERY_VALUE_LENGTH = 2000
+TO_FIELD_VAR = "_to_field"  # django.contrib.admin.options.TO_FIELD_VAR
+DATE_PARTS = ("__year", "__month", "__day")
+_admin = {}
+
+
+def _admin_prefix():
+    """Where Django's admin lives ("/admin/"), or a path no request has when the URLconf has no admin."""
+    if "prefix" not in _admin:
+        try:
+            _admin["prefix"] = reverse("admin:index")
+        except NoReverseMatch:
+            _admin["prefix"] = "\x00"
+    return _admin["prefix"]
 
 
 def request_problem(request):
@@ -68,6 +82,17 @@ def request_problem(request):
             if "\x00" in name or any("\x00" in value for value in values):
                 # PostgreSQL cannot store or compare text with NUL, and no person types one.
                 return "The request held a NUL character, which no form or filter accepts. Nothing was changed."
+    if request.path_info.startswith(_admin_prefix()):
+        for source in (request.GET, request.POST):
+            if "" in source.getlist(TO_FIELD_VAR):
+                # Django's admin looks the record up by a field named "" and fails with a 500 (it refuses
+                # every other name it does not allow with a 400 of its own).
+                return "The address asked the admin to look the record up by no field at all. Nothing was changed."
+        for name, values in request.GET.lists():
+            # A list's date drill-down (date_hierarchy): Django's admin turns a number too large for a date
+            # into a 500 (OverflowError), where it answers any other impossible date itself.
+            if name.endswith(DATE_PARTS) and any(len(value.strip()) > 9 for value in values):
+                return "A date in the address was out of range: years, months and days are small numbers."
     for name, values in request.GET.lists():
         if len(name) > MAX_QUERY_VALUE_LENGTH or any(len(value) > MAX_QUERY_VALUE_LENGTH for value in values):
             return f"The address was too long: filters and searches take at most {MAX_QUERY_VALUE_LENGTH:,} characters."
@@ -139,3 +164,38 @@ class ProductNotFoundPageMiddleware:
         if settings.DEBUG and isinstance(exception, Http404):
             return page_not_found(request, exception)
         return None
+
+
+class MachineEndpointsMiddleware:
+    """/healthz and /metrics are answered here, before the host check and the HTTPS redirect.
+
+    They are asked for by machines inside the network (an orchestrator's health check, Prometheus) by a
+    container name or address over plain HTTP, which DJANGO_ALLOWED_HOSTS and the redirect would refuse.
+    Neither builds a URL from the Host header, so the header cannot poison anything; /healthz tells
+    nothing sensitive, and /metrics still needs its token or an allowed network (tracker/metrics.py).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.views = None
+
+    def _views(self):
+        # tracker.views imports this module (its outage errors), and metrics_view comes with it.
+        from .metrics import metrics_view
+        from .views import healthz  # as above: tracker.views imports this module
+
+        views = {}
+        for name, view in (("healthz", healthz), ("metrics", metrics_view)):
+            try:
+                views[reverse(name)] = view
+            except NoReverseMatch:  # a URLconf without it (a test's or a benchmark's)
+                pass
+        return views
+
+    def __call__(self, request):
+        if self.views is None:
+            self.views = self._views()
+        view = self.views.get(request.path_info)
+        if view is not None:
+            return view(request)
+        return self.get_response(request)

@@ -177,3 +177,52 @@ class DataGeneration(models.Model):
 
     def __str__(self):
         return f"Data generation {self.value}"
+
+
+class RequestCount(models.Model):
+    """How many requests one key (a client's or an email address's digest) made in its current window.
+
+    The password-reset limits count here, in the database every process and host shares, as django-axes
+    counts failed sign-ins: a cache in each process's memory let two gunicorn workers each accept the limit.
+    tracker.accounts counts with one atomic statement, so two requests at once never both take the last place.
+    """
+
+    key = models.CharField(max_length=100, unique=True)
+    window_started_at = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.key}: {self.count} since {self.window_started_at:%Y-%m-%d %H:%M}"
+
+
+class SitePageVersion(models.Model):
+    """One saved text of a page the secretariat keeps (the privacy notice, the accessibility statement).
+
+    The newest version of a page is what it shows; the older ones are its history (who changed it, when).
+    With no version yet, or when the newest one says `use_default`, the page shows the text Plan Tracker
+    ships (tracker/site_pages.py), which follows the installation's settings.
+    """
+
+    class Page(models.TextChoices):
+        PRIVACY = "privacy", "Privacy notice"
+        ACCESSIBILITY = "accessibility", "Accessibility statement"
+
+    page = models.CharField(max_length=20, choices=Page.choices)
+    text = models.TextField(blank=True, help_text="Markdown: paragraphs, ## headings, - lists and [links](https://…).")
+    use_default = models.BooleanField(default=False, help_text="Show the text Plan Tracker ships instead.")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["page", "-created_at"], name="site_page_newest")]
+        constraints = [
+            models.CheckConstraint(
+                name="site_page_has_text_or_default",
+                condition=Q(use_default=True) | ~Q(text=""),
+                violation_error_message="Enter the page's text.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_page_display()} of {self.created_at:%Y-%m-%d %H:%M}"

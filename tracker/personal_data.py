@@ -30,7 +30,7 @@ from django.db.models import Q
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import Invitation, User
+from .models import Invitation, SitePageVersion, User
 
 
 @dataclass(frozen=True)
@@ -316,6 +316,16 @@ def _anonymise_account_traces(person, pseudonym):
     return counts
 
 
+def _site_page_rows(person):
+    for version in SitePageVersion.objects.filter(created_by=person).order_by("created_at", "pk"):
+        yield {
+            "page": version.get_page_display(),
+            "saved_at": version.created_at,
+            "went_back_to_the_default": version.use_default,
+            "text": version.text,
+        }
+
+
 def register():
     """Tracker's own parts (called from TrackerConfig.ready())."""
     register_export(name="account", title="Their account", models=["tracker.User"], rows=_account_rows)
@@ -343,6 +353,12 @@ def register():
         title="Changes they made in the admin, and changes made there to their account",
         models=["admin.LogEntry"],
         rows=_admin_log_rows,
+    )
+    register_export(
+        name="site_pages",
+        title="Texts of the privacy notice and the accessibility statement they saved",
+        models=["tracker.SitePageVersion"],
+        rows=_site_page_rows,
     )
     register_anonymiser(
         name="account traces",

@@ -76,6 +76,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and (nearly) last: django-prometheus times every request and counts it by view and status.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # The request id (X-Request-ID) for every log line of the request and of the tasks it starts.
+    "tracker.logs.RequestIdMiddleware",
+    # /healthz and /metrics, for machines: before the host check and the HTTPS redirect (tracker/middleware.py).
+    "tracker.middleware.MachineEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tracker.middleware.DatabaseUnavailableMiddleware",
@@ -101,6 +107,7 @@ MIDDLEWARE = [
     "tracker.access.AccessRecordMiddleware",
     # Inside the session: keeps each person's own writes in it (tracker/caching.py).
     "tracker.caching.FreshAfterOwnWritesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, so that it sees every sign-in attempt's outcome.
     "axes.middleware.AxesMiddleware",
 ]
@@ -366,28 +373,80 @@ PUBLIC_QUICK_EXIT_URL = os.environ.get("PUBLIC_QUICK_EXIT_URL", "https://www.bbc
 # authenticates every request by its token, never by a session.
 SESSIONLESS_PATH_PREFIXES = ("/public/", "/api/")
 
+# Logs: one line per record, with the request id (tracker/logs.py); LOG_FORMAT=json writes one JSON object a
+# line for a log collector. Control characters anyone sent are escaped, so no value can forge a line.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
+    "formatters": {
+        "plain": {
+            "()": "tracker.logs.OneLineFormatter",
+            "fmt": "{asctime} {levelname} {name} [{request_id}]: {message}",
+            "style": "{",
+        },
+        "json": {"()": "tracker.logs.JsonFormatter"},
+    },
     "filters": {
         "not_refused": {
             "()": "django.utils.log.CallbackFilter",
             "callback": lambda record: getattr(record, "status_code", None) != 403,
-        }
+        },
+        "request_id": {"()": "tracker.logs.RequestIdFilter"},
+        "security_without_traceback": {"()": "tracker.logs.SecurityWithoutTracebackFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "security_without_traceback"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # Once, through the root handler (Django's own debug console handler printed it twice), and a
         # 403 not at all: tracker.security logs each refusal as one line, with who and from where.
         "django.request": {"handlers": ["console"], "propagate": False, "filters": ["not_refused"]},
+        # Django's own handlers (a console in debug, mail to ADMINS) print tracebacks unescaped: every
+        # record of Django's goes through ours instead.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         # Sign-ins, failures, lock-outs and refused requests, with who, when and from where.
         "tracker.security": {"level": "INFO"},
         "axes": {"level": "WARNING"},
     },
 }
+# The Celery worker logs through the same handlers (and so in the same format, with the request id).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Monitoring (docs/operations-monitoring.md) ---------------------------------------------------------
+# /metrics answers a request with `Authorization: Bearer <METRICS_TOKEN>`, or from an address in
+# METRICS_ALLOWED_NETWORKS (comma-separated CIDRs, the connection's own address); nobody when neither is set.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+try:
+    METRICS_ALLOWED_NETWORKS = tuple(
+        ipaddress.ip_network(item, strict=False) for item in env_list("METRICS_ALLOWED_NETWORKS", [])
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {error}") from error
+# Optional error reports to Sentry, with personal data removed (tracker/sentry.py).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from tracker import sentry
+
+    sentry.init(
+        SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", ""),
+        release=os.environ.get("SENTRY_RELEASE", ""),
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )
+
+# Who runs this installation: named as the data controller in the privacy notice and in the accessibility
+# statement, with the address people write to (tracker/site_pages.py).
+SERVICE_OPERATOR_NAME = os.environ.get("SERVICE_OPERATOR_NAME", "").strip()
+SERVICE_CONTACT_EMAIL = os.environ.get("SERVICE_CONTACT_EMAIL", "").strip()
 
 # --- Accounts: password reset, two-step sign-in (issue 14) ---------------------------------------
 # Roles that must use two-step sign-in. Unset: the secretariat and the commissioner in production, none

@@ -5,7 +5,7 @@ from django.urls import include, path
 from overview.views.home import home
 from priorities.views import organisations
 
-from . import account_views, people_views, views
+from . import account_views, metrics, people_views, site_page_views, views
 
 # The project's URLconf wires every app together, so it is the one module of `tracker` that imports
 # from the apps above it (see "Layout" in README.md and tests/test_layers.py).
@@ -18,8 +18,19 @@ admin.site.site_title = "Plan Tracker admin"
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     # Early: public traffic is the heaviest, and resolving past every other pattern costs more than the page.
     path("public/", include("public_pages.urls")),
+    # The privacy notice and the accessibility statement: public, kept by the secretariat.
+    path("privacy/", site_page_views.site_page, {"page": "privacy"}, name="privacy-notice"),
+    path("privacy/edit/", site_page_views.site_page_edit, {"page": "privacy"}, name="privacy-notice-edit"),
+    path("accessibility/", site_page_views.site_page, {"page": "accessibility"}, name="accessibility-statement"),
+    path(
+        "accessibility/edit/",
+        site_page_views.site_page_edit,
+        {"page": "accessibility"},
+        name="accessibility-statement-edit",
+    ),
     path(
         "accounts/login/",
         account_views.SignInView.as_view(),

@@ -64,6 +64,7 @@ def pages_for(role):
             ("a person", reverse("person-detail", args=[User.objects.get(username="partner-europol").pk])),
             ("access log", reverse("audit:access-log")),
             ("retention", reverse("privacy:retention")),
+            ("edit the privacy notice", reverse("privacy-notice-edit")),
         ]
     )
 
@@ -112,8 +113,9 @@ def test_every_page_passes_axe(demo, axe_page, live_server, role):
 
 
 def test_anonymous_pages_and_error_states_pass_axe(demo, axe_page, live_server):
-    axe_page.goto(f"{live_server.url}/accounts/login/")
-    assert not serious_violations(axe_page)
+    for path in (reverse("privacy-notice"), reverse("accessibility-statement"), "/accounts/login/"):
+        axe_page.goto(f"{live_server.url}{path}")
+        assert not serious_violations(axe_page), path
     axe_page.get_by_role("button", name="Sign in").click()  # empty form: the error summary
     expect(axe_page.get_by_role("heading", name="There is a problem")).to_be_visible()
     assert not serious_violations(axe_page)

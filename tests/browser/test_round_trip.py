@@ -62,6 +62,9 @@ ROUND_TRIP = {
     "admin:django_celery_beat_crontabschedule_change": _admin("django_celery_beat.CrontabSchedule"),
     # A person's own email choices (no object in the address: it is always the signed-in person's).
     "priorities:notification-choices": Case(lambda: {}, username="partner-europol"),
+    # The privacy notice and the accessibility statement (no object in the address: one page each).
+    "privacy-notice-edit": Case(lambda: {}),
+    "accessibility-statement-edit": Case(lambda: {}),
 }
 
 # Forms whose save comes back to the same address (with a message) rather than moving on.

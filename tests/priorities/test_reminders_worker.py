@@ -163,7 +163,7 @@ def reminders_worker(request, shared_database_url, smtp_sink, tmp_path, monkeypa
     worker = start(extra_env=getattr(request, "param", None))
     # Celery lets CELERY_BROKER_URL in the environment override the broker given to a client.
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-    client = Celery(broker=REDIS_URL, backend=REDIS_URL)
+    client = Celery(broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)  # the tests' own app stays current
     worker.client, worker.queue, worker.start = client, queue, start
     yield worker
     for process in started:

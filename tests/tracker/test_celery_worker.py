@@ -68,7 +68,7 @@ def redis_worker(tmp_path):
 def test_a_real_worker_runs_a_task_through_redis(redis_worker, monkeypatch):
     # Celery lets CELERY_BROKER_URL in the environment override the broker given to the app.
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-    client = Celery(broker=REDIS_URL, backend=REDIS_URL)
+    client = Celery(broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)  # the tests' own app stays current
     started = time.monotonic()
     result = client.send_task("tracker.tasks.ping", queue="plan-tracker-test")
     assert result.get(timeout=60) == "pong"
@@ -102,7 +102,7 @@ def test_a_real_worker_on_the_embedded_filesystem_broker(tmp_path, monkeypatch):
     try:
         queue = tmp_path / "celery"
         monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-        client = Celery(broker="filesystem://")
+        client = Celery(broker="filesystem://", set_as_current=False)  # the tests' own app stays current
         client.conf.broker_transport_options = {
             "data_folder_in": str(queue / "in"),
             "data_folder_out": str(queue / "in"),

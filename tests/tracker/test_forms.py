@@ -167,3 +167,17 @@ def test_every_text_box_with_a_limit_is_kept_by_the_server_not_cut_by_the_browse
                     checked.append(f"{form.__name__}.{name}")
                     assert isinstance(field, LongTextField), f"{form.__name__}.{name} would render maxlength"
     assert len(checked) >= 6, checked
+
+
+def test_every_aria_describedby_of_a_field_with_an_error_points_at_an_element():
+    # Django names a field's error "<id>_error", our template "<id>-error": only ours may be referred to.
+    class WithErrors(forms.Form):
+        email = forms.EmailField(help_text="Where the link goes.")
+        status = forms.ChoiceField(choices=[("a", "A"), ("b", "B")], widget=forms.RadioSelect)
+        note = forms.CharField(widget=forms.Textarea)
+
+    html = str(WithErrors(data={"email": "not an address"}))
+    ids = set(re.findall(r'\sid="([^"]+)"', html))
+    references = [ref for refs in re.findall(r'aria-describedby="([^"]*)"', html) for ref in refs.split()]
+    assert {"id_email-error", "id_email_helptext", "id_note-error"} <= set(references)
+    assert set(references) <= ids, set(references) - ids

@@ -76,7 +76,7 @@ def test_healthz_reports_ok(client):
     with mock.patch("tracker.views._broker_ok", return_value=True):
         response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "broker": "ok"}
+    assert response.json() == {"database": "ok", "cache": "ok", "broker": "ok"}
 
 
 @pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_healthz_names_what_is_down(client):
     with mock.patch("tracker.views._broker_ok", return_value=False):
         response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"database": "ok", "broker": "down"}
+    assert response.json() == {"database": "ok", "cache": "ok", "broker": "down"}
 
 
 @pytest.mark.django_db
