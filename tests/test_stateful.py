@@ -1093,12 +1093,17 @@ class PlanTrackerMachine(RuleBasedStateMachine):
             # As the fixed report must list them (issue 22.5): every live action, its status then, on the page.
             if len(actions) > 500:
                 return []
-            rows = [text_of(tr) for tr in tree(response.content.decode()).xpath("//tr")]
-            missing = [
-                a.code
-                for a in actions
-                if not any(f"{a.code} {a.title}" in row and STATUS_LABELS[a.status] in row for row in rows)
+            rows = [
+                [text_of(cell) for cell in tr.xpath("./td|./th")]
+                for tr in tree(response.content.decode()).xpath("//tr")
             ]
+
+            def listed_in(action, cells):
+                joined = " | ".join(cells)
+                named = f"{action.code} {action.title}" in joined or (action.code in cells and action.title in cells)
+                return named and STATUS_LABELS[action.status] in joined
+
+            missing = [a.code for a in actions if not any(listed_in(a, cells) for cells in rows)]
             return [f"actions not listed with their status: {missing}"] if missing else []
 
         self._load_checks(
