@@ -12,8 +12,9 @@ oracle computed straight from the rows (`Snapshot`), never through the pages' ow
 (`visible_to`, `for_register`, `live`, `overdue` ...).
 
 Each invariant is a named check (`CHECKS`). The checks of the defects the issue lists and other
-branches fix are switched off here by KNOWN_DEFECTS (run with STATEFUL_ALL_CHECKS=1 to see them fail);
-the lead empties the set once the fixes are merged.
+branches fix are switched off here by KNOWN_DEFECTS (run with STATEFUL_ALL_CHECKS=1 to see them fail,
+or STATEFUL_CHECKS=name,name for some of them: alone, each shrinks to its own example sooner); the
+lead empties the set once the fixes are merged.
 
 Longer runs: STATEFUL_EXAMPLES=200 STATEFUL_STEPS=40 .venv/bin/pytest tests/test_stateful.py -p no:randomly.
 A failing example is shrunk and kept in `.hypothesis/examples` (at the repository's root, git-ignored),
