@@ -1299,9 +1299,14 @@ class TestTheWholeTracker(TransactionTestCase):
 
     def test_random_sequences_of_what_people_do_keep_every_invariant(self):
         global _current_case
+        from celery import current_app
+
         from tracker.celery import app
 
+        # Shared tasks run on the current Celery app: another test may have made its own app current.
+        previous = current_app._get_current_object()
         eager = app.conf.task_always_eager
+        app.set_current()
         app.conf.task_always_eager = True  # emails queued on commit are sent here, into mail.outbox
         _current_case = self
         try:
@@ -1309,3 +1314,4 @@ class TestTheWholeTracker(TransactionTestCase):
         finally:
             _current_case = None
             app.conf.task_always_eager = eager
+            previous.set_current()
