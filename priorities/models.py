@@ -439,7 +439,11 @@ class ActionQuerySet(models.QuerySet):
         )
 
     def export_rows(self):
-        """The register's download as plain rows (`values_list`, no model objects), keeping the filters and ordering."""
+        """The register's download as plain rows (`values_list`, no model objects), keeping the filters and ordering.
+
+        Called on a queryset annotated by with_awaiting_review(user): the download's "Overdue" column says
+        what the register's does.
+        """
         return (
             self.select_related(None)
             .prefetch_related(None)
@@ -458,6 +462,7 @@ class ActionQuerySet(models.QuerySet):
                 "last_update__author__last_name",
                 "last_update__author__username",
                 "next_update_due",
+                "awaiting_review",
             )
         )
 
