@@ -68,7 +68,6 @@ from priorities.models import (
     Submission,
 )
 from tracker import caching
-from tracker import services as tracker_services
 from tracker.models import Organisation, User
 
 # The defects of issue 22 that other branches fix: their checks are off on this branch. Empty this set
@@ -714,21 +713,18 @@ class PlanTrackerMachine(RuleBasedStateMachine):
     def secretariat_deactivates_or_reactivates(self, who):
         person = self.partners[who]
         person.refresh_from_db()
-        if person.is_active:
-            self._post(self.sec, reverse("user-deactivate", args=[person.organisation.slug, person.pk]), {})
-            person.refresh_from_db()
-            if person.is_active:  # the page asks to confirm first (issue 22.7): the service decides the same
-                tracker_services.user_deactivate(user=person, by=self.sec)
+        was_active = person.is_active
+        # Through the confirmation pages' POSTs, as the secretariat does (issue 22.7).
+        name = "user-deactivate" if was_active else "user-reactivate"
+        if not was_active:
+            self._tick()
+        self._post(self.sec, reverse(name, args=[person.organisation.slug, person.pk]), {})
+        person.refresh_from_db()
+        assert person.is_active != was_active, f"{name} changed nothing for {person.username}"
+        if was_active:
             page = self.client_for(self.sec).get(reverse("organisation-detail", args=[person.organisation.slug]))
             self._check("reactivation_offered", b"Reactivate" in page.content, f"no Reactivate for {person.username}")
         else:
-            self._tick()
-            reactivate = getattr(tracker_services, "user_reactivate", None)
-            if reactivate is not None:
-                reactivate(user=person, by=self.sec)
-            else:  # no way in the product on this branch (issue 22.7): as the admin's "active" box does
-                person.is_active = True
-                person.save(update_fields=["is_active"])
             self.client_for(person).force_login(person)
             self.last_writer = None
 
