@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import kombu.pools
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -29,6 +30,30 @@ smtp_sink = test_reminders_worker.smtp_sink
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = "https://tracker.example.org"
+
+
+def reset_pools(app):
+    """Forget the app's broker connections: connections made with the old options would publish into the old folder.
+
+    The app's pool is kombu's process-wide pool for that broker URL: closing it alone would leave a
+    closed pool in kombu's registry, and the next test publishing to the default broker would get
+    "Acquire on closed pool". kombu.pools.reset() closes every pool and empties the registry.
+    """
+    kombu.pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+def test_publishing_works_after_the_pools_are_reset():
+    from tracker.celery import app
+
+    with app.pool.acquire(block=True) as connection:
+        assert connection is not None
+    reset_pools(app)
+    with app.pool.acquire(block=True) as connection:
+        assert connection is not None
+    with app.producer_pool.acquire(block=True) as producer:
+        assert producer is not None
 
 
 @pytest.fixture
@@ -79,15 +104,8 @@ def fs_worker(shared_database_url, smtp_sink, tmp_path, settings, monkeypatch):
     worker.log_path = log_path
     saved = (app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_always_eager)
 
-    def reset_pools():
-        # Connections made with the old options would publish into the old folder.
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app._pool = None
-        app.amqp._producer_pool = None
-
     app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_always_eager = "filesystem://", options, False
-    reset_pools()
+    reset_pools(app)
     try:
         yield worker
     finally:
@@ -98,7 +116,7 @@ def fs_worker(shared_database_url, smtp_sink, tmp_path, settings, monkeypatch):
             worker.kill()
         log.close()
         app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_always_eager = saved
-        reset_pools()
+        reset_pools(app)
 
 
 def settle(worker, sink, count, model=Notification, timeout=60):
