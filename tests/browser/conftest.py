@@ -56,9 +56,16 @@ def sign_in(live_server, page):
 
 
 @pytest.fixture
-def screenshot_path():
+def screenshot_path(tmp_path):
+    """Where a test saves a screenshot: docs/screenshots/ with UPDATE_SCREENSHOTS=1, else a temporary folder.
+
+    Every run would otherwise rewrite the documentation's pictures (a changed PNG in every checkout
+    after `make test`); the tests still take every screenshot, so a page that cannot be shot fails.
+    """
+    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else str(tmp_path)
+
     def _path(name):
-        os.makedirs(SCREENSHOTS, exist_ok=True)
-        return os.path.abspath(os.path.join(SCREENSHOTS, name))
+        os.makedirs(folder, exist_ok=True)
+        return os.path.abspath(os.path.join(folder, name))
 
     return _path
