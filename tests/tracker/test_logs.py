@@ -207,6 +207,9 @@ def filesystem_worker(tmp_path):
 
 def test_a_task_started_by_a_request_logs_with_the_request_s_id(db, filesystem_worker, monkeypatch):
     queue, log = filesystem_worker
+    # Celery's settings prefer CELERY_BROKER_URL from the environment to the app's own broker (CI's PostgreSQL
+    # run sets it to Redis): without this the publisher below would send to Redis, where the worker is not.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     publisher = Celery(broker="filesystem://", set_as_current=False)  # the tests' own app stays current
     publisher.conf.broker_transport_options = {
         "data_folder_in": str(queue / "in"),

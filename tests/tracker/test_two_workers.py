@@ -191,8 +191,11 @@ def test_password_reset_limits_hold_across_both_workers(transactional_db, gunico
     assert log.count("password reset requested: email=") == 7
 
 
-def test_a_celery_worker_s_pool_counts_its_tasks_in_the_shared_folder(tmp_path):
+def test_a_celery_worker_s_pool_counts_its_tasks_in_the_shared_folder(tmp_path, monkeypatch):
     """A prefork worker (two pool processes) on the embedded broker, sharing the folder as docker-compose does."""
+    # Celery's settings prefer CELERY_BROKER_URL from the environment to the app's own broker (CI's PostgreSQL
+    # run sets it to Redis): without this the publisher below would send to Redis, where this worker is not.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     from celery import Celery
     from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
