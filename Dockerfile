@@ -20,6 +20,9 @@ COPY priorities ./priorities
 COPY indicators ./indicators
 COPY overview ./overview
 COPY public_pages ./public_pages
+COPY api ./api
+COPY audit ./audit
+COPY privacy ./privacy
 RUN pip install --no-cache-dir .
 COPY manage.py ./
 COPY templates ./templates
