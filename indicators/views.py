@@ -347,6 +347,7 @@ class MeasurementImportPages(imports.ImportPages[MeasurementImport, ImportPrevie
     report_name = "import-problems"
     report_columns = ("measure", "period", "value")
     confirmed_message = "{rows:,} measurements imported from {filename}."
+    row_headings = ("Measure", "Period", "Value", "Source", "Note", "Problems")
 
     def parse(self, upload: MeasurementImport, request: HttpRequest | None = None) -> ImportPreview:
         return parse_measurements_file(filename=upload.filename, content=bytes(upload.content))

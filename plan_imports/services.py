@@ -96,25 +96,9 @@ def _write_plan(preview: PlanPreview, *, plan: Plan | None, title: str, by: User
     for number, priority_title in preview.priority_titles.items():
         priority = priorities.get(number) or Priority(plan=plan, number=number)
         if priority.pk is None or priority.title != priority_title:
-            is_new, old_title = priority.pk is None, priority.title
-            priority.title = priority_title
-            priority.full_clean()
-            priority.save()
+            label = f"Priority {number}"
+            _save_title(priority, priority_title, plan=plan, kind=PlanChange.Kind.PRIORITY, label=label, by=by, via=via)
             priorities[number] = priority
-            # Each in the outline's history (PlanChange), as the forms record them.
-            label = f"Priority {priority.number}"
-            if is_new:
-                _record_created(plan=plan, kind=PlanChange.Kind.PRIORITY, item=priority, label=label, by=by, via=via)
-            _record_plan_changes(
-                plan=plan,
-                kind=PlanChange.Kind.PRIORITY,
-                item=priority,
-                label=label,
-                old={"title": old_title},
-                new={"title": priority.title},
-                by=by,
-                via=via,
-            )
     objectives = {name_key(o.code): o for o in Objective.objects.filter(priority__plan=plan)}
     for key, objective_title in preview.objective_titles.items():
         objective = objectives.get(key)
@@ -122,24 +106,11 @@ def _write_plan(preview: PlanPreview, *, plan: Plan | None, title: str, by: User
             code, number, _ = preview.new_objectives[key]
             objective = Objective(priority=priorities[number], code=code)
         if objective.pk is None or objective.title != objective_title:
-            is_new, old_title = objective.pk is None, objective.title
-            objective.title = objective_title
-            objective.full_clean()
-            objective.save()
-            objectives[key] = objective
             label = f"Objective {objective.code}"
-            if is_new:
-                _record_created(plan=plan, kind=PlanChange.Kind.OBJECTIVE, item=objective, label=label, by=by, via=via)
-            _record_plan_changes(
-                plan=plan,
-                kind=PlanChange.Kind.OBJECTIVE,
-                item=objective,
-                label=label,
-                old={"title": old_title},
-                new={"title": objective.title},
-                by=by,
-                via=via,
+            _save_title(
+                objective, objective_title, plan=plan, kind=PlanChange.Kind.OBJECTIVE, label=label, by=by, via=via
             )
+            objectives[key] = objective
     # The actions the file changes, as model objects for the services (one query).
     changed = Action.objects.in_bulk([row.action.pk for row in preview.rows if row.changes])
     written, added_to = 0, set()
@@ -166,3 +137,17 @@ def _write_plan(preview: PlanPreview, *, plan: Plan | None, title: str, by: User
             written += 1
     ObjectiveStatusCount.objects.recount(added_to)  # once per objective the file added actions to
     return plan, written, len(organisations)
+
+
+def _save_title(
+    item: Priority | Objective, title: str, *, plan: Plan, kind: str, label: str, by: User, via: str
+) -> None:
+    """Save a priority or objective (new or not) with the file's title, in the outline's history (as the forms do)."""
+    is_new, old_title = item.pk is None, item.title
+    item.title = title
+    item.full_clean()
+    item.save()
+    if is_new:
+        _record_created(plan=plan, kind=kind, item=item, label=label, by=by, via=via)
+    changes = {"old": {"title": old_title}, "new": {"title": title}}
+    _record_plan_changes(plan=plan, kind=kind, item=item, label=label, by=by, via=via, **changes)

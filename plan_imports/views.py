@@ -66,6 +66,7 @@ class PlanImportPages(imports.ImportPages[PlanImport, PlanPreview]):
     report_name = "plan-import-problems"
     report_columns = ("priority", "objective", "action")
     confirmed_message = "{rows:,} actions added or changed from {filename}."
+    row_headings = ("Priority", "Objective", "Action", "Title", "Result")
 
     def queryset(self) -> QuerySet[PlanImport]:
         return PlanImport.objects.select_related("plan")

@@ -295,6 +295,7 @@ class ImportPages(Generic[Upload, Preview_]):
     report_name: str  # the error report is `report_name`-<the file's name>.csv
     report_columns: tuple[str, ...]  # after row, column and problem
     confirmed_message: str  # formatted with rows (written) and filename
+    row_headings: tuple[str, ...]  # the rows table's columns after the row's number, the last for its problems
     allowed_roles: tuple[str, ...] = (SECRETARIAT,)
 
     def queryset(self) -> "models.QuerySet[Upload]":
@@ -336,6 +337,7 @@ class ImportPages(Generic[Upload, Preview_]):
             "shown_rows": listed[:PREVIEW_ROWS_SHOWN],
             "rows_not_shown": max(len(listed) - PREVIEW_ROWS_SHOWN, 0),
             "only_errors": only_errors,
+            "row_headings": self.row_headings,
             **self.extra_context(preview),
         }
         return render(request, self.preview_template, context, status=status)
