@@ -2,6 +2,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.forms import Form
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -327,7 +328,7 @@ class ImportUploadView(imports.ImportUploadView):
     template_name = "indicators/import_upload.html"
     form_class = ImportForm
 
-    def store(self, form: ImportForm) -> MeasurementImport:
+    def store(self, form: Form) -> MeasurementImport:
         upload = form.cleaned_data["file"]
         return services.measurement_import_store(filename=upload.name, content=upload.read(), by=self.request.user)
 

@@ -9,6 +9,7 @@ import datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -44,7 +45,7 @@ class PlanImportUploadView(imports.ImportUploadView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return {**super().get_context_data(**kwargs), "frequencies": UpdateFrequency.choices}
 
-    def store(self, form: PlanImportForm) -> PlanImport:
+    def store(self, form: Form) -> PlanImport:
         upload = form.cleaned_data["file"]
         return services.plan_import_store(
             filename=upload.name,

@@ -1,4 +1,4 @@
-"""One way to import a file, for every import: store the upload, preview every row, confirm (README "Layout").
+"""One way to import a file, for every import: store the upload, preview every row, confirm (docs/layout.md).
 
 The plan import (plan_imports) and the measurements import (indicators) plug into it:
 - the upload model subclasses StoredUpload: the file's bytes are kept with a token, not re-posted, so
@@ -8,8 +8,9 @@ The plan import (plan_imports) and the measurements import (indicators) plug int
   same checks of the headings and the size for every import;
 - the services call upload_store and upload_confirm, giving the reader and the writer; a refusal is an
   ImportRefused whose message says what happened, and nothing is written;
-- the pages subclass ImportUploadView and ImportPages, and the preview template extends
-  tracker/imports/_preview.html (the error summary, the summary list, the rows table).
+- the pages subclass ImportUploadView and ImportPages, and their templates extend
+  tracker/imports/_upload.html and tracker/imports/_preview.html (the error summary, the summary
+  list, the rows table).
 """
 
 import datetime
@@ -72,7 +73,7 @@ class StoredUpload(models.Model):
         return reverse(self.preview_url_name, kwargs={"token": self.token})
 
 
-Upload = TypeVar("Upload", bound=StoredUpload)
+UploadT = TypeVar("UploadT", bound=StoredUpload)
 
 
 # --- what the reader finds --------------------------------------------------------------------------------
@@ -125,7 +126,7 @@ class Preview:
         return self.can_confirm and not self.problems()
 
 
-Preview_ = TypeVar("Preview_", bound=Preview)
+PreviewT = TypeVar("PreviewT", bound=Preview)
 
 
 def read_rows(
@@ -194,7 +195,7 @@ class ImportAlreadyConfirmed(ImportRefused):
 
 
 @transaction.atomic
-def upload_store(*, model: type[Upload], filename: str, content: bytes, by: Any, **fields: Any) -> Upload:
+def upload_store(*, model: type[UploadT], filename: str, content: bytes, by: Any, **fields: Any) -> UploadT:
     """Keep an uploaded file (with the import's own `fields`) until its preview is confirmed.
 
     Unconfirmed uploads of the same import older than UPLOAD_KEEP are deleted first.
@@ -209,13 +210,13 @@ def upload_store(*, model: type[Upload], filename: str, content: bytes, by: Any,
 @transaction.atomic
 def upload_confirm(
     *,
-    upload: Upload,
-    check: Callable[[Upload], Preview_],
-    write: Callable[[Upload, Preview_, datetime.datetime], int],
+    upload: UploadT,
+    check: Callable[[UploadT], PreviewT],
+    write: Callable[[UploadT, PreviewT, datetime.datetime], int],
     races: tuple[type[Exception], ...],
     race_message: str,
     fields: Iterable[str] = (),
-) -> Upload:
+) -> UploadT:
     """Check the stored file again and write all of it, or none; returns the upload, confirmed.
 
     `check` reads the locked upload into a preview; `write` writes a valid one (in a savepoint) and returns
@@ -279,7 +280,7 @@ class ImportUploadView(RoleRequiredMixin, FormView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class ImportPages(Generic[Upload, Preview_]):
+class ImportPages(Generic[UploadT, PreviewT]):
     """The pages of a stored upload: its preview, its error report (CSV) and its confirmation.
 
     A subclass names the model, the templates and the URL names, reads an upload (`parse`), confirms it
@@ -287,7 +288,7 @@ class ImportPages(Generic[Upload, Preview_]):
     the three views, each refusing other HTTP methods first, then other roles.
     """
 
-    model: type[Upload]
+    model: type[UploadT]
     heading: str = "Check the import"
     preview_template: str
     done_template: str
@@ -298,14 +299,14 @@ class ImportPages(Generic[Upload, Preview_]):
     row_headings: tuple[str, ...]  # the rows table's columns after the row's number, the last for its problems
     allowed_roles: tuple[str, ...] = (SECRETARIAT,)
 
-    def queryset(self) -> "models.QuerySet[Upload]":
+    def queryset(self) -> "models.QuerySet[UploadT]":
         return self.model._default_manager.all()
 
-    def parse(self, upload: Upload, request: HttpRequest | None = None) -> Preview_:
+    def parse(self, upload: UploadT, request: HttpRequest | None = None) -> PreviewT:
         """The upload read again; `request` carries what the preview's form chose, when confirming."""
         raise NotImplementedError
 
-    def confirm_upload(self, request: HttpRequest, upload: Upload) -> int:
+    def confirm_upload(self, request: HttpRequest, upload: UploadT) -> int:
         """Write the upload through the import's service; returns the rows written."""
         raise NotImplementedError
 
@@ -313,15 +314,15 @@ class ImportPages(Generic[Upload, Preview_]):
         """The cells the error report lists after a row's problem (`report_columns`)."""
         raise NotImplementedError
 
-    def extra_context(self, preview: Preview_) -> dict[str, Any]:
+    def extra_context(self, preview: PreviewT) -> dict[str, Any]:
         return {}
 
-    def own_upload(self, request: HttpRequest, token: uuid.UUID) -> Upload:
+    def own_upload(self, request: HttpRequest, token: uuid.UUID) -> UploadT:
         # Only the person who uploaded a file sees it; anyone else gets the same 404 as for no file at all.
         return get_object_or_404(self.queryset(), pk=token, uploaded_by=request.user)
 
     def render_preview(
-        self, request: HttpRequest, upload: Upload, preview: Preview_, status: int = 200
+        self, request: HttpRequest, upload: UploadT, preview: PreviewT, status: int = 200
     ) -> HttpResponse:
         only_errors = request.GET.get("show") == "errors"
         problems = preview.problems()
