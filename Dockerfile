@@ -17,6 +17,7 @@ RUN useradd --create-home --uid 10001 plantracker
 COPY pyproject.toml README.md ./
 COPY tracker ./tracker
 COPY priorities ./priorities
+COPY plan_imports ./plan_imports
 COPY indicators ./indicators
 COPY overview ./overview
 COPY public_pages ./public_pages

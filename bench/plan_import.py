@@ -6,7 +6,7 @@ Without --database-url it uses a throwaway SQLite database in a temporary folder
 (bench/run.py, plan_import_figure) passes a fresh PostgreSQL database. The database is migrated and
 given 300 organisations, 50 members of the secretariat and a plan that already holds half of the
 file's action codes (with partners), so the preview has both changes to compare and additions.
-Prints the median of the runs for: parsing and checking every row (priorities.plan_import), and the
+Prints the median of the runs for: parsing and checking every row (plan_imports.reading), and the
 whole preview page (the view, with its table of the first 100 rows and the changes) through Django's
 test client.
 """
@@ -47,9 +47,9 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
 
-from priorities import services  # noqa: E402
+from plan_imports import services  # noqa: E402
+from plan_imports.reading import COLUMNS, parse_plan_file  # noqa: E402
 from priorities.models import Action, ActionPartner, Objective, Plan, Priority, code_sort_key  # noqa: E402
-from priorities.plan_import import COLUMNS, parse_plan_file  # noqa: E402
 from tracker.models import Organisation, User  # noqa: E402
 
 PRIORITIES = 10

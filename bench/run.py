@@ -283,7 +283,7 @@ def plan_import_figure(ctx):
     cpu = max(float(cpu) for cpu in re.findall(r"CPU ([\d.]+) s", out))
     ctx.notes.append(
         "Plan import: bench/plan_import.py, a 5,000-row plan file (half its action codes already in the plan, "
-        "so the preview compares changes as well as additions) checked by priorities.plan_import and shown by "
+        "so the preview compares changes as well as additions) checked by plan_imports.reading and shown by "
         "the preview page through the test client, as CSV and as Excel (read in its limited child process), "
         f"median of {1 if ctx.quick else 3} runs, on a fresh PostgreSQL database; the slowest of the four is "
         "reported, with its CPU time (the process and the Excel reader's child) beside it."

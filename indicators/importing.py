@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from tracker.spreadsheets import MAX_ROWS, cell_text, parse_date, read_headed_table
+from tracker.imports import Preview, PreviewRow, read_rows
+from tracker.spreadsheets import MAX_ROWS, cell_text, parse_date
 
 from .models import Measure, Measurement
 from .progress import format_value, period_label
@@ -26,10 +27,7 @@ THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 @dataclass
-class ImportRow:
-    number: int
-    cells: dict
-    errors: list = field(default_factory=list)  # (column, message)
+class ImportRow(PreviewRow):
     measure: Measure | None = None
     period_start: datetime.date | None = None
     period_end: datetime.date | None = None
@@ -38,22 +36,19 @@ class ImportRow:
     source: str = ""
     note: str = ""
 
-    def error(self, column, message):
-        self.errors.append((column, message))
-
     @property
-    def period_display(self):
+    def period_display(self) -> str:
         return period_label(self.period_start, self.period_end) if self.period_start and self.period_end else ""
 
     @property
-    def period_cell(self):
+    def period_cell(self) -> str:
         """The period as read, or as written in the file when it could not be read."""
         if self.period_display:
             return self.period_display
         return " to ".join(filter(None, [self.cells.get("period start"), self.cells.get("period end")]))
 
     @property
-    def value_display(self):
+    def value_display(self) -> str:
         if self.measure is None:
             return self.cells.get("value", "")
         if not self.measure.is_numeric:
@@ -62,26 +57,15 @@ class ImportRow:
 
 
 @dataclass
-class ImportPreview:
-    filename: str
-    rows: list = field(default_factory=list)
-    file_errors: list = field(default_factory=list)
-    ignored_columns: list = field(default_factory=list)
+class ImportPreview(Preview):
+    rows: list[ImportRow] = field(default_factory=list)
 
     @property
-    def error_rows(self):
+    def error_rows(self) -> list[ImportRow]:
         return [row for row in self.rows if row.errors]
 
-    @property
-    def error_count(self):
-        return sum(len(row.errors) for row in self.rows)
 
-    @property
-    def is_valid(self):
-        return not self.file_errors and bool(self.rows) and not any(row.errors for row in self.rows)
-
-
-def _parse_number(cell):
+def _parse_number(cell: object) -> tuple[Decimal | None, str | None]:
     if isinstance(cell, bool):
         return None, f"“{cell}” is not a number."
     if isinstance(cell, int | float):
@@ -107,7 +91,7 @@ def _parse_number(cell):
     return number.quantize(Decimal("0.01")), None
 
 
-def _measure_lookup():
+def _measure_lookup() -> tuple[dict[str, list[Measure]], dict[tuple[str, str], list[Measure]]]:
     by_name, by_code_and_name = {}, {}
     for measure in Measure.objects.select_related("indicator"):
         key = measure.name.strip().lower()
@@ -116,36 +100,24 @@ def _measure_lookup():
     return by_name, by_code_and_name
 
 
-def parse_measurements_file(*, filename, content):
+def parse_measurements_file(*, filename: str, content: bytes) -> ImportPreview:
     """Every row of the file with its errors and, where it is valid, what would be written."""
     preview = ImportPreview(filename=filename)
-    rows, columns, preview.ignored_columns, problem = read_headed_table(
-        filename, content, REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    records = read_rows(
+        preview,
+        content,
+        columns=REQUIRED_COLUMNS + OPTIONAL_COLUMNS,
+        required=REQUIRED_COLUMNS,
+        expected=REQUIRED_COLUMNS + OPTIONAL_COLUMNS[:2],
+        max_rows=MAX_ROWS,
     )
-    if problem:
-        preview.file_errors.append(problem)
-        return preview
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-    if missing:
-        preview.file_errors.append(
-            f"The first row must name the columns; missing: {', '.join(missing)}. "
-            f"Expected: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS[:2])}."
-        )
-        return preview
-    if len(rows) > MAX_ROWS:
-        preview.file_errors.append(f"The file has more than {MAX_ROWS:,} rows: import at most {MAX_ROWS:,} at a time.")
+    if preview.file_errors:
         return preview
 
     by_name, by_code_and_name = _measure_lookup()
-    seen = {}
-    width = max(columns.values()) + 1  # every column read is in each row, padded with blanks
-    for offset, raw in enumerate(rows):
-        raw = list(raw)
-        if not any(cell_text(cell) for cell in raw):
-            continue
-        raw += [None] * (width - len(raw))
-        get = {name: raw[index] for name, index in columns.items()}
-        row = ImportRow(number=offset + 2, cells={name: cell_text(cell) for name, cell in get.items()})
+    seen: dict[tuple[int, datetime.date, datetime.date], int] = {}
+    for number, get in records:
+        row = ImportRow(number=number, cells={name: cell_text(cell) for name, cell in get.items()})
         preview.rows.append(row)
 
         name = row.cells["measure"]

@@ -1,5 +1,4 @@
 import datetime
-import uuid
 
 from django.conf import settings
 from django.db import models
@@ -9,6 +8,7 @@ from django.utils import timezone
 
 from priorities.models import Action, Archivable, live_on_q, live_q
 from priorities.scheduling import add_months
+from tracker.imports import StoredUpload
 
 from .progress import format_value, period_label, progress_percent
 
@@ -304,33 +304,17 @@ INDICATOR_CHANGE_FIELD_LABELS = {
 }
 
 
-class MeasurementImport(models.Model):
-    """An uploaded measurements file, kept between its preview and its confirmation.
+class MeasurementImport(StoredUpload):
+    """An uploaded measurements file, kept between its preview and its confirmation (tracker.imports).
 
-    The file's bytes are stored here (not in the session, not re-posted) so the confirmation
-    validates and writes exactly the file the user previewed, on whichever server answers;
-    only the user who uploaded it can see or confirm it, and only once. A confirmed file is kept as
-    the record of what was imported; an unconfirmed one is deleted a day later.
+    A confirmed file is kept as the record of what was imported; an unconfirmed one is deleted a day later.
     """
 
-    token = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    filename = models.CharField(max_length=255)
-    content = models.BinaryField()
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="measurement_imports"
     )
-    uploaded_at = models.DateTimeField(default=timezone.now, db_index=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    rows_written = models.PositiveIntegerField(default=0)
 
-    class Meta:
-        ordering = ["-uploaded_at"]
-
-    def __str__(self):
-        return f"{self.filename} ({self.uploaded_at:%d %b %Y %H:%M})"
-
-    def get_absolute_url(self):
-        return reverse("indicators:import-preview", kwargs={"token": self.token})
+    preview_url_name = "indicators:import-preview"
 
 
 class MeasurementSubmissionQuerySet(models.QuerySet):

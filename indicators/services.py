@@ -16,8 +16,12 @@ from priorities.models import Action, Plan
 from priorities.notifications import notify_report_decided, notify_report_submitted
 from priorities.services import clean_return_reason, lock_pending, record_decision
 from tracker.caching import data_changed
+from tracker.imports import ImportAlreadyConfirmed as ImportAlreadyConfirmed  # the refusals callers catch
+from tracker.imports import ImportNotValid as ImportNotValid
+from tracker.imports import upload_confirm, upload_store
+from tracker.models import User
 
-from .importing import parse_measurements_file
+from .importing import ImportPreview, parse_measurements_file
 from .models import IndicatorChange, Measure, Measurement, MeasurementImport, MeasurementSubmission, SuccessIndicator
 from .progress import format_value, period_label
 
@@ -34,20 +38,6 @@ MEASURE_FIELDS = (
 )
 NOTE_MAX_LENGTH = 5000
 MEASUREMENT_FIELDS = ("period_start", "period_end", "value", "text_value", "source", "note", "is_public")
-# Unconfirmed uploads older than this are deleted when someone uploads another file.
-IMPORT_KEEP = datetime.timedelta(days=1)
-
-
-class ImportNotValid(Exception):
-    """The file has errors (or the data changed since the preview): nothing was written."""
-
-    def __init__(self, preview):
-        super().__init__("The file has errors; nothing was written.")
-        self.preview = preview
-
-
-class ImportAlreadyConfirmed(Exception):
-    """This upload was confirmed before: its rows are already written."""
 
 
 def _display(field, value, unit=None):
@@ -421,31 +411,36 @@ def measurement_correct(*, measurement, by, via="web", **changes):
     return records
 
 
-@transaction.atomic
-def measurement_import_store(*, filename, content, by):
-    """Keep an uploaded file until its preview is confirmed; forget unconfirmed uploads older than a day."""
-    MeasurementImport.objects.filter(confirmed_at__isnull=True, uploaded_at__lt=timezone.now() - IMPORT_KEEP).delete()
-    upload = MeasurementImport(filename=filename[:255], content=content, uploaded_by=by)
-    upload.full_clean(exclude=["content"])
-    upload.save()
-    return upload
+def measurement_import_store(*, filename: str, content: bytes, by: User) -> MeasurementImport:
+    """Keep an uploaded file until its preview is confirmed (tracker.imports.upload_store)."""
+    return upload_store(model=MeasurementImport, filename=filename, content=content, by=by)
 
 
-@transaction.atomic
-def measurement_import_confirm(*, upload, by, via="import"):
+def measurement_import_confirm(*, upload: MeasurementImport, by: User, via: str = "import") -> int:
     """Validate the stored file again and write all its rows, or none of them; returns the rows written.
 
     The rows are checked by indicators.importing with the same rules as measurement_record (in bulk:
     a few queries for the whole file, not one per row), then written with bulk_create; the database's
-    own constraints still refuse a period recorded by someone else meanwhile, which undoes everything.
+    own constraints still refuse a period recorded by someone else meanwhile, which undoes everything
+    (tracker.imports.upload_confirm: ImportNotValid, ImportAlreadyConfirmed).
     """
-    locked = MeasurementImport.objects.select_for_update().get(pk=upload.pk)
-    if locked.confirmed_at is not None:
-        raise ImportAlreadyConfirmed(f"{locked.filename} was imported already.")
-    preview = parse_measurements_file(filename=locked.filename, content=bytes(locked.content))
-    if not preview.is_valid:
-        raise ImportNotValid(preview)
-    now = timezone.now()
+
+    def write(locked: MeasurementImport, preview: ImportPreview, now: datetime.datetime) -> int:
+        return _write_measurements(preview, by=by, via=via, now=now)
+
+    done = upload_confirm(
+        upload=upload,
+        check=lambda locked: parse_measurements_file(filename=locked.filename, content=bytes(locked.content)),
+        write=write,
+        races=(IntegrityError,),
+        race_message="Someone recorded a value for one of these periods while you were checking the file. "
+        "Nothing was imported: upload the file again to see which rows.",
+    )
+    return done.rows_written
+
+
+def _write_measurements(preview: ImportPreview, *, by: User, via: str, now: datetime.datetime) -> int:
+    """Every row of a valid preview as a measurement, with its history; returns how many."""
     measurements = []
     for row in preview.rows:
         measurement = Measurement(
@@ -463,16 +458,8 @@ def measurement_import_confirm(*, upload, by, via="import"):
         # the measure came from the database (checking it again would be one query per row).
         measurement.full_clean(exclude=["measure", "recorded_by"], validate_unique=False, validate_constraints=False)
         measurements.append(measurement)
-    try:
-        with transaction.atomic():
-            Measurement.objects.bulk_create(measurements, batch_size=500)
-            data_changed()  # bulk_create sends no signals
-    except IntegrityError as error:
-        preview.file_errors.append(
-            "Someone recorded a value for one of these periods while you were checking the file. "
-            "Nothing was imported: upload the file again to see which rows."
-        )
-        raise ImportNotValid(preview) from error
+    Measurement.objects.bulk_create(measurements, batch_size=500)
+    data_changed()  # bulk_create sends no signals
     IndicatorChange.objects.bulk_create(
         (
             _change(
@@ -490,9 +477,6 @@ def measurement_import_confirm(*, upload, by, via="import"):
         ),
         batch_size=500,
     )
-    locked.confirmed_at = now
-    locked.rows_written = len(measurements)
-    locked.save(update_fields=["confirmed_at", "rows_written"])
     return len(measurements)
 
 

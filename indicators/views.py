@@ -2,8 +2,9 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.forms import Form
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -13,20 +14,20 @@ from priorities.models import Action, Plan
 from priorities.plan_choice import current_plan, plan_switch
 from priorities.scheduling import add_months
 from priorities.services import AlreadyDecidedError
+from tracker import imports
 from tracker.forms import apply_errors
 from tracker.permissions import COMMISSIONER, PARTNER, SECRETARIAT, RoleRequiredMixin, role_required
-from tracker.spreadsheets import csv_response, upload_stem, xlsx_response
+from tracker.spreadsheets import csv_response, xlsx_response
 
 from . import exporting, services
 from .charts import build_trend_chart
 from .forms import ImportForm, IndicatorForm, LinkActionsForm, MeasureForm, MeasurementForm, MeasurementSubmissionForm
-from .importing import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, parse_measurements_file
+from .importing import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, ImportPreview, ImportRow, parse_measurements_file
 from .models import Measure, Measurement, MeasurementImport, MeasurementSubmission, SuccessIndicator
 
 READERS = (SECRETARIAT, COMMISSIONER, PARTNER)
 CHANGES_SHOWN = 50
 LINKED_ACTIONS_SHOWN = 50
-PREVIEW_ROWS_SHOWN = 100
 
 
 class IndicatorListView(RoleRequiredMixin, ListView):
@@ -321,87 +322,45 @@ def indicator_unlink_action(request, pk, action_pk):
     return redirect(f"{indicator.get_absolute_url()}#linked-actions")
 
 
-class ImportUploadView(SecretariatFormView):
+class ImportUploadView(imports.ImportUploadView):
     """Upload a file; it is stored (see MeasurementImport) and the preview shows every row's errors."""
 
     template_name = "indicators/import_upload.html"
     form_class = ImportForm
 
-    def save(self, form):
+    def store(self, form: Form) -> MeasurementImport:
         upload = form.cleaned_data["file"]
-        self.upload = services.measurement_import_store(
-            filename=upload.name, content=upload.read(), by=self.request.user
-        )
-
-    def get_success_url(self):
-        return self.upload.get_absolute_url()
+        return services.measurement_import_store(filename=upload.name, content=upload.read(), by=self.request.user)
 
 
-def _own_import(request, token):
-    # Only the person who uploaded a file sees it; anyone else gets the same 404 as for no file at all.
-    return get_object_or_404(MeasurementImport, pk=token, uploaded_by=request.user)
+class MeasurementImportPages(imports.ImportPages[MeasurementImport, ImportPreview]):
+    """The preview, error report and confirmation of a measurements file (tracker.imports)."""
+
+    model = MeasurementImport
+    preview_template = "indicators/import_preview.html"
+    done_template = "indicators/import_done.html"
+    url_names = {
+        "upload": "indicators:import-upload",
+        "preview": "indicators:import-preview",
+        "confirm": "indicators:import-confirm",
+        "errors": "indicators:import-errors",
+    }
+    report_name = "import-problems"
+    report_columns = ("measure", "period", "value")
+    confirmed_message = "{rows:,} measurements imported from {filename}."
+    row_headings = ("Measure", "Period", "Value", "Source", "Note", "Problems")
+
+    def parse(self, upload: MeasurementImport, request: HttpRequest | None = None) -> ImportPreview:
+        return parse_measurements_file(filename=upload.filename, content=bytes(upload.content))
+
+    def confirm_upload(self, request: HttpRequest, upload: MeasurementImport) -> int:
+        return services.measurement_import_confirm(upload=upload, by=request.user)
+
+    def report_cells(self, row: ImportRow) -> list[str]:
+        return [row.cells.get("measure", ""), row.period_cell, row.cells.get("value", "")]
 
 
-def _render_preview(request, upload, preview, status=200):
-    # The page shows at most PREVIEW_ROWS_SHOWN rows (50,000 error rows made a 43 MB page); the
-    # error report download lists every problem.
-    only_errors = request.GET.get("show") == "errors"
-    rows = preview.error_rows if only_errors else preview.rows
-    return render(
-        request,
-        "indicators/import_preview.html",
-        {
-            "upload": upload,
-            "preview": preview,
-            "rows": rows,
-            "shown_rows": rows[:PREVIEW_ROWS_SHOWN],
-            "rows_not_shown": max(len(rows) - PREVIEW_ROWS_SHOWN, 0),
-            "only_errors": only_errors,
-        },
-        status=status,
-    )
-
-
-@require_GET
-@role_required(SECRETARIAT)
-def import_preview(request, token):
-    upload = _own_import(request, token)
-    if upload.confirmed_at:
-        return render(request, "indicators/import_done.html", {"upload": upload})
-    preview = parse_measurements_file(filename=upload.filename, content=bytes(upload.content))
-    return _render_preview(request, upload, preview)
-
-
-@require_GET
-@role_required(SECRETARIAT)
-def import_errors(request, token):
-    """Every problem of a stored upload as CSV: row, column, problem and the row's cells as read."""
-    upload = _own_import(request, token)
-    preview = parse_measurements_file(filename=upload.filename, content=bytes(upload.content))
-    rows = [["row", "column", "problem", "measure", "period", "value"]]
-    rows += [["", "", error, "", "", ""] for error in preview.file_errors]
-    for row in preview.error_rows:
-        for column, message in row.errors:
-            rows.append(
-                [row.number, column, message, row.cells.get("measure", ""), row.period_cell, row.cells.get("value", "")]
-            )
-    # The uploader chose the file name: only safe characters go into the header.
-    return csv_response(rows, f"import-problems-{upload_stem(upload.filename)}.csv")
-
-
-@require_POST
-@role_required(SECRETARIAT)
-def import_confirm(request, token):
-    upload = _own_import(request, token)
-    try:
-        written = services.measurement_import_confirm(upload=upload, by=request.user)
-    except services.ImportAlreadyConfirmed:
-        messages.info(request, f"{upload.filename} was imported already: nothing more was written.")
-        return redirect(upload.get_absolute_url())
-    except services.ImportNotValid as refused:
-        return _render_preview(request, upload, refused.preview, status=400)
-    messages.success(request, f"{written:,} measurements imported from {upload.filename}.")
-    return redirect(upload.get_absolute_url())
+import_preview, import_errors, import_confirm = MeasurementImportPages().views()
 
 
 @require_GET
@@ -428,11 +387,7 @@ def import_template(request, fmt):
             "",
         ]
     rows = [list(REQUIRED_COLUMNS + OPTIONAL_COLUMNS), example]
-    if fmt == "csv":
-        return csv_response(rows, "measurements-template.csv")
-    if fmt == "xlsx":
-        return xlsx_response([("Measurements", rows)], "measurements-template.xlsx")
-    raise Http404("A template is a csv or xlsx file.")
+    return imports.template_response(rows, fmt=fmt, name="measurements-template", sheet="Measurements")
 
 
 @require_GET

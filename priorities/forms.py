@@ -3,10 +3,10 @@ import datetime
 from django import forms
 from django.core.validators import URLValidator
 
-from tracker.forms import IdsChoiceField, LongTextField, MergeOnConflictMixin, SpreadsheetFileField
+from tracker.forms import IdsChoiceField, LongTextField, MergeOnConflictMixin
 from tracker.models import Organisation, User
 
-from .models import ActionPartner, Objective, Plan, Status, UpdateFrequency
+from .models import ActionPartner, Objective, Status, UpdateFrequency
 from .services import NOTE_MAX_LENGTH, PUBLIC_SUMMARY_MAX_LENGTH
 
 EARLIEST_DATE = datetime.date(1900, 1, 1)
@@ -395,43 +395,3 @@ class ActionCreateForm(ActionDetailsForm):
             field: self.cleaned_data[field]
             for field in ("code", "title", "description", "owner", "start_date", "target_date", "update_frequency")
         }
-
-
-class PlanImportForm(forms.Form):
-    """A plan file and where it goes: an existing plan (its codes are updated) or a new plan with a title."""
-
-    NEW_PLAN = "new"
-
-    file = SpreadsheetFileField(
-        label="Plan file",
-        help_text="CSV or Excel (.xlsx), up to 10 MB, one row per action.",
-    )
-    plan = forms.ChoiceField(
-        label="Import into",
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": "Choose the plan to import into, or a new plan.",
-            "invalid_choice": "Choose one of the plans listed, or a new plan.",
-        },
-    )
-    new_plan_title = forms.CharField(
-        label="Title of the new plan",
-        max_length=Plan._meta.get_field("title").max_length,
-        required=False,
-        help_text="Only for a new plan, e.g. Strategic plan 2027 to 2030.",
-    )
-
-    def __init__(self, *args, plans, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.plans = {str(plan.pk): plan for plan in plans}
-        self.fields["plan"].choices = [(pk, plan.title) for pk, plan in self.plans.items()] + [
-            (self.NEW_PLAN, "A new plan")
-        ]
-
-    def clean(self):
-        cleaned = super().clean()
-        choice = cleaned.get("plan")
-        cleaned["plan_object"] = self.plans.get(choice)
-        if choice == self.NEW_PLAN and not " ".join(cleaned.get("new_plan_title", "").split()):
-            self.add_error("new_plan_title", "Enter the title of the new plan.")
-        return cleaned

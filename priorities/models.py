@@ -1,5 +1,4 @@
 import datetime
-import uuid
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
@@ -1227,44 +1226,3 @@ class ReportLink(models.Model):
 
     def __str__(self):
         return f"Report link for {self.action.code} to {self.recipient_email}"
-
-
-class PlanImport(models.Model):
-    """An uploaded plan file, kept between its preview and its confirmation (as MeasurementImport is).
-
-    The bytes are stored, not re-posted, so the confirmation checks and writes exactly the file that
-    was previewed; only its uploader sees or confirms it, and only once. Either `plan` (an existing
-    plan to update) or `new_plan_title` (a plan to make on confirmation) is set; after confirming,
-    `plan` is the plan written. Unconfirmed uploads are deleted a day later.
-    """
-
-    token = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    filename = models.CharField(max_length=255)
-    content = models.BinaryField()
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, null=True, blank=True, related_name="imports")
-    new_plan_title = models.CharField(max_length=200, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plan_imports")
-    uploaded_at = models.DateTimeField(default=timezone.now, db_index=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    rows_written = models.PositiveIntegerField(default=0)
-    organisations_created = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-uploaded_at"]
-        constraints = [
-            models.CheckConstraint(
-                name="plan_import_has_a_plan_or_a_title",
-                condition=Q(plan__isnull=False) | ~Q(new_plan_title=""),
-                violation_error_message="Choose a plan or give the new plan a title.",
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.filename} ({self.uploaded_at:%d %b %Y %H:%M})"
-
-    def get_absolute_url(self):
-        return reverse("priorities:plan-import-preview", kwargs={"token": self.token})
-
-    @property
-    def plan_title(self):
-        return self.plan.title if self.plan_id else self.new_plan_title

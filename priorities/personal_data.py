@@ -14,7 +14,6 @@ from .models import (
     Objective,
     PlanChange,
     PlanChoice,
-    PlanImport,
     PlanPublication,
     Priority,
     ProgressUpdate,
@@ -190,17 +189,6 @@ def _choices(person):
         yield {"choice": "The plan they last chose", "value": choice.plan.title, "since": choice.chosen_at}
 
 
-def _plan_imports(person):
-    for upload in PlanImport.objects.filter(uploaded_by=person).select_related("plan").order_by("uploaded_at"):
-        yield {
-            "file": upload.filename,
-            "plan": upload.plan_title,
-            "uploaded_at": upload.uploaded_at,
-            "confirmed_at": upload.confirmed_at,
-            "rows_written": upload.rows_written,
-        }
-
-
 def _anonymise(person, pseudonym):
     """Emails not yet sent to them removed; the outbox, report links and owner changes name "Former user N"."""
     address = _address(person)
@@ -291,9 +279,6 @@ def register():
         title="Their email choices and the plan they last chose",
         models=["priorities.NotificationPreference", "priorities.PlanChoice"],
         rows=_choices,
-    )
-    register_export(
-        name="plan_imports", title="Plan files they uploaded", models=["priorities.PlanImport"], rows=_plan_imports
     )
     register_anonymiser(
         name="the plan's outbox and histories",

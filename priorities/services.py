@@ -1,14 +1,11 @@
 """Every write to the plan goes through these functions (views, the admin, commands and tasks call them)."""
 
-import datetime
-
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from tracker.caching import data_changed
-from tracker.models import Organisation
 
 from .models import (
     Action,
@@ -20,7 +17,6 @@ from .models import (
     Plan,
     PlanChange,
     PlanChoice,
-    PlanImport,
     PlanPublication,
     Priority,
     ProgressUpdate,
@@ -31,7 +27,6 @@ from .models import (
     code_sort_key,
 )
 from .notifications import notify_progress_decided, notify_progress_submitted
-from .plan_import import name_key, parse_plan_file
 from .scheduling import next_due_date
 
 NOTE_MAX_LENGTH = 5000
@@ -1010,24 +1005,6 @@ def plan_item_delete(*, item, by):
         ObjectiveStatusCount.objects.recount([locked.objective_id])
 
 
-# --- importing a plan from a spreadsheet (priorities.plan_import reads and checks the file) ----------
-
-# Unconfirmed plan uploads older than this are deleted when someone uploads another file.
-PLAN_IMPORT_KEEP = datetime.timedelta(days=1)
-
-
-class PlanImportNotValid(Exception):
-    """The file has problems (or the plan changed since the preview): nothing was written."""
-
-    def __init__(self, preview):
-        super().__init__("The file has problems; nothing was written.")
-        self.preview = preview
-
-
-class PlanImportAlreadyConfirmed(Exception):
-    """This upload was confirmed before: its rows are already written."""
-
-
 def _unique_slug(model, text, fallback):
     """A slug for `text` that no row of `model` has yet (a number is added when needed)."""
     limit = model._meta.get_field("slug").max_length
@@ -1038,150 +1015,6 @@ def _unique_slug(model, text, fallback):
         number += 1
         slug = f"{base}-{number}"
     return slug
-
-
-@transaction.atomic
-def plan_import_store(*, filename, content, by, plan=None, new_plan_title=""):
-    """Keep an uploaded plan file (for `plan`, or a new plan with that title) until its preview is confirmed."""
-    PlanImport.objects.filter(confirmed_at__isnull=True, uploaded_at__lt=timezone.now() - PLAN_IMPORT_KEEP).delete()
-    upload = PlanImport(
-        filename=filename[:255],
-        content=content,
-        uploaded_by=by,
-        plan=plan,
-        new_plan_title="" if plan else " ".join(new_plan_title.split()),
-    )
-    upload.full_clean(exclude=["content"])
-    upload.save()
-    return upload
-
-
-@transaction.atomic
-def plan_import_confirm(*, upload, by, create_organisations=(), via="import"):
-    """Check the stored file again and write every row, or none; returns the PlanImport, confirmed.
-
-    `create_organisations` names the unknown organisations the person ticked: any other unknown one
-    is a problem. Actions are added with action_create and changed with action_update_details, so
-    each change is in the action's history (via "import") and partners keep their roles.
-    """
-    # Not select_related("plan"): PostgreSQL cannot lock the nullable side of an outer join.
-    locked = PlanImport.objects.select_for_update().get(pk=upload.pk)
-    if locked.confirmed_at is not None:
-        raise PlanImportAlreadyConfirmed(f"{locked.filename} was imported already.")
-    preview = parse_plan_file(
-        filename=locked.filename,
-        content=bytes(locked.content),
-        plan=locked.plan,
-        plan_title=locked.new_plan_title,
-        create_organisations=create_organisations,
-    )
-    if not preview.is_valid:
-        raise PlanImportNotValid(preview)
-    try:
-        with transaction.atomic():
-            plan, written, created = _write_plan(preview, plan=locked.plan, title=locked.new_plan_title, by=by, via=via)
-    except (IntegrityError, ValidationError) as error:
-        preview.file_errors.append(
-            "The plan or its organisations changed while you were checking the file. "
-            "Nothing was imported: upload the file again to see it against the plan as it is now."
-        )
-        raise PlanImportNotValid(preview) from error
-    locked.plan = plan
-    locked.confirmed_at = timezone.now()
-    locked.rows_written = written
-    locked.organisations_created = created
-    locked.save(update_fields=["plan", "confirmed_at", "rows_written", "organisations_created"])
-    upload.refresh_from_db()
-    return locked
-
-
-def _write_plan(preview, *, plan, title, by, via):
-    """What a valid preview says, through the services: (plan, actions added or changed, organisations added)."""
-    if plan is None:
-        plan = Plan(title=title, slug=_unique_slug(Plan, title, "plan"))
-        plan.full_clean()
-        plan.save()
-        _record_created(plan=plan, kind=PlanChange.Kind.PLAN, item=plan, label=plan.title, by=by, via=via)
-    organisations = {}
-    for key, name in preview.new_organisations.items():
-        organisation = Organisation(name=name, slug=_unique_slug(Organisation, name, "organisation"))
-        organisation.full_clean()
-        organisation.save()
-        organisations[key] = organisation
-    priorities = {priority.number: priority for priority in Priority.objects.filter(plan=plan)}
-    for number, priority_title in preview.priority_titles.items():
-        priority = priorities.get(number) or Priority(plan=plan, number=number)
-        if priority.pk is None or priority.title != priority_title:
-            is_new, old_title = priority.pk is None, priority.title
-            priority.title = priority_title
-            priority.full_clean()
-            priority.save()
-            priorities[number] = priority
-            # Each in the outline's history (PlanChange), as the forms record them.
-            label = f"Priority {priority.number}"
-            if is_new:
-                _record_created(plan=plan, kind=PlanChange.Kind.PRIORITY, item=priority, label=label, by=by, via=via)
-            _record_plan_changes(
-                plan=plan,
-                kind=PlanChange.Kind.PRIORITY,
-                item=priority,
-                label=label,
-                old={"title": old_title},
-                new={"title": priority.title},
-                by=by,
-                via=via,
-            )
-    objectives = {name_key(o.code): o for o in Objective.objects.filter(priority__plan=plan)}
-    for key, objective_title in preview.objective_titles.items():
-        objective = objectives.get(key)
-        if objective is None:
-            code, number, _ = preview.new_objectives[key]
-            objective = Objective(priority=priorities[number], code=code)
-        if objective.pk is None or objective.title != objective_title:
-            is_new, old_title = objective.pk is None, objective.title
-            objective.title = objective_title
-            objective.full_clean()
-            objective.save()
-            objectives[key] = objective
-            label = f"Objective {objective.code}"
-            if is_new:
-                _record_created(plan=plan, kind=PlanChange.Kind.OBJECTIVE, item=objective, label=label, by=by, via=via)
-            _record_plan_changes(
-                plan=plan,
-                kind=PlanChange.Kind.OBJECTIVE,
-                item=objective,
-                label=label,
-                old={"title": old_title},
-                new={"title": objective.title},
-                by=by,
-                via=via,
-            )
-    # The actions the file changes, as model objects for the services (one query).
-    changed = Action.objects.in_bulk([row.action.pk for row in preview.rows if row.changes])
-    written, added_to = 0, set()
-    for row in preview.rows:
-        partners = [
-            (partner if isinstance(partner, Organisation) else organisations[partner], role)
-            for partner, role in row.partners
-        ]
-        if row.action is None:
-            action = action_create(
-                objective=objectives[name_key(row.objective_code)],
-                code=row.action_code,
-                by=by,
-                via=via,
-                recount=False,
-                **row.details,
-            )
-            added_to.add(action.objective_id)
-            if partners:
-                action_update_details(action=action, by=by, via=via, partners=partners)
-            written += 1
-        elif row.changes:
-            action_update_details(action=changed[row.action.pk], by=by, via=via, partners=partners, **row.details)
-            written += 1
-    ObjectiveStatusCount.objects.recount(added_to)  # once per objective the file added actions to
-    return plan, written, len(organisations)
 
 
 @transaction.atomic

@@ -17,9 +17,10 @@ from django.utils.http import urlsafe_base64_encode
 
 from api.services import token_create, token_revoke
 from indicators.services import measurement_import_store, measurement_submission_create
+from plan_imports.services import plan_import_store
 from priorities.models import Status
 from priorities.report_links import link_token
-from priorities.services import action_record_update, plan_import_store, plan_publish, submission_create
+from priorities.services import action_record_update, plan_publish, submission_create
 from privacy.models import Anonymisation, RemainingMention
 from tests.api.world import build_world
 from tests.factories import (
@@ -94,11 +95,11 @@ EXPECTED = {
     "indicators:import-errors": ((302, 403, 403, 200, 403), ALL_405),
     # Importing a plan (issue 16): the secretariat only. The world's stored file names a new organisation,
     # which an empty POST does not tick: a problem (400), nothing written.
-    "priorities:plan-import-upload": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
-    "priorities:plan-import-template": ((302, 403, 403, 200, 403), ALL_405),
-    "priorities:plan-import-preview": ((302, 403, 403, 200, 403), ALL_405),
-    "priorities:plan-import-confirm": (ALL_405, (302, 403, 403, 400, 403)),
-    "priorities:plan-import-errors": ((302, 403, 403, 200, 403), ALL_405),
+    "plan_imports:plan-import-upload": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
+    "plan_imports:plan-import-template": ((302, 403, 403, 200, 403), ALL_405),
+    "plan_imports:plan-import-preview": ((302, 403, 403, 200, 403), ALL_405),
+    "plan_imports:plan-import-confirm": (ALL_405, (302, 403, 403, 400, 403)),
+    "plan_imports:plan-import-errors": ((302, 403, 403, 200, 403), ALL_405),
     # Only organisation A reports the measure: B gets 404, staff 403.
     "indicators:measurement-submit": ((302, 200, 404, 403, 403), (302, 400, 404, 403, 403)),
     "indicators:measurement-submission-accept": (ALL_405, (302, 403, 403, 302, 403)),
@@ -365,10 +366,10 @@ def world(db):
         "indicators:import-preview": {"token": upload.pk},
         "indicators:import-confirm": {"token": upload.pk},
         "indicators:import-errors": {"token": upload.pk},
-        "priorities:plan-import-template": {"fmt": "xlsx"},
-        "priorities:plan-import-preview": {"token": plan_upload.pk},
-        "priorities:plan-import-confirm": {"token": plan_upload.pk},
-        "priorities:plan-import-errors": {"token": plan_upload.pk},
+        "plan_imports:plan-import-template": {"fmt": "xlsx"},
+        "plan_imports:plan-import-preview": {"token": plan_upload.pk},
+        "plan_imports:plan-import-confirm": {"token": plan_upload.pk},
+        "plan_imports:plan-import-errors": {"token": plan_upload.pk},
         "indicators:measurement-submit": {"pk": measurement.measure.pk},
         "indicators:measurement-submission-accept": {"pk": value_submission.pk},
         "indicators:measurement-submission-return": {"pk": value_submission.pk},

@@ -17,6 +17,8 @@ LAYERS = {
     # The access and security logs: they need only people (tracker), and every app reports to them through it.
     "audit": 1,
     "indicators": 2,
+    # Importing a plan from a spreadsheet: it builds on the plan (priorities).
+    "plan_imports": 2,
     "overview": 3,
     "public_pages": 3,
     "api": 3,

@@ -55,6 +55,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from plan_imports import services as plan_import_services
 from priorities import services
 from priorities.models import (
     Action,
@@ -662,12 +663,12 @@ class PlanTrackerMachine(RuleBasedStateMachine):
                 ]
             )
         self._tick()
-        upload = services.plan_import_store(
+        upload = plan_import_services.plan_import_store(
             filename="rows.csv", content=out.getvalue().encode(), by=self.sec, plan=plan
         )
         try:
-            services.plan_import_confirm(upload=upload, by=self.sec)
-        except services.PlanImportNotValid as error:
+            plan_import_services.plan_import_confirm(upload=upload, by=self.sec)
+        except plan_import_services.PlanImportNotValid as error:
             raise AssertionError(f"a valid import was refused: {error.preview.file_errors} {error.preview}") from error
         self.last_writer = None
         self.focus = plan.pk

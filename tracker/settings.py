@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "tracker",
     "priorities",
+    "plan_imports",
     "indicators",
     "overview",
     "public_pages",

@@ -33,8 +33,8 @@ DOWNLOADS = {
     "overview:progress-report-xlsx",
     "priorities:action-export-csv",
     "priorities:action-export-xlsx",
-    "priorities:plan-import-errors",
-    "priorities:plan-import-template",
+    "plan_imports:plan-import-errors",
+    "plan_imports:plan-import-template",
     "privacy:person-export",
 }
 

@@ -5,8 +5,8 @@ import re
 
 from playwright.sync_api import expect
 
+from plan_imports.reading import COLUMNS
 from priorities.models import Action, ActionChange, Plan
-from priorities.plan_import import COLUMNS
 from tests.indicators.hostile_files import entity_expansion
 from tracker.models import Organisation
 

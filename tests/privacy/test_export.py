@@ -13,8 +13,9 @@ from django.urls import reverse
 
 from audit.models import AccessEvent
 from indicators.services import measurement_record
+from plan_imports.services import plan_import_store
 from priorities.models import Status
-from priorities.services import action_record_update, action_update_details, plan_import_store, plan_publish
+from priorities.services import action_record_update, action_update_details, plan_publish
 from tests.factories import (
     ActionPartnerFactory,
     MeasureFactory,

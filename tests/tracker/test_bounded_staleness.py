@@ -19,10 +19,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from indicators.services import measurement_import_confirm, measurement_import_store
+from plan_imports import services as plan_import_services
+from plan_imports.reading import COLUMNS
 from priorities import services
 from priorities.models import Action, PlanChoice, Status, UpdateFrequency
 from priorities.plan_choice import default_plan
-from priorities.plan_import import COLUMNS
 from tests.factories import (
     ActionFactory,
     CommissionerFactory,
@@ -132,9 +133,9 @@ KINDS = {
         lambda: services.action_restore(action=f["action"], by=f["secretariat"]),
     )[1],
     "a plan imported": lambda f: (
-        lambda upload: lambda: services.plan_import_confirm(upload=upload, by=f["secretariat"])
+        lambda upload: lambda: plan_import_services.plan_import_confirm(upload=upload, by=f["secretariat"])
     )(
-        services.plan_import_store(
+        plan_import_services.plan_import_store(
             filename="plan.csv", content=_import_row(), by=f["secretariat"], plan=f["action"].objective.priority.plan
         )
     ),

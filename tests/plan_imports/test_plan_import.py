@@ -10,18 +10,19 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
-from priorities import plan_import, services
+from plan_imports import reading as plan_import
+from plan_imports import services
+from plan_imports.models import PlanImport
+from plan_imports.reading import COLUMNS, parse_plan_file
 from priorities.models import (
     Action,
     ActionChange,
     ActionPartner,
     Objective,
     Plan,
-    PlanImport,
     Priority,
     UpdateFrequency,
 )
-from priorities.plan_import import COLUMNS, parse_plan_file
 from tests.factories import (
     ActionFactory,
     ActionPartnerFactory,
@@ -464,10 +465,10 @@ def test_the_preview_never_asks_to_tick_a_box_it_does_not_show(client, secretari
     assert "No organisation is called “Interpol”: correct the name, or add it as a new organisation once" in preview
     for page in (
         client.get(upload.get_absolute_url(), {"show": "errors"}).content.decode(),
-        client.post(reverse("priorities:plan-import-confirm", kwargs={"token": upload.token})).content.decode(),
+        client.post(reverse("plan_imports:plan-import-confirm", kwargs={"token": upload.token})).content.decode(),
     ):
         assert 'name="create_organisation"' not in page and "tick" not in page.lower()
-    report = client.get(reverse("priorities:plan-import-errors", kwargs={"token": upload.token}))
+    report = client.get(reverse("plan_imports:plan-import-errors", kwargs={"token": upload.token}))
     assert "tick" not in b"".join(report.streaming_content if report.streaming else [report.content]).decode().lower()
     # Once only the organisation is unknown, the box is there, and the messages point to it.
     response = upload_file(client, [row(**{"lead partners": "Interpol"})])
@@ -484,14 +485,14 @@ def upload_file(client, rows, **data):
     content = csv_bytes(rows)
     data = {"plan": "new", "new_plan_title": "Plan 2027 to 2030", **data}
     return client.post(
-        reverse("priorities:plan-import-upload"),
+        reverse("plan_imports:plan-import-upload"),
         {**data, "file": SimpleUploadedFile("plan.csv", content, content_type="text/csv")},
     )
 
 
 def test_upload_preview_confirm_and_done(client, secretariat, partners):
     client.force_login(secretariat)
-    page = client.get(reverse("priorities:plan-import-upload")).content.decode()
+    page = client.get(reverse("plan_imports:plan-import-upload")).content.decode()
     assert "lead partners" in page and "Every six months" in page
     response = upload_file(client, [row(**{"lead partners": "Interpol"})])
     upload = PlanImport.objects.get()
@@ -500,7 +501,7 @@ def test_upload_preview_confirm_and_done(client, secretariat, partners):
     assert "No organisation is called “Interpol” (row 2): tick it under New organisations" in preview
     assert "Lead partners: No organisation is called “Interpol”" in preview
     assert 'name="create_organisation" type="checkbox" value="Interpol"' in preview
-    confirm = reverse("priorities:plan-import-confirm", kwargs={"token": upload.token})
+    confirm = reverse("plan_imports:plan-import-confirm", kwargs={"token": upload.token})
     refused = client.post(confirm)
     assert refused.status_code == 400 and "No organisation is called “Interpol” (row 2)" in refused.content.decode()
     assert not Action.objects.exists()
@@ -521,7 +522,7 @@ def test_the_upload_form_refuses_clearly(client, secretariat):
     bad_plan = upload_file(client, [row()], plan="99999")
     assert bad_plan.status_code == 400 and "Choose one of the plans listed" in bad_plan.content.decode()
     response = client.post(
-        reverse("priorities:plan-import-upload"),
+        reverse("plan_imports:plan-import-upload"),
         {"plan": "new", "new_plan_title": "P", "file": SimpleUploadedFile("plan.txt", b"x")},
     )
     assert response.status_code == 400 and "must be a CSV (.csv) or Excel (.xlsx) file" in response.content.decode()
@@ -536,7 +537,7 @@ def test_the_preview_names_problems_and_the_error_report_lists_every_one(client,
     assert "Row 2, owner: No user has the username or email address “nobody”." in page
     assert "50 more are not shown here" in page
     assert "Confirm and import" not in page
-    report = client.get(reverse("priorities:plan-import-errors", kwargs={"token": upload.token}))
+    report = client.get(reverse("plan_imports:plan-import-errors", kwargs={"token": upload.token}))
     assert report["Content-Disposition"] == 'attachment; filename="plan-import-problems-bad-name-.csv"'
     lines = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode("utf-8-sig"))))
     assert lines[0] == ["row", "column", "problem", "priority", "objective", "action"]
@@ -547,7 +548,7 @@ def test_someone_elses_upload_is_a_404(client, secretariat, partners):
     upload = store([row()], secretariat)
     client.force_login(SecretariatFactory(username="colleague"))
     assert client.get(upload.get_absolute_url()).status_code == 404
-    assert client.post(reverse("priorities:plan-import-confirm", kwargs={"token": upload.token})).status_code == 404
+    assert client.post(reverse("plan_imports:plan-import-confirm", kwargs={"token": upload.token})).status_code == 404
     assert not Action.objects.exists()
 
 
@@ -556,13 +557,13 @@ def test_only_the_secretariat_imports_a_plan(client, secretariat, commissioner, 
     upload = store([row()], secretariat)
     client.force_login(commissioner if who == "commissioner" else PartnerFactory())
     for url in (
-        reverse("priorities:plan-import-upload"),
-        reverse("priorities:plan-import-template", args=["csv"]),
+        reverse("plan_imports:plan-import-upload"),
+        reverse("plan_imports:plan-import-template", args=["csv"]),
         upload.get_absolute_url(),
-        reverse("priorities:plan-import-errors", kwargs={"token": upload.token}),
+        reverse("plan_imports:plan-import-errors", kwargs={"token": upload.token}),
     ):
         assert client.get(url).status_code == 403, url
-    assert client.post(reverse("priorities:plan-import-confirm", kwargs={"token": upload.token})).status_code == 403
+    assert client.post(reverse("plan_imports:plan-import-confirm", kwargs={"token": upload.token})).status_code == 403
     assert not Action.objects.exists()
 
 
@@ -572,7 +573,7 @@ def test_a_stored_hostile_workbook_is_refused_on_every_visit_and_nothing_is_writ
     client.force_login(secretariat)
     page = client.get(upload.get_absolute_url())
     assert page.status_code == 200 and "There is a problem: nothing has been imported" in page.content.decode()
-    response = client.post(reverse("priorities:plan-import-confirm", kwargs={"token": upload.token}))
+    response = client.post(reverse("plan_imports:plan-import-confirm", kwargs={"token": upload.token}))
     assert response.status_code == 400
     assert not Plan.objects.exists() and not Action.objects.exists()
 
@@ -580,8 +581,8 @@ def test_a_stored_hostile_workbook_is_refused_on_every_visit_and_nothing_is_writ
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_the_template_has_the_columns_and_an_example_row_that_imports(client, secretariat, partners, fmt):
     client.force_login(secretariat)
-    page = client.get(reverse("priorities:plan-import-upload")).content.decode()
-    url = reverse("priorities:plan-import-template", args=[fmt])
+    page = client.get(reverse("plan_imports:plan-import-upload")).content.decode()
+    url = reverse("plan_imports:plan-import-template", args=[fmt])
     assert f'href="{url}"' in page
     response = client.get(url)
     assert response["Content-Disposition"] == f'attachment; filename="plan-template.{fmt}"'
@@ -593,7 +594,7 @@ def test_the_template_has_the_columns_and_an_example_row_that_imports(client, se
     assert preview.is_valid, errors_of(preview)
     assert not preview.ignored_columns
     assert preview.rows[0].details["owner"] == secretariat
-    assert client.get(reverse("priorities:plan-import-template", args=["pdf"])).status_code == 404
+    assert client.get(reverse("plan_imports:plan-import-template", args=["pdf"])).status_code == 404
 
 
 def test_the_preview_page_queries_do_not_grow_with_the_rows(

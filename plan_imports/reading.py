@@ -6,22 +6,24 @@ short names separated by ";"; the owner is a username or an email address; the u
 written as the register shows it (UpdateFrequency's labels). An action code already in the plan
 updates that action (the preview lists its changes field by field); a new code adds one.
 
-The file is read by the shared readers (tracker.spreadsheets.read_table: the same limits and the
-same refusals of hostile files as the measurements import) and checked in bulk: organisations,
+The file is read by the shared readers (tracker.imports.read_rows: the same limits and the same
+refusals of hostile files as the measurements import) and checked in bulk: organisations,
 owners and the plan's existing codes are loaded in a fixed handful of queries, whatever the number
-of rows. services.plan_import_confirm writes a valid file in one transaction.
+of rows. plan_imports.services.plan_import_confirm writes a valid file in one transaction.
 """
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from priorities.models import Action, ActionPartner, Objective, Plan, Priority, UpdateFrequency
+from tracker.imports import Preview, PreviewRow, Problem, read_rows
 from tracker.models import Organisation, User
-from tracker.spreadsheets import MAX_ROWS, cell_text, parse_date, person_name, read_headed_table
-
-from .models import Action, ActionPartner, Objective, Priority, UpdateFrequency
+from tracker.spreadsheets import MAX_ROWS, cell_text, parse_date, person_name
 
 COLUMNS = (
     "priority",
@@ -63,12 +65,12 @@ FIELD_LABELS = {
 }
 
 
-def name_key(text):
+def name_key(text: str) -> str:
     """How names and codes are compared: case and runs of spaces do not matter."""
     return " ".join(text.split()).casefold()
 
 
-def display(field_name, value):
+def display(field_name: str, value: Any) -> str:
     """A value as the preview and the action history show it."""
     if value is None or value == "":
         return ""
@@ -79,52 +81,45 @@ def display(field_name, value):
     return str(value)
 
 
-def partners_display(pairs):
+def partners_display(pairs: Iterable[tuple[str, str]]) -> str:
     """(name, role) pairs as "Europol (lead); Eurojust (supporting)", sorted as the history sorts them."""
     return "; ".join(f"{name} ({role})" for name, role in sorted(pairs))
 
 
 @dataclass
-class PlanRow:
-    number: int
-    cells: dict
-    errors: list = field(default_factory=list)  # (column, message)
+class PlanRow(PreviewRow):
     # (column, name as written) for organisations not in the database; errors unless confirmed.
-    unknown_organisations: list = field(default_factory=list)
+    unknown_organisations: list[tuple[str, str]] = field(default_factory=list)
     priority_number: int | None = None
     objective_code: str = ""
     action_code: str = ""
-    details: dict = field(default_factory=dict)  # Action field -> new value (owner a User)
-    partners: list = field(default_factory=list)  # (Organisation or the key of a new one, role)
+    details: dict[str, Any] = field(default_factory=dict)  # Action field -> new value (owner a User)
+    partners: list[tuple[Any, str]] = field(default_factory=list)  # (Organisation or the key of a new one, role)
     action: "ExistingAction | None" = None  # the existing action this row updates
-    changes: list = field(default_factory=list)  # (label, old, new) for an existing action
-
-    def error(self, column, message):
-        self.errors.append((column, message))
+    changes: list[tuple[str, str, str]] = field(default_factory=list)  # (label, old, new) for an existing action
 
     @property
-    def is_addition(self):
+    def is_addition(self) -> bool:
         return self.action is None
 
 
 @dataclass
-class PlanPreview:
-    filename: str
-    plan_title: str
-    rows: list = field(default_factory=list)
-    file_errors: list = field(default_factory=list)
-    ignored_columns: list = field(default_factory=list)
+class PlanPreview(Preview):
+    plan_title: str = ""
+    rows: list[PlanRow] = field(default_factory=list)
     # key -> name as first written, for every organisation the file names that does not exist yet.
-    new_organisations: dict = field(default_factory=dict)
-    confirmed_organisations: set = field(default_factory=set)  # keys the person ticked
+    new_organisations: dict[Any, str] = field(default_factory=dict)
+    confirmed_organisations: set[str] = field(default_factory=set)  # keys the person ticked
     # Priorities and objectives: (what, old title, new title) for those the file renames.
-    renamed: list = field(default_factory=list)
-    new_priorities: dict = field(default_factory=dict)  # number -> title
-    new_objectives: dict = field(default_factory=dict)  # objective key -> (code, priority number, title)
-    priority_titles: dict = field(default_factory=dict)  # number -> title the file gives (or the plan's)
-    objective_titles: dict = field(default_factory=dict)  # objective key -> title the file gives (or the plan's)
+    renamed: list[tuple[str, str, str]] = field(default_factory=list)
+    new_priorities: dict[int, str] = field(default_factory=dict)  # number -> title
+    # objective key -> (code, priority number, title)
+    new_objectives: dict[str, tuple[str, int | None, str]] = field(default_factory=dict)
+    priority_titles: dict[int, str] = field(default_factory=dict)  # number -> title the file gives (or the plan's)
+    # objective key -> title the file gives (or the plan's)
+    objective_titles: dict[str, str] = field(default_factory=dict)
 
-    def row_errors(self, row):
+    def row_errors(self, row: PlanRow) -> list[Problem]:
         """A row's problems, with each unknown organisation not (yet) ticked for creating.
 
         The boxes to tick are shown only once nothing else is wrong (can_confirm): until then the
@@ -140,26 +135,25 @@ class PlanPreview:
                 errors.append((column, f"No organisation is called “{name}”: {how}"))
         return errors
 
-    def __post_init__(self):
-        self._checked = None
+    def __post_init__(self) -> None:
+        self._checked: list[tuple[PlanRow, list[Problem]]] | None = None
 
-    def checked_rows(self):
-        """[(row, its problems)], computed once."""
+    def checked(self) -> list[tuple[PlanRow, list[Problem]]]:
+        """[(row, its problems)], computed once: unknown organisations not ticked are problems too."""
         if self._checked is None:
             self._checked = [(row, self.row_errors(row)) for row in self.rows]
         return self._checked
 
     @property
-    def error_rows(self):
-        return [(row, errors) for row, errors in self.checked_rows() if errors]
+    def error_rows(self) -> list[tuple[PlanRow, list[Problem]]]:
+        return self.problems()
 
-    @property
-    def blocking_error_rows(self):
+    def blocking(self) -> list[tuple[PlanRow, list[Problem]]]:
         """[(row, its problems)] for problems the file must correct (all but unknown organisations)."""
         return [(row, row.errors) for row in self.rows if row.errors]
 
     @property
-    def unconfirmed_organisations(self):
+    def unconfirmed_organisations(self) -> list[tuple[str, list[int]]]:
         """[(name, [row numbers])] for each unknown organisation not ticked for adding."""
         found = {}
         for row in self.rows:
@@ -169,43 +163,34 @@ class PlanPreview:
                     found.setdefault(key, (self.new_organisations[key], []))[1].append(row.number)
         return list(found.values())
 
-    @property
-    def error_count(self):
-        return sum(len(errors) for _, errors in self.error_rows)
+    # can_confirm (Preview's): no problem but unknown organisations, which the confirmation form lets the
+    # person add; is_valid: none of those either.
 
     @property
-    def can_confirm(self):
-        """No problem but unknown organisations, which the confirmation form lets the person add."""
-        return not self.file_errors and bool(self.rows) and not any(row.errors for row in self.rows)
-
-    @property
-    def is_valid(self):
-        return self.can_confirm and not self.error_rows
-
-    @property
-    def additions(self):
+    def additions(self) -> int:
         return sum(1 for row in self.rows if row.is_addition)
 
     @property
-    def updates(self):
+    def updates(self) -> int:
         return sum(1 for row in self.rows if not row.is_addition and row.changes)
 
     @property
-    def unchanged(self):
+    def unchanged(self) -> int:
         return sum(1 for row in self.rows if not row.is_addition and not row.changes)
 
 
 class _Organisations:
     """Every organisation by name and by short name, from one query."""
 
-    def __init__(self):
-        self.by_name, self.by_short = {}, {}
+    def __init__(self) -> None:
+        self.by_name: dict[str, Organisation] = {}
+        self.by_short: dict[str, list[Organisation]] = {}
         for organisation in Organisation.objects.only("pk", "name", "short_name"):
             self.by_name[name_key(organisation.name)] = organisation
             if organisation.short_name:
                 self.by_short.setdefault(name_key(organisation.short_name), []).append(organisation)
 
-    def find(self, name):
+    def find(self, name: str) -> tuple[Organisation | None, str | None]:
         """(organisation, None), (None, a problem) or (None, None) for a name no organisation has."""
         key = name_key(name)
         if key in self.by_name:
@@ -219,7 +204,7 @@ class _Organisations:
         return None, None
 
 
-def _owners(names):
+def _owners(names: Iterable[str]) -> dict[str, list[User]]:
     """{key: [users]} for the usernames and email addresses the file names, from one query."""
     keys = {name_key(name) for name in names if name}
     found = {}
@@ -250,10 +235,12 @@ class ExistingAction:
     start_date: datetime.date | None
     target_date: datetime.date | None
     update_frequency: int | None
-    partners: list = field(default_factory=list)  # (organisation name, role)
+    partners: list[tuple[str, str]] = field(default_factory=list)  # (organisation name, role)
 
 
-def _existing(plan):
+def _existing(
+    plan: Plan | None,
+) -> tuple[dict[int, Priority], dict[str, Objective], dict[str, ExistingAction]]:
     """The plan's priorities by number, objectives by code and actions by code, in four queries."""
     if plan is None:
         return {}, {}, {}
@@ -290,7 +277,7 @@ def _existing(plan):
     return priorities, objectives, actions
 
 
-def _parse_priority(row, text):
+def _parse_priority(row: PlanRow, text: str) -> int | None:
     if not text:
         row.error("priority", "Enter the priority's number.")
         return None
@@ -301,7 +288,7 @@ def _parse_priority(row, text):
     return int(number)
 
 
-def _parse_code(row, column, what):
+def _parse_code(row: PlanRow, column: str, what: str) -> str:
     code = " ".join(row.cells.get(column, "").split())
     if not code:
         row.error(column, f"Enter the {what}'s code.")
@@ -311,7 +298,7 @@ def _parse_code(row, column, what):
     return code
 
 
-def _parse_text(row, column, what, limit, required=True):
+def _parse_text(row: PlanRow, column: str, what: str, limit: int, required: bool = True) -> str:
     text = row.cells.get(column, "")
     if not text and required:
         row.error(column, f"Enter the {what}.")
@@ -321,7 +308,7 @@ def _parse_text(row, column, what, limit, required=True):
     return text
 
 
-def _parse_optional_date(row, column, cell):
+def _parse_optional_date(row: PlanRow, column: str, cell: Any) -> datetime.date | None:
     if not cell_text(cell):
         return None
     date, problem = parse_date(cell)
@@ -339,12 +326,12 @@ def _parse_optional_date(row, column, cell):
 class _Titles:
     """The titles the file gives priorities (or objectives): the same wherever given, required for a new one."""
 
-    def __init__(self, kind, column, limit):
+    def __init__(self, kind: str, column: str, limit: int) -> None:
         self.kind, self.column, self.limit = kind, column, limit
-        self.given = {}  # key -> (title, row number)
-        self.first_row = {}  # key -> (the first row naming it, how it is written)
+        self.given: dict[Any, tuple[str, int]] = {}  # key -> (title, row number)
+        self.first_row: dict[Any, tuple[PlanRow, Any]] = {}  # key -> (the first row naming it, how it is written)
 
-    def check(self, row, key, ident):
+    def check(self, row: PlanRow, key: Any, ident: Any) -> None:
         self.first_row.setdefault(key, (row, ident))
         title = _parse_text(row, self.column, f"{self.kind}'s title", self.limit, required=False)
         if not title:
@@ -355,7 +342,7 @@ class _Titles:
         else:
             self.given.setdefault(key, (title, row.number))
 
-    def finish(self, existing):
+    def finish(self, existing: dict[Any, Any]) -> dict[Any, str]:
         """{key: title} for every one the file names; a new one without a title is its first row's problem."""
         titles = {}
         for key, (row, ident) in self.first_row.items():
@@ -368,7 +355,14 @@ class _Titles:
         return titles
 
 
-def parse_plan_file(*, filename, content, plan=None, plan_title="", create_organisations=()):
+def parse_plan_file(
+    *,
+    filename: str,
+    content: bytes,
+    plan: Plan | None = None,
+    plan_title: str = "",
+    create_organisations: Iterable[str] = (),
+) -> PlanPreview:
     """Every row of the file with its problems and, where it is valid, what would be written.
 
     `plan` is the plan the file updates (None for a new one); `create_organisations` holds the names
@@ -376,30 +370,12 @@ def parse_plan_file(*, filename, content, plan=None, plan_title="", create_organ
     """
     preview = PlanPreview(filename=filename, plan_title=plan.title if plan else plan_title)
     preview.confirmed_organisations = {name_key(name) for name in create_organisations}
-    rows, columns, preview.ignored_columns, problem = read_headed_table(filename, content, COLUMNS)
-    if problem:
-        preview.file_errors.append(problem)
+    read = read_rows(preview, content, columns=COLUMNS, required=REQUIRED_COLUMNS, expected=COLUMNS, max_rows=MAX_ROWS)
+    if preview.file_errors:
         return preview
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-    if missing:
-        preview.file_errors.append(
-            f"The first row must name the columns; missing: {', '.join(missing)}. Expected: {', '.join(COLUMNS)}."
-        )
-        return preview
-    if len(rows) > MAX_ROWS:
-        preview.file_errors.append(f"The file has more than {MAX_ROWS:,} rows: import at most {MAX_ROWS:,} at a time.")
-        return preview
-
     records = []
-    width = max(columns.values()) + 1  # every column read is in each row, padded with blanks
-    for offset, raw in enumerate(rows):
-        raw = list(raw)
-        raw += [None] * (width - len(raw))
-        get = {name: raw[index] for name, index in columns.items()}
-        cells = {name: cell_text(get.get(name)) for name in COLUMNS}
-        if not any(cells.values()) and not any(cell_text(cell) for cell in raw):
-            continue  # a blank row; text in an ignored column alone still makes a row (with problems)
-        row = PlanRow(number=offset + 2, cells=cells)
+    for number, get in read:
+        row = PlanRow(number=number, cells={name: cell_text(get.get(name)) for name in COLUMNS})
         records.append((row, get))
         preview.rows.append(row)
     if not preview.rows:
@@ -529,7 +505,7 @@ def parse_plan_file(*, filename, content, plan=None, plan_title="", create_organ
     return preview
 
 
-def _changes(row, preview):
+def _changes(row: PlanRow, preview: PlanPreview) -> list[tuple[str, str, str]]:
     """(label, old, new) for each field the row changes on its existing action."""
     action = row.action
     changes = []

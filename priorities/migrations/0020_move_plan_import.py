@@ -1,0 +1,17 @@
+# PlanImport moved to plan_imports (its 0001 takes it over with the same table): state only.
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("priorities", "0018_plan_choice_forget_visits"),
+        ("plan_imports", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.DeleteModel(name="PlanImport")],
+            database_operations=[],
+        ),
+    ]
