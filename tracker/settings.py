@@ -11,7 +11,11 @@ import socket
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+
+# Django's generic classes subscriptable at run time (QuerySet[Action]), as mypy's stubs have them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Empty counts as unset: docker-compose passes every line of .env, blank ones as "" (which would be ".").
