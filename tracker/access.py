@@ -153,7 +153,9 @@ class AccessRecordMiddleware:
             record_access(request, kind=Kind.DOWNLOAD, what=download.what, rows=download.rows, complete=complete)
 
         if isinstance(response, StreamingHttpResponse):
-            response.streaming_content = _ReportedWhenDone(response.streaming_content, report)
+            stream = response.streaming_content
+            assert isinstance(stream, Iterator)  # our downloads stream from sync generators
+            response.streaming_content = _ReportedWhenDone(stream, report)
         else:
             report(True)
 

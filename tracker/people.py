@@ -6,14 +6,16 @@ Each calls `add_person_section` from its AppConfig.ready(), so tracker never imp
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 
-from tracker.models import User
+if TYPE_CHECKING:
+    # Only for the annotation: apps import this module from their AppConfig, before models can load.
+    from tracker.models import User
 
 # (request, person) -> the context `template` reads as `section`.
-SectionContext = Callable[[HttpRequest, User], dict[str, Any]]
+SectionContext = Callable[[HttpRequest, "User"], dict[str, Any]]
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def render_markdown(text):
         for child in token.children or []:
             if child.type == "link_open":
                 child.attrSet("class", "govuk-link")
-                href = child.attrGet("href") or ""
+                href = str(child.attrGet("href") or "")
                 if not href.startswith(_SAFE_SCHEMES) and not href.startswith(("/", "#")):
                     child.attrSet("href", "#")
     # markdown-it escaped every text and attribute, with raw HTML off.

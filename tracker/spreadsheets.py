@@ -29,6 +29,7 @@ import re
 import tempfile
 import unicodedata
 from decimal import Decimal
+from typing import cast
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -183,6 +184,7 @@ class _RowWriter:
         self.datetimes = _style_id(sheet, number_format="yyyy-mm-dd hh:mm")
         self.bold = _style_id(sheet, font=Font(bold=True)) if bold_header else None
         self.letters = [get_column_letter(index) for index in range(1, 16385)]
+        self.output: _SheetOutput | None = None  # with lxml: the sheet's writer, set by _write_sheet
 
     def write_row(self, xf, values, row_index):
         suffix = str(row_index)
@@ -207,6 +209,7 @@ class _RowWriter:
         parts.append("</row>")
         row = "".join(parts)
         if LXML:
+            assert self.output is not None
             self.output.write_raw(xf, row.encode())
         else:  # the standard library's writer cannot share its file: parse the row into one element
             xf.write(fromstring(f'<sheetData xmlns="{SHEET_MAIN_NS}">{row}</sheetData>')[0])
@@ -216,7 +219,12 @@ class _SheetOutput(WorksheetWriter):
     """openpyxl's worksheet writer on a file we hold, so rows can be written as ready-made XML between its parts."""
 
     def get_stream(self):
-        with open(self.out, "wb") as self.file, xmlfile(self.file) as xf, xf.element("worksheet", xmlns=SHEET_MAIN_NS):
+        # openpyxl gives its writer a temporary file's name (`out`).
+        with (
+            open(cast(str, self.out), "wb") as self.file,
+            xmlfile(self.file) as xf,
+            xf.element("worksheet", xmlns=SHEET_MAIN_NS),
+        ):
             try:
                 while True:
                     element = yield
