@@ -14,6 +14,7 @@ import itertools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.http import StreamingHttpResponse
@@ -51,6 +52,7 @@ def _converters(columns, fmt):
     need it.
     """
     pairs = []
+    function: Callable[[Any], Any] | None
     for index, column in enumerate(columns):
         field = column.field
         if isinstance(field, serializers.DateTimeField):

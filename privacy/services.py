@@ -77,7 +77,7 @@ def person_anonymise(*, person, by, via=Anonymisation.Via.SECRETARIAT):
     if refusal:
         raise ValidationError(refusal)
     pseudonym = Pseudonym.of(person)
-    changed = {}
+    changed: dict[str, int] = {}
     for step in ANONYMISERS:
         for what, count in step.anonymise(person, pseudonym).items():
             changed[what] = changed.get(what, 0) + count
