@@ -5,6 +5,7 @@ Read in one query per model on the page, whatever the number of mentions.
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,18 +26,18 @@ class DescribedMention:
     row_url: str  # the row's own page if it has one (or its action's), else its page in the admin, else ""
 
     @property
-    def pk(self):
+    def pk(self) -> int:
         return self.mention.pk
 
 
-def _text(row, field):
+def _text(row: models.Model, field: models.Field[Any, Any]) -> Any:
     value = getattr(row, field.attname)
     if value is not None and isinstance(field, models.JSONField):
         return json.dumps(value, ensure_ascii=False, indent=2)
     return value
 
 
-def _row_url(model, row):
+def _row_url(model: type[models.Model], row: models.Model) -> str:
     for candidate in (row, getattr(row, "action", None)):
         if candidate is not None and hasattr(candidate, "get_absolute_url"):
             try:
@@ -49,7 +50,7 @@ def _row_url(model, row):
         return ""
 
 
-def describe_all(mentions):
+def describe_all(mentions: Iterable["RemainingMention"]) -> list[DescribedMention]:
     """[DescribedMention] for `mentions`, in their order."""
     by_model = defaultdict(list)
     for mention in mentions:
@@ -83,5 +84,5 @@ def describe_all(mentions):
     return described
 
 
-def describe(mention):
+def describe(mention: "RemainingMention") -> DescribedMention:
     return describe_all([mention])[0]

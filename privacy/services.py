@@ -67,9 +67,7 @@ def anonymise_refusal(
 
 
 @transaction.atomic
-def person_anonymise(
-    *, person: User, by: User | None, via: str = Anonymisation.Via.SECRETARIAT
-) -> Anonymisation:
+def person_anonymise(*, person: User, by: User | None, via: str = Anonymisation.Via.SECRETARIAT) -> Anonymisation:
     """Replace a deactivated person's name, email and username by "Former user N" everywhere, in one transaction.
 
     Each app's registered anonymiser rewrites what the app itself wrote and removes what served only the

@@ -10,12 +10,20 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
 
+from tracker.models import User
+
 _View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 SECRETARIAT = "secretariat"
 COMMISSIONER = "commissioner"
 PARTNER = "partner"
 STAFF = (SECRETARIAT, COMMISSIONER)
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request a view behind role_required or RoleRequiredMixin gets: its user is signed in (for annotations)."""
+
+    user: User
 
 
 def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
