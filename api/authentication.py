@@ -2,7 +2,11 @@
 
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
 
+from tracker.models import User
+
+from .models import AccessToken
 from .services import token_authenticate
 
 REALM = "Plan Tracker API"
@@ -13,7 +17,7 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     keyword = b"bearer"
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[User, AccessToken] | None:
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword:
             return None
@@ -28,5 +32,5 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("This token is not valid: it is unknown, revoked or expired.")
         return token.user, token
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request: Request) -> str:
         return f'Bearer realm="{REALM}"'

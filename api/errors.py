@@ -5,6 +5,8 @@
 field (or header) that was refused with its messages; it is empty when no field is at fault.
 """
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -71,12 +73,13 @@ def exception_handler(exc, context):
         )
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
-    response = drf_exception_handler(exc, context)
-    if response is None:
+    handled = drf_exception_handler(exc, context)
+    if handled is None:
         return None
+    response = handled
     code = getattr(exc, "default_code", "error")
     if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        detail: dict[Any, Any] = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         general = _messages(detail.pop("non_field_errors", []))
         fields = {name: _messages(value) for name, value in detail.items()}
         message = " ".join(general) if general and not fields else INVALID_DETAIL

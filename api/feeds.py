@@ -14,7 +14,9 @@ import itertools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -28,7 +30,7 @@ from rest_framework.views import APIView
 
 from indicators.models import Measure, Measurement, MeasurementSubmission
 from priorities.models import Action, ActionPartner, ProgressUpdate, Status, Submission
-from tracker.models import Organisation
+from tracker.models import Organisation, User
 from tracker.spreadsheets import CSV_CHUNK_ROWS, neutralise, person_name
 
 from .permissions import TokenScope
@@ -51,6 +53,7 @@ def _converters(columns, fmt):
     need it.
     """
     pairs = []
+    function: Callable[[Any], Any] | None
     for index, column in enumerate(columns):
         field = column.field
         if isinstance(field, serializers.DateTimeField):
@@ -97,7 +100,7 @@ class Feed:
     name: str
     description: str
     columns: tuple[Column, ...]
-    rows: Callable[[object], QuerySet]
+    rows: Callable[[User | AnonymousUser], QuerySet[Any]]  # (the person asking) -> the rows they may see
     # Values `row` needs beyond the columns' own (read after them), and how it makes the cells.
     extra_sources: tuple[str, ...] = ()
     row: Callable[[tuple], list] | None = None

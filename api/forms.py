@@ -33,5 +33,7 @@ class TokenForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["scope"].choices = [(scope, SCOPE_HINTS[scope]) for scope in scopes_for(user)]
+        field = self.fields["scope"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(scope, SCOPE_HINTS[scope]) for scope in scopes_for(user)]
         self.fields["scope"].error_messages["required"] = "Choose what the token may do."

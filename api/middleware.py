@@ -1,5 +1,8 @@
 """Requests under /api/ that no view could take are refused in the API's JSON shape, not with an HTML page."""
 
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponseBase
 from django.http.multipartparser import MultiPartParserError
 
 from tracker.middleware import request_problem
@@ -12,10 +15,10 @@ API_PREFIX = "/api/"
 class ApiRequestMiddleware:
     """The same guard as tracker.middleware.HostileInputMiddleware (NUL characters, huge query values), in JSON."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path_info.startswith(API_PREFIX):
             try:
                 problem = request_problem(request)

@@ -1,11 +1,18 @@
 """Personal access tokens for the API, and what the API records about the reports it takes."""
 
+import datetime
 import hashlib
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from tracker.models import User
 
 TOKEN_PREFIX = "pt_"
 # Characters of the secret shown beside a token's name (after pt_), so a person can tell tokens apart.
@@ -17,13 +24,13 @@ def token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class AccessTokenQuerySet(models.QuerySet):
-    def usable(self, now=None):
+class AccessTokenQuerySet(models.QuerySet["AccessToken"]):
+    def usable(self, now: datetime.datetime | None = None) -> "AccessTokenQuerySet":
         """Tokens that authenticate: not revoked, not expired, their person active."""
         now = now or timezone.now()
         return self.filter(revoked_at__isnull=True, expires_at__gt=now, user__is_active=True)
 
-    def visible_to(self, user):
+    def visible_to(self, user: "User | AnonymousUser") -> "AccessTokenQuerySet":
         """The secretariat sees everyone's tokens; anyone else their own."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
@@ -69,15 +76,15 @@ class AccessToken(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…) of {self.user}"
 
     @property
-    def is_expired(self):
+    def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
 
     @property
-    def state(self):
+    def state(self) -> str:
         """ "revoked", "expired" or "active", as the token pages show it."""
         if self.revoked_at is not None:
             return "revoked"
@@ -86,7 +93,7 @@ class AccessToken(models.Model):
         return "active"
 
     @property
-    def can_report(self):
+    def can_report(self) -> bool:
         return self.scope == self.Scope.REPORT
 
 
@@ -121,7 +128,7 @@ class ApiReport(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Reported through the API with “{self.token_name}”"
 
 
@@ -147,5 +154,5 @@ class IdempotentRequest(models.Model):
             models.UniqueConstraint(fields=["token", "key"], name="unique_idempotency_key_per_token"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.key} ({self.status_code})"

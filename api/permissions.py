@@ -1,8 +1,15 @@
 """What a token may do: read with any token, write with a "report" token; some lists are for staff only."""
 
+from typing import TYPE_CHECKING
+
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
 
 from .models import AccessToken
+
+if TYPE_CHECKING:
+    # Only for annotations: DRF's views module imports the permission and throttle classes from the settings.
+    from rest_framework.views import APIView
 
 
 class TokenScope(BasePermission):
@@ -10,7 +17,7 @@ class TokenScope(BasePermission):
 
     message = "This token may only read: make a token with the “read and report” scope to report."
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: "APIView") -> bool:
         token = request.auth
         if not isinstance(token, AccessToken) or not request.user.is_authenticated:
             return False
@@ -22,6 +29,6 @@ class StaffOnly(BasePermission):
 
     message = "Only the secretariat and the commissioner can read this."
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: "APIView") -> bool:
         user = request.user
         return user.is_authenticated and user.role in (user.Role.SECRETARIAT, user.Role.COMMISSIONER)

@@ -5,14 +5,18 @@ idempotent requests go with them). A token the person revoked for someone else k
 the revocation now pointing at "Former user N" like every other history.
 """
 
+from collections.abc import Iterator
+from typing import Any
+
 from django.db.models import Q
 
-from tracker.personal_data import display_name, register_anonymiser, register_export
+from tracker.models import User
+from tracker.personal_data import Pseudonym, display_name, register_anonymiser, register_export
 
 from .models import AccessToken
 
 
-def _tokens(person):
+def _tokens(person: User) -> Iterator[dict[str, Any]]:
     tokens = AccessToken.objects.filter(Q(user=person) | Q(revoked_by=person)).select_related("user", "revoked_by")
     for token in tokens.order_by("created_at", "pk"):
         yield {
@@ -29,13 +33,13 @@ def _tokens(person):
         }
 
 
-def _anonymise(person, pseudonym):
+def _anonymise(person: User, pseudonym: Pseudonym) -> dict[str, int]:
     # The secrets' hashes are useless without the secrets, but a token of a person who left must not live on.
     deleted, _ = AccessToken.objects.filter(user=person).delete()
     return {"access tokens (and their stored idempotent answers) removed": deleted}
 
 
-def register():
+def register() -> None:
     """Tell tracker.personal_data what the API holds about a person (called from ApiConfig.ready())."""
     register_export(
         name="access_tokens",

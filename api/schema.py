@@ -35,7 +35,7 @@ class ErrorSerializer(serializers.Serializer):
     status = serializers.IntegerField(help_text="The HTTP status again.")
     code = serializers.CharField(help_text="A stable word for programs: not_found, permission_denied, invalid ...")
     detail = serializers.CharField(help_text="What went wrong, for a person.")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]  # documents the body's "fields", not Serializer.fields
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Each refused field or header with its messages; empty when no field is at fault.",
     )

@@ -426,5 +426,7 @@ class MeasureReportSerializer(serializers.Serializer):
     text_value = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=5000, help_text="For measures whose unit is text."
     )
-    source = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+    source = serializers.CharField(  # type: ignore[assignment]  # a field named "source", not Field.source
+        required=False, allow_blank=True, default="", max_length=300
+    )
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)

@@ -51,7 +51,7 @@ def register_notices():
         account_notice_register(event, subject)
 
 
-def scopes_for(user) -> list[str]:
+def scopes_for(user) -> list[AccessToken.Scope]:
     """The scopes a person may give a token: reporting is for partners and the secretariat."""
     if user.role in (user.Role.PARTNER, user.Role.SECRETARIAT):
         return [AccessToken.Scope.READ, AccessToken.Scope.REPORT]
@@ -73,7 +73,7 @@ def token_create(*, user, name: str, scope: str, days: int, verified: bool, clie
     name = " ".join((name or "").split())
     if not name:
         errors["name"] = "Enter a name for the token, so you know what uses it."
-    elif len(name) > AccessToken._meta.get_field("name").max_length:
+    elif len(name) > (AccessToken._meta.get_field("name").max_length or 0):
         errors["name"] = "The name must be 100 characters or fewer."
     if scope not in scopes_for(user):
         errors["scope"] = "Choose read, or read and report (for partners and the secretariat)."

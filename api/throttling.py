@@ -1,10 +1,16 @@
 """Requests per token per minute, counted in the shared cache: 429 with Retry-After past the limit."""
 
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
+from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
+
+if TYPE_CHECKING:
+    # Only for annotations: DRF's views module imports the permission and throttle classes from the settings.
+    from rest_framework.views import APIView
 
 WINDOW_SECONDS = 60
 
@@ -16,7 +22,7 @@ class TokenRateThrottle(BaseThrottle):
     concurrent requests undercount; a counter does not.
     """
 
-    def allow_request(self, request, view):
+    def allow_request(self, request: Request, view: "APIView") -> bool:
         token = request.auth
         if token is None:  # refused earlier (401); nothing to count against
             return True
@@ -32,5 +38,5 @@ class TokenRateThrottle(BaseThrottle):
             count = 1
         return count <= settings.API_REQUESTS_PER_MINUTE
 
-    def wait(self):
+    def wait(self) -> float | None:
         return self.retry_after

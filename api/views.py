@@ -5,7 +5,8 @@ import json
 
 from django.db.models import BooleanField, Case, ExpressionWrapper, IntegerField, Prefetch, Q, Value, When
 from django.utils import timezone
-from django.utils.cache import get_conditional_response, patch_vary_headers, quote_etag
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import quote_etag
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import status, viewsets

@@ -10,7 +10,7 @@ class AuditConfig(AppConfig):
     name = "audit"
     verbose_name = "Access and security log"
 
-    def ready(self):
+    def ready(self) -> None:
         from . import person_section, personal_data, receivers
 
         receivers.connect()

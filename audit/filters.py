@@ -1,9 +1,11 @@
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from tracker.access import Kind
 from tracker.models import Organisation, User
+
+from .models import AccessEvent
 
 DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "govuk-input--width-10"})
 
@@ -45,7 +47,7 @@ class AccessEventFilter(django_filters.FilterSet):
         error_messages={"max_length": "Give at most 100 characters."},
     )
 
-    def filter_who(self, queryset, name, value):
+    def filter_who(self, queryset: QuerySet[AccessEvent], name: str, value: str) -> QuerySet[AccessEvent]:
         for word in value.split():
             queryset = queryset.filter(
                 Q(user__first_name__icontains=word)

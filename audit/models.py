@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -6,12 +8,12 @@ from tracker.access import Kind
 from tracker.models import User
 
 
-class AccessEventQuerySet(models.QuerySet):
-    def for_log(self):
+class AccessEventQuerySet(models.QuerySet["AccessEvent"]):
+    def for_log(self) -> "AccessEventQuerySet":
         """The access log's rows, newest first, with who and whose data (a fixed number of queries a page)."""
         return self.select_related("user", "organisation", "subject").order_by("-at", "-pk")
 
-    def older_than(self, moment):
+    def older_than(self, moment: datetime.datetime) -> "AccessEventQuerySet":
         return self.filter(at__lt=moment)
 
 
@@ -58,7 +60,7 @@ class AccessEvent(models.Model):
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["user", "at"], name="access_event_user_time")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.what} ({self.at:%d %b %Y %H:%M})"
 
 
@@ -81,5 +83,5 @@ class SecurityEvent(models.Model):
     class Meta:
         ordering = ["-at", "-pk"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.at:%d %b %Y %H:%M} {self.message[:100]}"

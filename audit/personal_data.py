@@ -1,15 +1,18 @@
 """The audit app's part of a person's data: what they accessed, whose data was downloaded, their security log."""
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from tracker.personal_data import display_name, register_anonymiser, register_export
+from tracker.models import User
+from tracker.personal_data import Pseudonym, display_name, register_anonymiser, register_export
 
 from .models import AccessEvent, SecurityEvent
 
 
-def _access_rows(person):
+def _access_rows(person: User) -> Iterator[dict[str, Any]]:
     events = AccessEvent.objects.filter(Q(user=person) | Q(subject=person)).select_related("user", "subject")
     for event in events.order_by("at", "pk"):
         yield {
@@ -25,7 +28,7 @@ def _access_rows(person):
         }
 
 
-def _security_events(person):
+def _security_events(person: User) -> QuerySet[SecurityEvent]:
     about = Q(person=person) | Q(username=person.username)
     if person.email:
         # Password-reset requests name an address, not an account (the request never looks the account up).
@@ -33,12 +36,12 @@ def _security_events(person):
     return SecurityEvent.objects.filter(about)
 
 
-def _security_rows(person):
+def _security_rows(person: User) -> Iterator[dict[str, Any]]:
     for event in _security_events(person).order_by("at", "pk"):
         yield {"at": event.at, "level": event.get_level_display(), "line": event.message}
 
 
-def _anonymise(person, pseudonym):
+def _anonymise(person: User, pseudonym: Pseudonym) -> dict[str, int]:
     """Their username in the security log's "user=" and "by=" slots, their name and address in recorded addresses."""
     slots = re.compile(r"\b(user|by)=" + re.escape(person.username) + r"(?=\s|$)")
     renamed = []
@@ -65,7 +68,7 @@ def _anonymise(person, pseudonym):
     }
 
 
-def register():
+def register() -> None:
     register_export(
         name="access_log",
         title="What they downloaded or viewed as recorded in the access log, and downloads of their data",

@@ -1,6 +1,10 @@
 """Writes to the access and security logs: rows are added, never changed (retention and anonymising aside)."""
 
+import datetime
 import logging
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
 
 from tracker.access import Kind
 from tracker.models import User
@@ -12,21 +16,32 @@ PATH_MAX = AccessEvent._meta.get_field("path").max_length
 CLIENT_MAX = AccessEvent._meta.get_field("client").max_length
 
 
-def _clip(text, limit):
+def _clip(text: Any, limit: int | None) -> str:
     text = str(text or "")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 # One INSERT each: atomic by itself, so no transaction of its own (a download's page keeps its query count low).
-def access_event_record(*, user, kind, what, path="", client="", rows=None, complete=True, subject=None, at=None):
+def access_event_record(
+    *,
+    user: User | AnonymousUser | None,
+    kind: str,
+    what: str,
+    path: str = "",
+    client: str = "",
+    rows: int | None = None,
+    complete: bool = True,
+    subject: User | None = None,
+    at: datetime.datetime | None = None,
+) -> AccessEvent:
     """Add one row to the access log; `user` None for someone not signed in."""
     if kind not in Kind.values:
         raise ValueError(f"Not a kind of access: {kind!r}")
-    signed_in = user is not None and user.is_authenticated
+    member = user if isinstance(user, User) and user.is_authenticated else None
     event = AccessEvent(
-        user=user if signed_in else None,
-        role=user.role if signed_in else "",
-        organisation_id=user.organisation_id if signed_in else None,
+        user=member,
+        role=member.role if member is not None else "",
+        organisation_id=member.organisation_id if member is not None else None,
         kind=kind,
         what=_clip(what, WHAT_MAX),
         path=_clip(path, PATH_MAX),
@@ -41,7 +56,7 @@ def access_event_record(*, user, kind, what, path="", client="", rows=None, comp
     return event
 
 
-def security_event_record(*, level, message, person=None, username=""):
+def security_event_record(*, level: int, message: str, person: User | None = None, username: str = "") -> SecurityEvent:
     """Keep one line of the security log; a failure's username is linked to its account when there is one."""
     username = (username or "")[:255]
     if person is None and username:

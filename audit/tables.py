@@ -1,4 +1,8 @@
+from collections.abc import Iterator
+from typing import Any
+
 import django_tables2 as tables
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -26,7 +30,7 @@ class AccessEventTable(tables.Table):
         attrs = {"class": "govuk-table app-table--compact", "id": "access-log"}
         empty_text = "Nothing in the access log matches these filters."
 
-    def render_who(self, record):
+    def render_who(self, record: AccessEvent) -> str:
         if record.user is None:
             return "Not signed in"
         name = display_name(record.user)
@@ -40,7 +44,7 @@ class AccessEventTable(tables.Table):
             detail,
         )
 
-    def render_what(self, record):
+    def render_what(self, record: AccessEvent) -> str:
         whose = ""
         if record.subject is not None:
             whose = format_html(
@@ -56,7 +60,7 @@ class AccessEventTable(tables.Table):
             record.path,
         )
 
-    def render_rows(self, record):
+    def render_rows(self, record: AccessEvent) -> str:
         if record.rows is None:
             return EMPTY
         text = f"{record.rows:,}"
@@ -79,7 +83,7 @@ CSV_HEADER = [
 ]
 
 
-def csv_rows(events):
+def csv_rows(events: QuerySet[AccessEvent]) -> Iterator[list[Any]]:
     """The access log's download: a header, then one row per event (the queryset is read as it streams)."""
     yield CSV_HEADER
     for event in events.iterator(chunk_size=2000):

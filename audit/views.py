@@ -1,4 +1,6 @@
 from django.core.paginator import EmptyPage
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -14,17 +16,17 @@ from .tables import AccessEventTable, csv_rows
 SORTS = {"at": ("at", "pk"), "-at": ("-at", "-pk")}
 
 
-def _filtered(request):
+def _filtered(request: HttpRequest) -> tuple[AccessEventFilter, QuerySet[AccessEvent]]:
     """(filterset, the events it selects): an invalid filter selects nothing, not everything."""
     events = AccessEvent.objects.for_log()
     filterset = AccessEventFilter(request.GET, queryset=events, request=request)
     selected = filterset.qs if filterset.is_valid() else events.none()
-    return filterset, selected.order_by(*SORTS.get(request.GET.get("sort"), SORTS["-at"]))
+    return filterset, selected.order_by(*SORTS.get(request.GET.get("sort", ""), SORTS["-at"]))
 
 
 @require_GET
 @role_required(SECRETARIAT)
-def access_log(request):
+def access_log(request: HttpRequest) -> HttpResponse:
     """The access log for the secretariat: filters in the address, 50 a page, newest first, and its CSV."""
     filterset, events = _filtered(request)
     table = AccessEventTable(events, order_by=request.GET.get("sort") if request.GET.get("sort") in SORTS else "-at")
@@ -50,7 +52,7 @@ def access_log(request):
 
 @require_GET
 @role_required(SECRETARIAT)
-def access_log_csv(request):
+def access_log_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered access log as CSV, every row (streamed; this download is itself in the log)."""
     _, events = _filtered(request)
     return csv_response(csv_rows(events), f"access-log-{timezone.localdate():%Y-%m-%d}.csv")

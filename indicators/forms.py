@@ -151,9 +151,11 @@ class LinkActionsForm(forms.Form):
 
     def __init__(self, *args, indicator, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["actions"].queryset = Action.objects.filter(
-            objective__priority__plan=indicator.plan
-        ).select_related("objective__priority")
+        actions = self.fields["actions"]
+        assert isinstance(actions, forms.ModelMultipleChoiceField)
+        actions.queryset = Action.objects.filter(objective__priority__plan=indicator.plan).select_related(
+            "objective__priority"
+        )
 
 
 class ImportForm(forms.Form):

@@ -27,8 +27,8 @@ def measurements_as_of(measure_ids, as_of):
     Only measurements recorded on or before `as_of` are kept. Two queries whatever the data.
     """
     end = timezone.make_aware(datetime.datetime.combine(as_of + datetime.timedelta(days=1), datetime.time.min))
-    by_measure = {}
-    by_label = {}
+    by_measure: dict[int, list[Measurement]] = {}
+    by_label: dict[tuple[int, str], Measurement] = {}
     for measurement in Measurement.objects.filter(measure_id__in=measure_ids):
         by_measure.setdefault(measurement.measure_id, []).append(measurement)
         by_label[(measurement.measure_id, measurement.period_label)] = measurement
@@ -45,15 +45,17 @@ def measurements_as_of(measure_ids, as_of):
     # Newest first: a correction's value rows name the new period and come after its period row.
     for measure_id, subject, field, old, new in later:
         if field == "period":
-            measurement = by_label.pop((measure_id, new), None)
-            if measurement is None:
+            moved = by_label.pop((measure_id, new), None)
+            if moved is None:
                 continue
+            measurement = moved
             measurement.period_start, measurement.period_end = parse_period_label(old)
             by_label[(measure_id, period_label(measurement.period_start, measurement.period_end))] = measurement
             continue
-        measurement = by_label.get((measure_id, _subject_period(subject)))
-        if measurement is None:
+        current = by_label.get((measure_id, _subject_period(subject)))
+        if current is None:
             continue
+        measurement = current
         if field == "value":
             value = parse_value(old)
             # As the database field returns it (two places), so it reads like the values never corrected.

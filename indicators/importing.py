@@ -20,7 +20,7 @@ from .progress import format_value, period_label
 
 REQUIRED_COLUMNS = ("measure", "period start", "period end", "value")
 OPTIONAL_COLUMNS = ("source", "note", "indicator")
-SOURCE_MAX_LENGTH = Measurement._meta.get_field("source").max_length
+SOURCE_MAX_LENGTH = Measurement._meta.get_field("source").max_length or 0  # a CharField's: always set
 NOTE_MAX_LENGTH = 5000
 VALUE_LIMIT = Decimal(10) ** 16  # DecimalField(max_digits=18, decimal_places=2)
 THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -86,13 +86,15 @@ def _parse_number(cell: object) -> tuple[Decimal | None, str | None]:
     # Size first: quantizing a very long number would overflow Decimal's precision.
     if abs(number) >= VALUE_LIMIT:
         return None, f"“{cell_text(cell)}” is too large."
-    if number.as_tuple().exponent < -2 and number != number.quantize(Decimal("0.01")):
+    exponent = number.as_tuple().exponent  # an int for a finite number
+    if isinstance(exponent, int) and exponent < -2 and number != number.quantize(Decimal("0.01")):
         return None, f"“{cell_text(cell)}” has more than 2 decimal places."
     return number.quantize(Decimal("0.01")), None
 
 
 def _measure_lookup() -> tuple[dict[str, list[Measure]], dict[tuple[str, str], list[Measure]]]:
-    by_name, by_code_and_name = {}, {}
+    by_name: dict[str, list[Measure]] = {}
+    by_code_and_name: dict[tuple[str, str], list[Measure]] = {}
     for measure in Measure.objects.select_related("indicator"):
         key = measure.name.strip().lower()
         by_name.setdefault(key, []).append(measure)

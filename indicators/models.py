@@ -1,4 +1,5 @@
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -94,6 +95,12 @@ class MeasureQuerySet(models.QuerySet):
 
 class Measure(models.Model):
     """Something counted to show progress on an indicator (IATI: an indicator with baseline and target)."""
+
+    # Set on the rows of MeasureQuerySet.with_latest() only (the properties below check for them).
+    latest_value: Decimal | None
+    latest_text_value: str | None
+    latest_period_start: datetime.date | None
+    latest_period_end: datetime.date | None
 
     class Unit(models.TextChoices):
         COUNT = "count", "Count"

@@ -101,7 +101,7 @@ def short_period_label(start, end):
 
 def status_mix(actions):
     """[(Status, count)] for the statuses present among `actions`, in the order of the status list."""
-    counts = {}
+    counts: dict[str, int] = {}
     for action in actions:
         counts[action.status] = counts.get(action.status, 0) + 1
     return [(status, counts[status.value]) for status in Status if counts.get(status.value)]

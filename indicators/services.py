@@ -64,7 +64,7 @@ def _merge(errors, key, message):
 
 def validate_measure(measure):
     """The rules a measure obeys beyond its fields: percentages within 0–100, dates in order, a sensible target."""
-    errors = {}
+    errors: dict[str, list[str]] = {}
     numeric = measure.unit != Measure.Unit.TEXT
     if not numeric:
         for name in ("baseline_value", "target_value"):
@@ -109,7 +109,7 @@ def validate_measurement(measurement, measure, *, check_period_length=True):
     """The rules a measurement obeys: a value of the measure's kind, percentages within 0–100, one per period
     of the measure's reporting period (a correction that keeps an older value's period is not refused for it).
     """
-    errors = {}
+    errors: dict[str, list[str]] = {}
     if measure.unit == Measure.Unit.TEXT:
         measurement.value = None
         measurement.text_value = (measurement.text_value or "").strip()
@@ -609,7 +609,7 @@ def _clean_indicator(indicator):
     indicator.code = (indicator.code or "").strip()
     # Browsers send a textarea's line ends as CRLF: an untouched statement must save unchanged.
     indicator.statement = (indicator.statement or "").replace("\r\n", "\n").strip()
-    errors = {}
+    errors: dict[str, list[str]] = {}
     if not indicator.code:
         _merge(errors, "code", "Enter the indicator's code, e.g. SI1.")
     elif (

@@ -16,6 +16,7 @@ from priorities.scheduling import add_months
 from priorities.services import AlreadyDecidedError
 from tracker import imports
 from tracker.forms import apply_errors
+from tracker.models import User
 from tracker.permissions import COMMISSIONER, PARTNER, SECRETARIAT, RoleRequiredMixin, role_required
 from tracker.spreadsheets import csv_response, xlsx_response
 
@@ -62,11 +63,13 @@ class IndicatorDetailView(RoleRequiredMixin, DetailView):
         ]
         changes = list(indicator.changes.select_related("changed_by")[: CHANGES_SHOWN + 1])
         _attach_reviews(changes)
-        if self.request.user.is_partner:
-            _hide_other_actions(changes, self.request.user)
+        user = self.request.user
+        assert isinstance(user, User)  # RoleRequiredMixin let in only a signed-in person
+        if user.is_partner:
+            _hide_other_actions(changes, user)
         context["changes"] = changes[:CHANGES_SHOWN]
         context["more_changes"] = len(changes) > CHANGES_SHOWN
-        context["can_edit"] = self.request.user.is_secretariat
+        context["can_edit"] = user.is_secretariat
         if indicator.is_archived and context["can_edit"]:
             context["restore_url"] = reverse("indicators:indicator-restore", kwargs={"pk": indicator.pk})
         # At most LINKED_ACTIONS_SHOWN rows (issue 18: bounded pages); the register lists them all.
@@ -86,7 +89,8 @@ def _attach_reviews(changes):
         measure_id__in={change.measure_id for change in reviewed},
         measurement__recorded_at__in={change.changed_at for change in reviewed},
     ).select_related("submitted_by", "organisation", "decided_by", "measurement")
-    by_moment = {(s.measure_id, s.measurement.recorded_at): s for s in submissions}
+    # Every one has its measurement (the filter above goes through it).
+    by_moment = {(s.measure_id, s.measurement.recorded_at): s for s in submissions if s.measurement is not None}
     for change in reviewed:
         change.review = by_moment.get((change.measure_id, change.changed_at))
 
@@ -116,6 +120,10 @@ class SecretariatFormView(RoleRequiredMixin, FormView):
 
     def load(self):
         """Fetch the objects the page is about (404 if missing); runs after the role check."""
+
+    def save(self, form):
+        """Hand the form's valid data to a service (each view says which)."""
+        raise NotImplementedError
 
     def get(self, request, *args, **kwargs):
         self.load()

@@ -63,8 +63,16 @@ class ProgressUpdateInline(admin.TabularInline):
 
     model = ProgressUpdate
     extra = 0
-    fields = ["created_at", "previous_status", "status", "note", "evidence_url", "author", "organisation", "is_public"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "previous_status",
+        "status",
+        "note",
+        "evidence_url",
+        "author",
+        "organisation",
+        "is_public",
+    )
     can_delete = False
     ordering = ["-created_at"]
 
@@ -75,8 +83,7 @@ class ProgressUpdateInline(admin.TabularInline):
 class ActionChangeInline(admin.TabularInline):
     model = ActionChange
     extra = 0
-    fields = ["changed_at", "changed_by", "via", "field", "old_value", "new_value"]
-    readonly_fields = fields
+    fields = readonly_fields = ("changed_at", "changed_by", "via", "field", "old_value", "new_value")
     can_delete = False
     ordering = ["-changed_at", "-pk"]
 
@@ -205,7 +212,9 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["recipient_email", "subject", "action__code"]
     date_hierarchy = "created_at"
     # Not the text or the link: a new report link is in them, and whoever reads it could report as its recipient.
-    fields = readonly_fields = [f.name for f in Notification._meta.fields if f.name not in ("id", "text", "link_url")]
+    fields = readonly_fields = tuple(
+        f.name for f in Notification._meta.fields if f.name not in ("id", "text", "link_url")
+    )
     actions = ["retry_failed"]
 
     def has_add_permission(self, request):

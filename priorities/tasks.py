@@ -2,6 +2,7 @@
 
 import datetime
 import uuid
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -23,7 +24,7 @@ def send_daily_reminders(today=None):
 # Every outbox batch task (reminders, notifications): acknowledged only once done, so a killed worker's
 # batch is redelivered. A database outage mid-batch would otherwise end the task (and acknowledge it) with
 # rows still claimed: retry the same task id, which takes its claimed rows back and skips those marked sent.
-OUTBOX_BATCH_TASK = {
+OUTBOX_BATCH_TASK: dict[str, Any] = {
     "bind": True,
     "acks_late": True,
     "reject_on_worker_lost": True,

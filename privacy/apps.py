@@ -9,7 +9,7 @@ class PrivacyConfig(AppConfig):
     name = "privacy"
     verbose_name = "Personal data and retention"
 
-    def ready(self):
+    def ready(self) -> None:
         from django.core import checks
 
         from . import person_section, personal_data

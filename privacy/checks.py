@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.core import checks
 
@@ -6,9 +8,9 @@ from priorities.models import ReportLink
 from .retention import RULES
 
 
-def check_retention_settings(app_configs, **kwargs):
+def check_retention_settings(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
     """Every period is a whole number, 0 (keep for ever) or more; report links outlive their 14 days of use."""
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for rule in RULES:
         if rule.setting is None:
             continue

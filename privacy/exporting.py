@@ -10,18 +10,21 @@ import io
 import json
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import IO, Any
 
 from django.conf import settings
 from django.utils import timezone
 
-from tracker.personal_data import EXPORT_PARTS
+from tracker.models import User
+from tracker.personal_data import EXPORT_PARTS, ExportPart
 from tracker.spreadsheets import neutralise
 
 SPOOL_BYTES = 4 * 1024 * 1024
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """A value as JSON and CSV write it: times in local ISO form, numbers as numbers, the rest as text."""
     if isinstance(value, datetime.datetime):
         return (timezone.localtime(value) if timezone.is_aware(value) else value).isoformat(timespec="seconds")
@@ -34,7 +37,7 @@ def _plain(value):
     return str(value)
 
 
-def _csv_cell(value):
+def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -42,7 +45,7 @@ def _csv_cell(value):
     return neutralise(value) if isinstance(value, str) else value
 
 
-def _readme(person, parts, counts):
+def _readme(person: User, parts: Sequence[ExportPart], counts: dict[str, int]) -> str:
     lines = [
         f"The data Plan Tracker ({settings.SITE_URL}) holds about {person} (account {person.pk}),",
         f"made on {timezone.localtime():%d %B %Y at %H:%M %Z}.",
@@ -56,10 +59,10 @@ def _readme(person, parts, counts):
     return "\n".join(lines) + "\n"
 
 
-def person_data_archive(person):
+def person_data_archive(person: User) -> tuple[IO[bytes], int]:
     """(the zip as an open file at its start, the number of rows in it) for `person`."""
     output = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed by the response)
-    counts = {}
+    counts: dict[str, int] = {}
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         with archive.open("personal-data.json", "w") as raw:
             out = io.TextIOWrapper(raw, encoding="utf-8")

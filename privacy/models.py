@@ -5,8 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 
-class RetentionHoldQuerySet(models.QuerySet):
-    def open(self):
+class RetentionHoldQuerySet(models.QuerySet["RetentionHold"]):
+    def open(self) -> "RetentionHoldQuerySet":
         return self.filter(released_at__isnull=True)
 
 
@@ -41,7 +41,7 @@ class RetentionHold(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Hold on {self.person} since {self.set_at:%d %b %Y}"
 
 
@@ -63,10 +63,10 @@ class Anonymisation(models.Model):
     class Meta:
         ordering = ["-done_at", "-pk"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.person} anonymised {self.done_at:%d %b %Y}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("privacy:anonymised", kwargs={"user_id": self.person_id})
 
 
@@ -104,7 +104,7 @@ class RemainingMention(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.model} #{self.object_pk} {self.field}"
 
 
@@ -128,9 +128,9 @@ class RetentionRun(models.Model):
     class Meta:
         ordering = ["-started_at", "-pk"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Retention {'dry run' if self.dry_run else 'run'} {self.started_at:%d %b %Y %H:%M}"
 
     @property
-    def total(self):
+    def total(self) -> int:
         return sum(self.removed.values())

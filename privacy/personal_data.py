@@ -1,13 +1,17 @@
 """The privacy app's own part of a person's data: holds on their account, and its anonymisation."""
 
+from collections.abc import Iterator
+from typing import Any
+
 from django.db.models import Q
 
+from tracker.models import User
 from tracker.personal_data import display_name, register_export
 
 from .models import Anonymisation, RemainingMention, RetentionHold
 
 
-def _holds(person):
+def _holds(person: User) -> Iterator[dict[str, Any]]:
     holds = RetentionHold.objects.filter(Q(person=person) | Q(set_by=person) | Q(released_by=person)).select_related(
         "person", "set_by", "released_by"
     )
@@ -23,7 +27,7 @@ def _holds(person):
         }
 
 
-def _anonymisations(person):
+def _anonymisations(person: User) -> Iterator[dict[str, Any]]:
     done = Anonymisation.objects.filter(Q(person=person) | Q(done_by=person)).select_related("person", "done_by")
     for anonymisation in done.order_by("done_at", "pk"):
         yield {
@@ -41,7 +45,7 @@ def _anonymisations(person):
         }
 
 
-def register():
+def register() -> None:
     register_export(
         name="retention_holds",
         title="Holds on their account, and holds they set or released",

@@ -41,10 +41,10 @@ class Rule:
     what_happens: str
     apply: Callable[[datetime.datetime], int]  # (cutoff) -> rows removed, emptied or anonymised
 
-    def period(self):
+    def period(self) -> int | None:
         return int(getattr(settings, self.setting)) if self.setting else None
 
-    def cutoff(self, now):
+    def cutoff(self, now: datetime.datetime) -> datetime.datetime | None:
         """The moment before which this rule applies, or None when it is turned off."""
         if self.setting is None:
             return now
@@ -58,7 +58,7 @@ class Rule:
         return local.replace(year=day.year, month=day.month, day=day.day)
 
 
-def _email_bodies(cutoff):
+def _email_bodies(cutoff: datetime.datetime) -> int:
     """The text and link of notifications sent (or given up) before `cutoff`, and reminders' error texts."""
     notifications = (
         Notification.objects.filter(created_at__lt=cutoff)
@@ -75,7 +75,7 @@ def _email_bodies(cutoff):
     return notifications + reminders
 
 
-def _report_links(cutoff):
+def _report_links(cutoff: datetime.datetime) -> int:
     """Links made before `cutoff` lose their address and their secret (long expired: at least 14 days)."""
     # The nonce is unique: "removed:<id>" keeps it so, and no signed link can ever match it again.
     return (
@@ -85,18 +85,18 @@ def _report_links(cutoff):
     )
 
 
-def _security_log(cutoff):
+def _security_log(cutoff: datetime.datetime) -> int:
     removed = SecurityEvent.objects.filter(at__lt=cutoff).delete()[0]
     for model in (AccessLog, AccessFailureLog, AccessAttempt):
         removed += model.objects.filter(attempt_time__lt=cutoff).delete()[0]
     return removed
 
 
-def _access_log(cutoff):
+def _access_log(cutoff: datetime.datetime) -> int:
     return AccessEvent.objects.older_than(cutoff).delete()[0]
 
 
-def _deactivated_accounts(cutoff):
+def _deactivated_accounts(cutoff: datetime.datetime) -> int:
     """Accounts deactivated before `cutoff`, neither held nor anonymised yet: anonymised one by one."""
     due = (
         User.objects.filter(is_active=False, deactivated_at__lt=cutoff)
@@ -111,7 +111,7 @@ def _deactivated_accounts(cutoff):
     return count
 
 
-def _expired_sessions(cutoff):
+def _expired_sessions(cutoff: datetime.datetime) -> int:
     return Session.objects.filter(expire_date__lt=cutoff).delete()[0]
 
 
@@ -170,13 +170,13 @@ RULES = [
 ]
 
 
-def schedule(now=None):
+def schedule(now: datetime.datetime | None = None) -> list[tuple[Rule, int | None, datetime.datetime | None]]:
     """[(rule, period or None, cutoff or None)] as set now."""
     now = now or timezone.now()
     return [(rule, rule.period(), rule.cutoff(now)) for rule in RULES]
 
 
-def retention_apply(*, trigger, dry_run=False, now=None):
+def retention_apply(*, trigger: str, dry_run: bool = False, now: datetime.datetime | None = None) -> RetentionRun:
     """Apply every rule in one transaction (rolled back for a dry run); returns the RetentionRun it records."""
     now = now or timezone.now()
     removed = {}

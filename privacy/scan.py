@@ -7,7 +7,9 @@ still names the person is human-written text (a note naming themselves), recorde
 """
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.apps import apps
 from django.db import models
@@ -31,7 +33,7 @@ class Mention:
     field: str
 
 
-def text_columns():
+def text_columns() -> Iterator[tuple[type[models.Model], models.Field[Any, Any]]]:
     """(model, field) for every concrete text column of every installed model."""
     for model in apps.get_models(include_auto_created=True):
         if model._meta.label_lower in SKIPPED_MODELS or model._meta.proxy or not model._meta.managed:
@@ -41,13 +43,13 @@ def text_columns():
                 yield model, field
 
 
-def _pattern(terms):
+def _pattern(terms: Iterable[str]) -> re.Pattern[str]:
     # Whole words or addresses only: a username "ann" is not found in "planning".
     alternatives = "|".join(re.escape(term) for term in sorted(terms, key=len, reverse=True))
     return re.compile(r"(?<![\w.@-])(?:" + alternatives + r")(?![\w@-]|\.\w)", re.IGNORECASE)
 
 
-def find_mentions(terms, *, limit=MAX_MENTIONS):
+def find_mentions(terms: Iterable[str], *, limit: int = MAX_MENTIONS) -> list[Mention]:
     """Every (model, row, column) whose text holds one of `terms` as a word, case-insensitively; at most `limit`."""
     terms = [term for term in terms if term]
     if not terms:

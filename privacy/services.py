@@ -1,6 +1,7 @@
 """Writes of the privacy app: retention holds, anonymising a person, and what remains to edit afterwards."""
 
 import json
+from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
@@ -20,7 +21,7 @@ HOLD_REASON_MAX_LENGTH = 1000
 
 
 @transaction.atomic
-def retention_hold_set(*, person, reason, by):
+def retention_hold_set(*, person: User, reason: str, by: User) -> RetentionHold:
     """Keep `person` from being anonymised by the retention schedule until the hold is released."""
     reason = (reason or "").strip()
     if not reason:
@@ -39,7 +40,7 @@ def retention_hold_set(*, person, reason, by):
 
 
 @transaction.atomic
-def retention_hold_release(*, person, by):
+def retention_hold_release(*, person: User, by: User) -> RetentionHold:
     """Release the open hold on `person`: the retention schedule applies to them again."""
     hold = RetentionHold.objects.open().select_for_update().filter(person=person).first()
     if hold is None:
@@ -50,7 +51,9 @@ def retention_hold_release(*, person, by):
     return hold
 
 
-def anonymise_refusal(person, by=None, *, anonymised=None, held=None):
+def anonymise_refusal(
+    person: User, by: User | None = None, *, anonymised: bool | None = None, held: bool | None = None
+) -> str | None:
     """Why `person` cannot be anonymised now, or None (`anonymised` and `held` when already known)."""
     if by is not None and person.pk == by.pk:
         return "You cannot anonymise your own account."
@@ -64,7 +67,7 @@ def anonymise_refusal(person, by=None, *, anonymised=None, held=None):
 
 
 @transaction.atomic
-def person_anonymise(*, person, by, via=Anonymisation.Via.SECRETARIAT):
+def person_anonymise(*, person: User, by: User | None, via: str = Anonymisation.Via.SECRETARIAT) -> Anonymisation:
     """Replace a deactivated person's name, email and username by "Former user N" everywhere, in one transaction.
 
     Each app's registered anonymiser rewrites what the app itself wrote and removes what served only the
@@ -77,7 +80,7 @@ def person_anonymise(*, person, by, via=Anonymisation.Via.SECRETARIAT):
     if refusal:
         raise ValidationError(refusal)
     pseudonym = Pseudonym.of(person)
-    changed = {}
+    changed: dict[str, int] = {}
     for step in ANONYMISERS:
         for what, count in step.anonymise(person, pseudonym).items():
             changed[what] = changed.get(what, 0) + count
@@ -110,17 +113,21 @@ def person_anonymise(*, person, by, via=Anonymisation.Via.SECRETARIAT):
     return anonymisation
 
 
-def _cell(mention):
+def _cell(
+    mention: RemainingMention,
+) -> tuple[type[models.Model], models.Field[Any, Any], models.QuerySet[Any]]:
     """(model, field, the row's queryset) of a remaining mention; ValidationError when it is gone."""
     try:
         model = apps.get_model(mention.model)
         field = model._meta.get_field(mention.field)
     except (LookupError, ValueError) as error:
         raise ValidationError("That column no longer exists.") from error
+    if not isinstance(field, models.Field):  # a relation seen from its other side holds no text
+        raise ValidationError("That column no longer exists.")
     return model, field, model._default_manager.filter(pk=mention.object_pk)
 
 
-def _write_text(mention, text):
+def _write_text(mention: RemainingMention, text: str) -> bool:
     """Write `text` into a remaining mention's cell; False when it is the text already there (nothing written)."""
     _, field, rows = _cell(mention)
     text = text.replace("\r\n", "\n")
@@ -149,7 +156,7 @@ def _write_text(mention, text):
 
 
 @transaction.atomic
-def mention_resolve(*, mention, by, text=None):
+def mention_resolve(*, mention: RemainingMention, by: User, text: str | None = None) -> RemainingMention:
     """Edit a remaining mention's text (`text`), or keep it as it is (`text` None, or the text unchanged)."""
     mention = RemainingMention.objects.select_for_update().get(pk=mention.pk)
     if mention.outcome:

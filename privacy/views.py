@@ -5,7 +5,7 @@ Secretariat only. Views call the services and render; the download reports itsel
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -17,7 +17,7 @@ from tracker.access import Kind, record_access
 from tracker.forms import apply_errors
 from tracker.models import User
 from tracker.paging import page_of
-from tracker.permissions import SECRETARIAT, role_required
+from tracker.permissions import SECRETARIAT, AuthenticatedHttpRequest, role_required
 from tracker.personal_data import EXPORT_PARTS
 
 from .exporting import person_data_archive
@@ -37,13 +37,13 @@ RUNS_SHOWN = 30
 RETENTION_TASK = "privacy.tasks.apply_retention"
 
 
-def _person(user_id):
+def _person(user_id: int) -> User:
     return get_object_or_404(User.objects.select_related("organisation"), pk=user_id)
 
 
 @require_GET
 @role_required(SECRETARIAT)
-def person_export(request, user_id):
+def person_export(request: AuthenticatedHttpRequest, user_id: int) -> FileResponse:
     """Everything held about a person as one zip (JSON and CSV), recorded in the access log."""
     person = _person(user_id)
     archive, rows = person_data_archive(person)
@@ -56,7 +56,7 @@ def person_export(request, user_id):
 
 @require_http_methods(["GET", "POST"])
 @role_required(SECRETARIAT)
-def person_anonymise_view(request, user_id):
+def person_anonymise_view(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     """GET: what anonymising will do, or why it cannot be done now. POST: do it."""
     person = _person(user_id)
     refusal = anonymise_refusal(person, request.user)
@@ -88,7 +88,7 @@ def person_anonymise_view(request, user_id):
 
 @require_GET
 @role_required(SECRETARIAT)
-def anonymised(request, user_id):
+def anonymised(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     """An anonymisation's summary, and the texts that may still name them, each to edit or keep."""
     anonymisation = get_object_or_404(Anonymisation.objects.select_related("person", "done_by"), person_id=user_id)
     page = page_of(request, anonymisation.mentions.select_related("resolved_by").order_by("outcome", "model", "pk"))
@@ -104,7 +104,7 @@ def anonymised(request, user_id):
 
 @require_http_methods(["GET", "POST"])
 @role_required(SECRETARIAT)
-def mention_edit(request, user_id, mention_id):
+def mention_edit(request: AuthenticatedHttpRequest, user_id: int, mention_id: int) -> HttpResponse:
     """One text that may still name an anonymised person: save it edited, or keep it as it is."""
     mention = get_object_or_404(
         RemainingMention.objects.select_related("anonymisation__person", "resolved_by"),
@@ -129,7 +129,7 @@ def mention_edit(request, user_id, mention_id):
 
 @require_POST
 @role_required(SECRETARIAT)
-def retention_hold(request, user_id):
+def retention_hold(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     """Hold a person's account (with a reason), or release the hold (`release` in the form)."""
     person = _person(user_id)
     if "release" in request.POST:
@@ -152,7 +152,7 @@ def retention_hold(request, user_id):
     return render(request, "privacy/hold.html", {"person": person, "form": form}, status=400)
 
 
-def _crontab_time(job):
+def _crontab_time(job: PeriodicTask | None) -> str:
     """ "03:30" for a job at one time of day; the crontab's own fields otherwise."""
     if job is None or job.crontab is None:
         return ""
@@ -164,7 +164,7 @@ def _crontab_time(job):
 
 @require_GET
 @role_required(SECRETARIAT)
-def retention(request):
+def retention(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The retention schedule as set, and what its latest runs removed."""
     runs = RetentionRun.objects.all()[:RUNS_SHOWN]
     # The job's time as beat has it now (the secretariat may change it in the admin).

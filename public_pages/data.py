@@ -167,7 +167,7 @@ def overview():
     if not plans:
         return None
     ids = [plan.pk for plan in plans]
-    counts = {}
+    counts: dict[int, dict[str, int]] = {}
     for objective_id, status, n in (
         Action.objects.live()
         .filter(objective__priority__plan__in=ids)

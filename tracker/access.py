@@ -13,10 +13,18 @@ when, what, from where (the client's address as the security log sees it) and ho
 """
 
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.db import models
 from django.dispatch import Signal
+from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
+
+from tracker.models import User
+
+_Row = TypeVar("_Row")
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
 logger = logging.getLogger(__name__)
 
@@ -34,25 +42,33 @@ class Kind(models.TextChoices):
     FEED = "feed", "Data feed"
 
 
-def record_access(request, *, kind, what, rows=None, complete=True, subject=None):
+def record_access(
+    request: HttpRequest,
+    *,
+    kind: Kind,
+    what: str,
+    rows: int | None = None,
+    complete: bool = True,
+    subject: User | None = None,
+) -> None:
     """Report one access by the request's user (the audit app records it)."""
     access_recorded.send(
         sender=Kind, request=request, kind=kind, what=what, rows=rows, complete=complete, subject=subject
     )
 
 
-class RowCounter:
+class RowCounter(Iterator[_Row]):
     """Iterates `rows` and counts them; `header` rows at the start are not counted (a CSV's headings)."""
 
-    def __init__(self, rows, *, header=1):
+    def __init__(self, rows: Iterable[_Row], *, header: int = 1) -> None:
         self._rows = iter(rows)
         self._header = header
         self.count = 0
 
-    def __iter__(self):
+    def __iter__(self) -> "RowCounter[_Row]":
         return self
 
-    def __next__(self):
+    def __next__(self) -> _Row:
         row = next(self._rows)
         if self._header:
             self._header -= 1
@@ -66,42 +82,43 @@ class Download:
     """What a download response carries for the audit: its name and its rows' counters (one per sheet)."""
 
     what: str
-    counters: list
+    counters: list[RowCounter[Any]]
 
     @property
-    def rows(self):
+    def rows(self) -> int:
         return sum(counter.count for counter in self.counters)
 
 
-def mark_download(response, *, what, counters):
+def mark_download(response: _Response, *, what: str, counters: Iterable[RowCounter[Any]]) -> _Response:
     """Mark a download response so that AccessRecordMiddleware reports it when its stream ends."""
-    response.access_download = Download(what=what, counters=list(counters))
+    # An attribute of our own on Django's response, read back by AccessRecordMiddleware.
+    response.access_download = Download(what=what, counters=list(counters))  # type: ignore[attr-defined]
     return response
 
 
-class _ReportedWhenDone:
+class _ReportedWhenDone(Iterator[bytes]):
     """Wraps a response's stream: reports the download once, when the stream ends or is closed early."""
 
-    def __init__(self, stream, report):
+    def __init__(self, stream: Iterable[bytes], report: Callable[[bool], None]) -> None:
         self._stream = iter(stream)
         self._report = report
         self._done = False
 
-    def __iter__(self):
+    def __iter__(self) -> "_ReportedWhenDone":
         return self
 
-    def __next__(self):
+    def __next__(self) -> bytes:
         try:
             return next(self._stream)
         except StopIteration:
             self._finish(complete=True)
             raise
 
-    def close(self):
+    def close(self) -> None:
         # The server closes the response after the last chunk, or when the client went away mid-stream.
         self._finish(complete=False)
 
-    def _finish(self, *, complete):
+    def _finish(self, *, complete: bool) -> None:
         if self._done:
             return
         self._done = True
@@ -119,10 +136,10 @@ _ADMIN_MACHINERY = {"jsi18n", "autocomplete", "view_on_site"}
 class AccessRecordMiddleware:
     """Reports downloads when their stream ends, and every admin page a signed-in person opens or posts to."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         download = getattr(response, "access_download", None)
         if download is not None and response.status_code == 200:
@@ -131,16 +148,18 @@ class AccessRecordMiddleware:
             self._report_admin(request, response)
         return response
 
-    def _report_download(self, request, response, download):
-        def report(complete):
+    def _report_download(self, request: HttpRequest, response: HttpResponseBase, download: Download) -> None:
+        def report(complete: bool) -> None:
             record_access(request, kind=Kind.DOWNLOAD, what=download.what, rows=download.rows, complete=complete)
 
-        if response.streaming:
-            response.streaming_content = _ReportedWhenDone(response.streaming_content, report)
+        if isinstance(response, StreamingHttpResponse):
+            stream = response.streaming_content
+            assert isinstance(stream, Iterator)  # our downloads stream from sync generators
+            response.streaming_content = _ReportedWhenDone(stream, report)
         else:
             report(True)
 
-    def _report_admin(self, request, response):
+    def _report_admin(self, request: HttpRequest, response: HttpResponseBase) -> None:
         match = getattr(request, "resolver_match", None)
         user = getattr(request, "user", None)
         if match is None or "admin" not in match.namespaces or user is None or not user.is_authenticated:

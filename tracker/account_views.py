@@ -333,7 +333,7 @@ def user_two_step_reset(request, user_id):
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, f"Two-step sign-in for {person} is reset: they set it up again when they sign in.")
-    if person.organisation_id:
+    if person.organisation is not None:
         return redirect(person.organisation)
     return redirect("admin:tracker_user_change", person.pk)
 

@@ -35,8 +35,8 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["role", "organisation", "is_active", "is_staff"]
     search_fields = ["username", "email", "first_name", "last_name", "organisation__name"]
     list_select_related = ["organisation"]
-    fieldsets = DjangoUserAdmin.fieldsets + (("Plan Tracker", {"fields": ["role", "organisation"]}),)
-    add_fieldsets = DjangoUserAdmin.add_fieldsets + (("Plan Tracker", {"fields": ["email", "role", "organisation"]}),)
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Plan Tracker", {"fields": ["role", "organisation"]}))
+    add_fieldsets = (*DjangoUserAdmin.add_fieldsets, ("Plan Tracker", {"fields": ["email", "role", "organisation"]}))
     actions = ["reset_two_step"]
 
     @admin.action(description="Reset two-step sign-in (they set it up again when they next sign in)")

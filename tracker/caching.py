@@ -72,6 +72,8 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -478,7 +480,7 @@ def _render_locked(key, render, token):
 # --- rendering ahead: the fragments requests stored most recently, again after each commit ----------
 
 # Fragment name -> build(request) -> (FragmentKey or None, render): see prerendered.
-_builders = {}
+_builders: dict[str, Callable[..., Any]] = {}
 RECIPES_KEY = "fragment-recipes"
 
 

@@ -1,6 +1,7 @@
 """GOV.UK Frontend markup for Django forms: our own renderer and field templates (templates/forms/)."""
 
 import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
@@ -8,8 +9,16 @@ from django.core import signing
 from django.core.validators import MaxLengthValidator
 from django.forms.boundfield import BoundField
 from django.forms.renderers import TemplatesSetting
+from django.http import QueryDict
 
 from .passwords import password_rules_html
+
+if TYPE_CHECKING:
+    # What the mixins below are mixed into, for mypy: a form, and a form that sets a user's password.
+    _MergedForm = forms.Form
+    _PasswordForm = SetPasswordForm
+else:
+    _MergedForm = _PasswordForm = object
 
 WIDGET_CLASSES = {
     forms.Textarea: "govuk-textarea",
@@ -89,12 +98,14 @@ class LongTextField(forms.CharField):
         # The limit is checked in validate(), with a message in words: not Django's "Ensure this value ...".
         self.validators = [v for v in self.validators if not isinstance(v, MaxLengthValidator)]
 
-    def to_python(self, value):
-        return super().to_python(value).replace("\r\n", "\n")
+    def to_python(self, value: Any) -> str:
+        text = super().to_python(value)
+        assert text is not None  # CharField's empty value is "" unless empty_value says otherwise
+        return text.replace("\r\n", "\n")
 
-    def validate(self, value):
+    def validate(self, value: str) -> None:
         super().validate(value)
-        if len(value) > self.max_length:
+        if self.max_length is not None and len(value) > self.max_length:
             raise forms.ValidationError(
                 f"{self.what[:1].upper()}{self.what[1:]} must be {self.max_length:,} characters or fewer: "
                 f"this one has {len(value):,}. Shorten it and send it again.",
@@ -156,7 +167,7 @@ def _plain(value):
     return str(value)
 
 
-class MergeOnConflictMixin:
+class MergeOnConflictMixin(_MergedForm):
     """A form that comes back merged when a colleague saved the same thing first (a three-way merge).
 
     The form carries what it was opened with (`opened`, signed). When a save is refused as stale,
@@ -166,7 +177,7 @@ class MergeOnConflictMixin:
     again loses nobody's work. `merge_fields` names the fields merged; `version` becomes current.
     """
 
-    merge_fields = ()
+    merge_fields: tuple[str, ...] = ()
     OPENED_SALT = "plan-tracker.merge-opened"
     YOURS, THEIRS = "yours", "theirs"
 
@@ -211,7 +222,7 @@ class MergeOnConflictMixin:
 
     def display(self, name, value):
         """A plain value (see _plain) as a person reads it."""
-        field = self.fields[name]
+        field: Any = self.fields[name]  # read by what it has: a queryset, choices
         if value is None or value == []:
             return "None" if isinstance(value, list) else "Not set"
         if hasattr(field, "queryset"):
@@ -226,6 +237,7 @@ class MergeOnConflictMixin:
 
     def clean(self):
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         for name in self.merge_fields:
             if data.get(f"keep_{name}") == self.THEIRS and self.opened_values is not None:
                 # What the form was opened with after the conflict is the colleague's value.
@@ -241,8 +253,9 @@ class MergeOnConflictMixin:
         opened = self.opened_values if self.opened_values is not None else mine
         if self.opened_values is None:
             theirs = {**theirs, **mine}
-        data = self.data.copy()
-        conflicts, labels = [], {}
+        data = cast(QueryDict, self.data).copy()  # a bound form: the request's POST
+        conflicts: list[str] = []
+        labels: dict[str, tuple[str, str]] = {}
         who = f"{theirs_by}'s" if theirs_by else "Your colleague's"
         for name in self.merge_fields:
             you_changed = mine[name] != opened.get(name)
@@ -279,7 +292,7 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
     OverflowError (a 500). Here it is the field's ordinary "not one of the available choices".
     """
 
-    def _check_values(self, value):
+    def _check_values(self, value: Any) -> Any:
         for pk in value:
             try:
                 ok = int(str(pk).strip()) in BIGINT_RANGE
@@ -289,10 +302,10 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
                 raise forms.ValidationError(
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
                 )
-        return super()._check_values(value)
+        return super()._check_values(value)  # type: ignore[misc]  # Django's own check, private: not in the stubs
 
 
-class NewPasswordMixin:
+class NewPasswordMixin(_PasswordForm):
     """A new password, typed twice: the rules listed once above the box, a refusal said once, on that box.
 
     Django's SetPasswordForm checks the rules against the second box, so a refusal showed under "confirm"

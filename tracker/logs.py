@@ -14,6 +14,7 @@ import logging
 import re
 import traceback
 import uuid
+from typing import Any
 
 from celery import current_task
 from celery.signals import before_task_publish
@@ -153,7 +154,8 @@ _CONTEXT = "\nDuring handling of the above exception, another exception occurred
 
 def _traceback_chunks(exception):
     """What traceback.TracebackException.format() writes, with each exception's message escaped (its chain too)."""
-    chain = []  # (the message printed before this exception, the exception), outermost first
+    # (the message printed before this exception, the exception), outermost first
+    chain: list[tuple[str | None, Any]] = []
     while exception is not None:
         if exception.__cause__ is not None:
             chain.append((_CAUSE, exception))

@@ -17,6 +17,7 @@ import datetime
 import ipaddress
 import logging
 import time
+from typing import Any
 
 from celery.signals import task_failure, task_postrun, task_prerun, task_retry, task_success
 from django.conf import settings
@@ -135,7 +136,7 @@ def _count_queries(sender, connection, **kwargs):
 
 # --- Celery tasks --------------------------------------------------------------------------------------
 
-_task_started = {}
+_task_started: dict[str, float] = {}
 
 
 @task_prerun.connect(dispatch_uid="tracker-metrics-prerun")
@@ -167,7 +168,7 @@ def _task_retry(sender=None, **kwargs):
 
 # --- collectors run at scrape time ---------------------------------------------------------------------
 
-_scrape_collectors = []
+_scrape_collectors: list[Any] = []
 
 
 def register_scrape_collector(collector):

@@ -62,7 +62,7 @@ class DatabaseUnavailableMiddleware:
 MAX_QUERY_VALUE_LENGTH = 2000
 TO_FIELD_VAR = "_to_field"  # django.contrib.admin.options.TO_FIELD_VAR
 DATE_PARTS = ("__year", "__month", "__day")
-_admin = {}
+_admin: dict[str, str] = {}
 
 
 def _admin_prefix():

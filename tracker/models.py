@@ -1,8 +1,10 @@
 import datetime
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.db.models.expressions import Combinable, OrderBy
 from django.db.models.functions import Lower, Replace
 from django.urls import reverse
 from django.utils import timezone
@@ -11,20 +13,20 @@ from django.utils import timezone
 SORT_IGNORED = ".,'’\"()[]-–&/:;!?*"
 
 
-def alphabetical(field="name"):
+def alphabetical(field: str = "name") -> OrderBy:
     """An ordering on `field` that ignores case and punctuation, the same on SQLite and PostgreSQL."""
-    expression = models.F(field)
+    expression: Combinable = models.F(field)
     for character in SORT_IGNORED:
         expression = Replace(expression, models.Value(character), models.Value(""))
     return Lower(expression).asc()
 
 
-class OrganisationManager(models.Manager):
-    def get_queryset(self):
+class OrganisationManager(models.Manager["Organisation"]):
+    def get_queryset(self) -> models.QuerySet["Organisation"]:
         # Every list of organisations (pages, form choices, filters) is in the order a reader expects.
         return super().get_queryset().order_by(alphabetical(), "name")
 
-    def get_by_natural_key(self, slug):
+    def get_by_natural_key(self, slug: str) -> "Organisation":
         return self.get(slug=slug)
 
 
@@ -61,22 +63,24 @@ class Organisation(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("organisation-detail", kwargs={"slug": self.slug})
 
     @property
-    def display_name(self):
+    def display_name(self) -> str:
         return self.short_name or self.name
 
-    def natural_key(self):
+    def natural_key(self) -> tuple[str]:
         return (self.slug,)
 
 
-class TrackerUserManager(UserManager):
-    def create_superuser(self, username, email=None, password=None, **extra_fields):
+class TrackerUserManager(UserManager["User"]):
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra_fields: Any
+    ) -> "User":
         # Whoever runs createsuperuser runs the plan: give them the secretariat role.
         extra_fields.setdefault("role", User.Role.SECRETARIAT)
         return super().create_superuser(username, email, password, **extra_fields)
@@ -107,7 +111,7 @@ class User(AbstractUser):
         help_text="When the account was last deactivated: retention anonymises it a set time after (privacy app).",
     )
 
-    objects = TrackerUserManager()
+    objects: ClassVar[TrackerUserManager] = TrackerUserManager()
 
     class Meta:
         ordering = ["username"]
@@ -119,19 +123,19 @@ class User(AbstractUser):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.get_full_name() or self.username
 
     @property
-    def is_secretariat(self):
+    def is_secretariat(self) -> bool:
         return self.is_active and self.role == self.Role.SECRETARIAT
 
     @property
-    def is_commissioner(self):
+    def is_commissioner(self) -> bool:
         return self.is_active and self.role == self.Role.COMMISSIONER
 
     @property
-    def is_partner(self):
+    def is_partner(self) -> bool:
         return self.is_active and self.role == self.Role.PARTNER
 
 
@@ -150,15 +154,15 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Invitation for {self.user.email}"
 
     @property
-    def expires_at(self):
+    def expires_at(self) -> datetime.datetime:
         return self.created_at + datetime.timedelta(days=self.VALID_FOR_DAYS)
 
     @property
-    def is_usable(self):
+    def is_usable(self) -> bool:
         return self.accepted_at is None and timezone.now() < self.expires_at
 
 
@@ -175,7 +179,7 @@ class DataGeneration(models.Model):
     class Meta:
         verbose_name = "data generation"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Data generation {self.value}"
 
 
@@ -191,7 +195,7 @@ class RequestCount(models.Model):
     window_started_at = models.DateTimeField(db_index=True)
     count = models.PositiveIntegerField(default=0)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.key}: {self.count} since {self.window_started_at:%Y-%m-%d %H:%M}"
 
 
@@ -224,5 +228,5 @@ class SitePageVersion(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_page_display()} of {self.created_at:%Y-%m-%d %H:%M}"

@@ -6,11 +6,13 @@ into ours, so a form lists each rule once and one weak password is not refused t
 """
 
 import re
+from typing import Any
 
 from django.contrib.auth import password_validation
 from django.contrib.auth.password_validation import CommonPasswordValidator, UserAttributeSimilarityValidator
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 # Runs a person might type without thinking: the alphabet, digits, and the keyboard's rows.
 SEQUENCES = ("abcdefghijklmnopqrstuvwxyz", "01234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -18,34 +20,34 @@ SEQUENCES = ("abcdefghijklmnopqrstuvwxyz", "01234567890", "qwertyuiop", "asdfghj
 LOOKALIKES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
 
 
-def _normalised(password):
+def _normalised(password: str) -> str:
     return re.sub(r"\s+", "", password.lower())
 
 
 class MinimumLengthValidator(password_validation.MinimumLengthValidator):
     """At least `min_length` characters (12 here)."""
 
-    def get_error_message(self):
+    def get_error_message(self) -> str:
         return f"This password is too short: use at least {self.min_length} characters."
 
-    def get_help_text(self):
+    def get_help_text(self) -> str:
         return f"It must be at least {self.min_length} characters long."
 
 
 class NumericPasswordValidator(password_validation.NumericPasswordValidator):
     """Not digits alone."""
 
-    def get_error_message(self):
+    def get_error_message(self) -> str:
         return "This password is only digits: add letters, or use a few unrelated words."
 
-    def get_help_text(self):
+    def get_help_text(self) -> str:
         return "It cannot be only digits."
 
 
 class RepeatedCharactersValidator:
     """Refuses one character, or a group of up to four, repeated: aaaaaaaaaaaa, abababababab."""
 
-    def validate(self, password, user=None):
+    def validate(self, password: str, user: Any = None) -> None:
         if re.fullmatch(r"(.{1,4})\1+", _normalised(password)):
             raise ValidationError(
                 "This password is the same character, or the same few characters, repeated. "
@@ -53,7 +55,7 @@ class RepeatedCharactersValidator:
                 code="password_repeated",
             )
 
-    def get_help_text(self):
+    def get_help_text(self) -> str:
         return "It cannot be one character, or a few, repeated."
 
 
@@ -62,7 +64,7 @@ class SequenceValidator:
 
     min_run = 5
 
-    def _longest_run(self, text):
+    def _longest_run(self, text: str) -> int:
         longest = 0
         for sequence in SEQUENCES:
             for ordered in (sequence, sequence[::-1]):
@@ -75,7 +77,7 @@ class SequenceValidator:
                     longest = max(longest, run)
         return longest
 
-    def validate(self, password, user=None):
+    def validate(self, password: str, user: Any = None) -> None:
         text = _normalised(password)
         run = self._longest_run(text)
         if run >= self.min_run and run * 2 > len(text):
@@ -85,7 +87,7 @@ class SequenceValidator:
                 code="password_sequence",
             )
 
-    def get_help_text(self):
+    def get_help_text(self) -> str:
         return "It cannot be mostly a simple sequence such as abcdef, 987654 or qwerty."
 
 
@@ -103,7 +105,7 @@ class PersonalDetailsValidator(UserAttributeSimilarityValidator):
         "email": "your email address",
     }
 
-    def _parts(self, user):
+    def _parts(self, user: Any) -> list[tuple[str, str]]:
         email = (getattr(user, "email", "") or "").lower()
         candidates = {
             "your username": getattr(user, "username", ""),
@@ -113,7 +115,7 @@ class PersonalDetailsValidator(UserAttributeSimilarityValidator):
         }
         return [(what, _normalised(value)) for what, value in candidates.items() if len(value or "") >= self.min_part]
 
-    def validate(self, password, user=None):
+    def validate(self, password: str, user: Any = None) -> None:
         if user is None:
             return
         text = _normalised(password)
@@ -133,7 +135,7 @@ class PersonalDetailsValidator(UserAttributeSimilarityValidator):
                     code="password_too_similar",
                 ) from None
 
-    def get_help_text(self):
+    def get_help_text(self) -> str:
         return "It cannot contain, or be like, your name, username or email address."
 
 
@@ -143,7 +145,7 @@ class CommonPasswordVariantsValidator(CommonPasswordValidator):
     "Password2024!" and "P@ssw0rd" are the same guess as "password" to an attacker's list.
     """
 
-    def validate(self, password, user=None):
+    def validate(self, password: str, user: Any = None) -> None:
         if password.lower().strip() in self.passwords or _normalised(password) in self.passwords:
             raise ValidationError(
                 "This password is one of the most common passwords, which attackers try first.",
@@ -159,11 +161,11 @@ class CommonPasswordVariantsValidator(CommonPasswordValidator):
                 code="password_too_common",
             )
 
-    def get_help_text(self):
+    def get_help_text(self) -> str:
         return "It cannot be a common password, even with digits or symbols added."
 
 
-def password_rules_html():
+def password_rules_html() -> SafeString:
     """The rules of AUTH_PASSWORD_VALIDATORS as one list, each once: the help text of every new-password field."""
     rules = password_validation.password_validators_help_texts()
     return format_html(

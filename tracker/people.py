@@ -6,19 +6,29 @@ Each calls `add_person_section` from its AppConfig.ready(), so tracker never imp
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    # Only for the annotation: apps import this module from their AppConfig, before models can load.
+    from tracker.models import User
+
+# (request, person) -> the context `template` reads as `section`.
+SectionContext = Callable[[HttpRequest, "User"], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class PersonSection:
     template: str
-    context: Callable  # (request, person) -> dict, read by `template` as `section`
+    context: SectionContext
     order: int  # lower first
 
 
 PERSON_SECTIONS: list[PersonSection] = []
 
 
-def add_person_section(*, template, context, order=100):
+def add_person_section(*, template: str, context: SectionContext, order: int = 100) -> None:
     """Show a section on every person's page: `template` rendered with `section` = context(request, person)."""
     PERSON_SECTIONS.append(PersonSection(template=template, context=context, order=order))
     PERSON_SECTIONS.sort(key=lambda section: section.order)

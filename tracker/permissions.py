@@ -1,10 +1,18 @@
 """Role checks for views: anonymous users go to sign in, a role that may not do something gets 403."""
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseBase
+
+from tracker.models import User
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 SECRETARIAT = "secretariat"
 COMMISSIONER = "commissioner"
@@ -12,22 +20,28 @@ PARTNER = "partner"
 STAFF = (SECRETARIAT, COMMISSIONER)
 
 
-def has_role(user, *roles):
-    return user.is_authenticated and user.is_active and user.role in roles
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request a view behind role_required or RoleRequiredMixin gets: its user is signed in (for annotations)."""
+
+    user: User
 
 
-def role_required(*roles):
+def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
+    return user.is_authenticated and user.is_active and getattr(user, "role", None) in roles
+
+
+def role_required(*roles: str) -> Callable[[_View], _View]:
     """Decorator: the signed-in user must have one of `roles`, else 403."""
 
-    def decorator(view):
+    def decorator(view: _View) -> _View:
         @wraps(view)
         @login_required
-        def wrapper(request, *args, **kwargs):
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not has_role(request.user, *roles):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # wraps() keeps the view's signature
 
     return decorator
 
@@ -35,9 +49,9 @@ def role_required(*roles):
 class RoleRequiredMixin(LoginRequiredMixin):
     """Class-based views: set `allowed_roles`; other roles get 403."""
 
-    allowed_roles = ()
+    allowed_roles: tuple[str, ...] = ()
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and not has_role(request.user, *self.allowed_roles):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)

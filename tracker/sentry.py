@@ -97,7 +97,7 @@ def _personal_values(request):
     """
     if request is None:
         return []
-    values = set()
+    values: set[str] = set()
     posted = getattr(request, "_post", None)
     if posted is not None:
         for _name, items in posted.lists():

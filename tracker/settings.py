@@ -9,9 +9,14 @@ import ipaddress
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+
+# Django's generic classes subscriptable at run time (QuerySet[Action]), as mypy's stubs have them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Empty counts as unset: docker-compose passes every line of .env, blank ones as "" (which would be ".").
@@ -251,7 +256,9 @@ SITE_URL = (os.environ.get("SITE_URL") or _listening_url()).rstrip("/")
 # show. Per process by default; CACHE_URL=redis://host:6379/1 shares one cache between web processes.
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES: dict[str, dict[str, Any]] = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
 else:
     CACHES = {
         "default": {
@@ -313,7 +320,7 @@ if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     # counted under the proxy's address: it can neither pose as another address nor lock anyone out.
     AXES_IPWARE_PROXY_COUNT = max(int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "1")), 1) - 1
     AXES_IPWARE_PROXY_ORDER = "left-most"
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_META_PRECEDENCE_ORDER: tuple[str, ...] = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 else:
     # Directly on the internet: only the connection's own address (a client-sent header is a lie).
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)

@@ -26,6 +26,7 @@ import subprocess  # nosec B404
 import sys
 import zipfile
 from io import BytesIO
+from typing import IO, Any
 
 MAX_ROWS = 50_000
 MAX_COLUMNS = 50
@@ -48,18 +49,18 @@ class Refused(Exception):
     """The file passes a limit: the message names it and is shown to the user as it is."""
 
 
-def _mb(size):
+def _mb(size: int) -> str:
     return f"{size // (1024 * 1024)} MB"
 
 
 class _CountingStream:
     """A zip member as a file for the XML parser, refusing once the archive's unpacked total passes the limit."""
 
-    def __init__(self, member, budget):
+    def __init__(self, member: IO[bytes], budget: dict[str, int]) -> None:
         self.member = member
         self.budget = budget
 
-    def read(self, size=-1):
+    def read(self, size: int | None = -1) -> bytes:
         chunk = self.member.read(65536 if size is None or size < 0 else min(size, 65536))
         self.budget["left"] -= len(chunk)
         if self.budget["left"] < 0:
@@ -69,11 +70,11 @@ class _CountingStream:
         return chunk
 
 
-def _local(tag):
+def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def scan_archive(content):
+def scan_archive(content: bytes) -> None:
     """Refuse (raise Refused) a workbook that passes any limit; read nothing into memory whole."""
     # Imported in the child once main() has capped its memory, like openpyxl below: a child too small even
     # to load its parsers is "too big", not "not a workbook"; and the web process, which imports this
@@ -152,7 +153,7 @@ def scan_archive(content):
             raise Refused(NOT_XLSX) from error
 
 
-def _cell(value):
+def _cell(value: Any) -> Any:
     """A cell as JSON: dates and times tagged so the parent gets the same Python types back."""
     if isinstance(value, datetime.datetime):
         return {"datetime": value.isoformat()}
@@ -163,7 +164,7 @@ def _cell(value):
     return value
 
 
-def _uncell(value):
+def _uncell(value: Any) -> Any:
     if isinstance(value, dict):
         if "datetime" in value:
             return datetime.datetime.fromisoformat(value["datetime"])
@@ -171,7 +172,7 @@ def _uncell(value):
     return value
 
 
-def read_in_child(content):
+def read_in_child(content: bytes) -> dict[str, Any]:
     """What the child does: scan, then stream the first sheet's rows. Returns the JSON-able answer."""
     try:
         scan_archive(content)
@@ -201,7 +202,7 @@ def read_in_child(content):
     return {"rows": rows}
 
 
-def _peak_kb():
+def _peak_kb() -> int:
     """This process's peak resident memory. Not ru_maxrss: on Linux it keeps the forking parent's peak across exec."""
     try:
         with open("/proc/self/status") as status:
@@ -213,7 +214,7 @@ def _peak_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def main():
+def main() -> None:
     memory, cpu = (int(limit) for limit in sys.argv[1:3])
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
@@ -232,7 +233,7 @@ TOO_BIG = (
 )
 
 
-def run_child(content):
+def run_child(content: bytes) -> dict[str, Any]:
     """The child's answer as a dict (rows or problem, and peak_kb); a killed or stuck child is a refusal."""
     # The child needs none of the application's settings or secrets: a minimal environment, and
     # isolated mode (-I) keeps this file's folder and PYTHON* variables off its import path.
@@ -258,7 +259,7 @@ def run_child(content):
         return {"problem": TOO_BIG}
 
 
-def read_xlsx(content):
+def read_xlsx(content: bytes) -> tuple[list[list[Any]], str | None]:
     """(rows of cells, None) or ([], a message naming the limit the file passed)."""
     answer = run_child(content)
     if "problem" in answer:

@@ -1,8 +1,11 @@
 """The privacy notice and the accessibility statement: public pages the secretariat edits (tracker/site_pages.py)."""
 
+from typing import cast
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -76,8 +79,8 @@ def site_page_edit(request, page):
             except EditConflict as conflict:
                 status = 409
                 form.add_error(None, _conflict_message(conflict.version))
-                form.data = form.data.copy()
-                form.data["based_on"] = conflict.version.pk if conflict.version else 0
+                form.data = cast(QueryDict, form.data).copy()  # the request's POST
+                form.data["based_on"] = str(conflict.version.pk if conflict.version else 0)
             except ValidationError as error:
                 apply_errors(form, error)
             else:

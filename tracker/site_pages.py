@@ -14,10 +14,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 
-from .models import SitePageVersion
+from .models import SitePageVersion, User
 
 Page = SitePageVersion.Page
 MAX_TEXT_LENGTH = 50_000
@@ -39,7 +39,7 @@ _HEADING_CLASSES = {"h2": "govuk-heading-m", "h3": "govuk-heading-s", "h4": "gov
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 
-def render_markdown(text):
+def render_markdown(text: str) -> SafeString:
     """Safe HTML for `text`: no raw HTML, no images, links only to http(s) and mailto addresses."""
     tokens = _markdown.parse(text)
     for token in tokens:
@@ -53,19 +53,19 @@ def render_markdown(text):
         for child in token.children or []:
             if child.type == "link_open":
                 child.attrSet("class", "govuk-link")
-                href = child.attrGet("href") or ""
+                href = str(child.attrGet("href") or "")
                 if not href.startswith(_SAFE_SCHEMES) and not href.startswith(("/", "#")):
                     child.attrSet("href", "#")
     # markdown-it escaped every text and attribute, with raw HTML off.
     return mark_safe(_markdown.renderer.render(tokens, _markdown.options, {}))  # noqa: S308  # nosec B308 B703
 
 
-def operator_name():
+def operator_name() -> str:
     """Who runs this installation, as a sentence names it."""
     return settings.SERVICE_OPERATOR_NAME or FALLBACK_OPERATOR
 
 
-def default_text(page):
+def default_text(page: str) -> str:
     """The text Plan Tracker ships for `page`, filled in with this installation's settings."""
     context = {
         "operator": operator_name(),
@@ -93,41 +93,41 @@ class Shown:
     version: SitePageVersion | None
 
     @property
-    def is_default(self):
+    def is_default(self) -> bool:
         return self.version is None or self.version.use_default
 
     @property
-    def title(self):
+    def title(self) -> str:
         return Page(self.page).label
 
 
-def page_shown(page):
+def page_shown(page: str) -> Shown:
     """The page's current text (one query)."""
     version = SitePageVersion.objects.filter(page=page).select_related("created_by").first()
     text = default_text(page) if version is None or version.use_default else version.text
     return Shown(page=page, text=text, html=render_markdown(text), version=version)
 
 
-def page_history(page):
+def page_history(page: str) -> list[SitePageVersion]:
     """The page's newest versions with who saved them, newest first (one query), and how many there are."""
     versions = SitePageVersion.objects.filter(page=page).select_related("created_by")
     return list(versions[:HISTORY_SHOWN])
 
 
-def _normalised(text):
+def _normalised(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").strip().split("\n"))
 
 
 class EditConflict(Exception):
     """Someone saved the page after the editor opened it."""
 
-    def __init__(self, version):
+    def __init__(self, version: SitePageVersion | None) -> None:
         super().__init__(version)
         self.version = version
 
 
 @transaction.atomic
-def site_page_save(*, page, text, by, based_on):
+def site_page_save(*, page: str, text: str, by: User, based_on: int) -> SitePageVersion | None:
     """Save a new text for `page`; None when it is the text shown already (nothing is written).
 
     `based_on` is the id of the version the editor started from (0: the shipped text); a newer one
@@ -151,7 +151,7 @@ def site_page_save(*, page, text, by, based_on):
 
 
 @transaction.atomic
-def site_page_use_default(*, page, by):
+def site_page_use_default(*, page: str, by: User) -> SitePageVersion | None:
     """Go back to the shipped text; None when the page shows it already."""
     newest = SitePageVersion.objects.select_for_update().filter(page=page).first()
     if newest is None or newest.use_default:

@@ -28,9 +28,11 @@ import itertools
 import re
 import tempfile
 import unicodedata
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from decimal import Decimal
+from typing import IO, Any, TypeVar, cast
 
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from openpyxl import Workbook
@@ -39,6 +41,7 @@ from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
+from openpyxl.workbook.workbook import Workbook as WorkbookType
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.xml import LXML
 from openpyxl.xml.constants import SHEET_MAIN_NS
@@ -46,6 +49,13 @@ from openpyxl.xml.functions import fromstring, xmlfile
 
 from .access import RowCounter, mark_download
 from .sheet_reader import MAX_COLUMNS, MAX_ROWS, read_xlsx
+
+# A cell as we write or read it: text, a number, a date or time, a boolean or None (blank).
+Cell = Any
+Row = Sequence[Cell]
+# (sheet title, rows), the first row of each its header.
+Sheet = tuple[str, Iterable[Row]]
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -65,12 +75,12 @@ MAX_COLUMN_WIDTH = 60
 CSV_CHUNK_ROWS = 500
 
 
-def person_name(first, last, username):
+def person_name(first: str | None, last: str | None, username: str | None) -> str:
     """A person as User.__str__ shows them (full name, else username), from plain values() columns."""
     return f"{first or ''} {last or ''}".strip() or (username or "")
 
 
-def is_formula_like(text):
+def is_formula_like(text: str) -> bool:
     """True when a spreadsheet could read some part of `text` as a formula or command."""
     if text.isascii():
         # Most text holds none of these at all: one scan for them is far cheaper than the full pattern.
@@ -81,14 +91,14 @@ def is_formula_like(text):
     return _DANGER.search(text) is not None
 
 
-def neutralise(cell):
+def neutralise(cell: Cell) -> Cell:
     """A text cell a spreadsheet shows as text and never evaluates; other types unchanged."""
     if isinstance(cell, str) and is_formula_like(cell):
         return "'" + cell
     return cell
 
 
-def restore(text):
+def restore(text: str) -> str:
     """`neutralise` undone: the apostrophe is dropped only where our export would have added it."""
     if text.startswith("'") and is_formula_like(text[1:]):
         return text[1:]
@@ -98,7 +108,7 @@ def restore(text):
 # --- CSV ------------------------------------------------------------------------------------------
 
 
-def _csv_cell(cell):
+def _csv_cell(cell: Cell) -> str:
     if cell is None:
         return ""
     if isinstance(cell, str):
@@ -117,20 +127,20 @@ def _csv_cell(cell):
 class _Echo:
     """A file-like object whose write() returns the line, so csv.writer can feed a generator."""
 
-    def write(self, value):
+    def write(self, value: str) -> str:
         return value
 
 
-def csv_lines(rows):
+def csv_lines(rows: Iterable[Row]) -> Iterator[str]:
     """Rows of cells as CSV text in chunks, every cell quoted, after a byte-order mark (Excel then reads UTF-8)."""
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     yield "\ufeff"
-    rows = iter(rows)
+    rows = iter(rows)  # chunks are taken from one iterator
     while chunk := list(itertools.islice(rows, CSV_CHUNK_ROWS)):
         yield "".join(writer.writerow([_csv_cell(cell) for cell in row]) for row in chunk)
 
 
-def csv_text(rows):
+def csv_text(rows: Iterable[Row]) -> str:
     """Rows of cells as one CSV text (small files, e.g. templates and error reports)."""
     return "".join(csv_lines(rows))
 
@@ -138,7 +148,7 @@ def csv_text(rows):
 # --- Excel ----------------------------------------------------------------------------------------
 
 
-def _xlsx_value(cell):
+def _xlsx_value(cell: Cell) -> Cell:
     """The value openpyxl writes: text guarded and cleaned, local times without a zone, numbers and dates as such."""
     if isinstance(cell, str):
         text = neutralise(ILLEGAL_CHARACTERS_RE.sub("", cell))
@@ -149,7 +159,7 @@ def _xlsx_value(cell):
     return cell
 
 
-def _shown_width(cell):
+def _shown_width(cell: Cell) -> int:
     if cell is None:
         return 0
     if isinstance(cell, datetime.datetime):
@@ -159,7 +169,7 @@ def _shown_width(cell):
     return max((len(line) for line in str(cell).splitlines()), default=0)
 
 
-def _style_id(sheet, **style):
+def _style_id(sheet: Any, **style: Any) -> str:
     """The workbook's id for a cell style (registered once), for the `s` attribute of cells."""
     cell = WriteOnlyCell(sheet)
     for name, value in style.items():
@@ -177,14 +187,15 @@ class _RowWriter:
     Hooks `_values_to_row`, `_writer` and `write_row` (openpyxl 3.1, pinned below 4 in pyproject).
     """
 
-    def __init__(self, sheet, *, bold_header):
+    def __init__(self, sheet: Any, *, bold_header: bool) -> None:
         self.epoch = sheet.parent.epoch
         self.dates = _style_id(sheet, number_format="yyyy-mm-dd")
         self.datetimes = _style_id(sheet, number_format="yyyy-mm-dd hh:mm")
         self.bold = _style_id(sheet, font=Font(bold=True)) if bold_header else None
         self.letters = [get_column_letter(index) for index in range(1, 16385)]
+        self.output: _SheetOutput | None = None  # with lxml: the sheet's writer, set by _write_sheet
 
-    def write_row(self, xf, values, row_index):
+    def write_row(self, xf: Any, values: Row, row_index: int) -> None:
         suffix = str(row_index)
         header = f' s="{self.bold}"' if row_index == 1 and self.bold is not None else ""
         parts = [f'<row r="{suffix}">']
@@ -207,6 +218,7 @@ class _RowWriter:
         parts.append("</row>")
         row = "".join(parts)
         if LXML:
+            assert self.output is not None
             self.output.write_raw(xf, row.encode())
         else:  # the standard library's writer cannot share its file: parse the row into one element
             xf.write(fromstring(f'<sheetData xmlns="{SHEET_MAIN_NS}">{row}</sheetData>')[0])
@@ -215,8 +227,13 @@ class _RowWriter:
 class _SheetOutput(WorksheetWriter):
     """openpyxl's worksheet writer on a file we hold, so rows can be written as ready-made XML between its parts."""
 
-    def get_stream(self):
-        with open(self.out, "wb") as self.file, xmlfile(self.file) as xf, xf.element("worksheet", xmlns=SHEET_MAIN_NS):
+    def get_stream(self) -> Generator[Any, bool | None, None]:
+        # openpyxl gives its writer a temporary file's name (`out`).
+        with (
+            open(cast(str, self.out), "wb") as self.file,
+            xmlfile(self.file) as xf,
+            xf.element("worksheet", xmlns=SHEET_MAIN_NS),
+        ):
             try:
                 while True:
                     element = yield
@@ -227,12 +244,12 @@ class _SheetOutput(WorksheetWriter):
             except GeneratorExit:
                 pass
 
-    def write_raw(self, xf, data):
+    def write_raw(self, xf: Any, data: bytes) -> None:
         xf.flush()  # what the XML writer holds goes first
         self.file.write(data)
 
 
-def _write_sheet(workbook, title, rows):
+def _write_sheet(workbook: WorkbookType, title: str, rows: Iterable[Row]) -> None:
     """One write-only sheet: bold header frozen with an autofilter, columns sized to the first rows read."""
     sheet = workbook.create_sheet(title=title[:31])
     rows = iter(rows)
@@ -257,8 +274,8 @@ def _write_sheet(workbook, title, rows):
     writer.output = sheet._writer
     sheet.append(header)
     count = 1
-    for row in ahead:
-        sheet.append(row)
+    for values in ahead:
+        sheet.append(values)
         count += 1
     for row in rows:
         sheet.append([_xlsx_value(cell) for cell in row])
@@ -267,7 +284,7 @@ def _write_sheet(workbook, title, rows):
     sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{count}"
 
 
-def xlsx_file(sheets):
+def xlsx_file(sheets: Iterable[Sheet]) -> IO[bytes]:
     """`sheets` is an iterable of (title, rows), the first row of each its header: the workbook in a temporary file."""
     workbook = Workbook(write_only=True)
     for title, rows in sheets:
@@ -278,7 +295,7 @@ def xlsx_file(sheets):
     return output
 
 
-def xlsx_bytes(sheets):
+def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
     with xlsx_file(sheets) as output:
         return output.read()
 
@@ -286,30 +303,30 @@ def xlsx_bytes(sheets):
 # --- responses ------------------------------------------------------------------------------------
 
 
-def _download(response, filename):
+def _download(response: _Response, filename: str) -> _Response:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     # Private data: no shared cache, browser cache or proxy may keep a copy.
     patch_cache_control(response, no_store=True)
     return response
 
 
-def upload_stem(filename):
+def upload_stem(filename: str) -> str:
     """An uploaded file's name without its extension, reduced to characters safe in a download's header."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", filename.rsplit(".", 1)[0])[:50]
 
 
-def csv_response(rows, filename):
+def csv_response(rows: Iterable[Row], filename: str) -> StreamingHttpResponse:
     """Rows (the first is the header) streamed as a CSV download; the access log gets the rows sent."""
     counter = RowCounter(rows)
     response = StreamingHttpResponse(csv_lines(counter), content_type="text/csv; charset=utf-8")
     return mark_download(_download(response, filename), what=filename, counters=[counter])
 
 
-def xlsx_response(sheets, filename):
+def xlsx_response(sheets: Iterable[Sheet], filename: str) -> FileResponse:
     """Sheets of rows as an Excel download, written in write-only mode and streamed from a temporary file."""
-    counters = []
+    counters: list[RowCounter[Row]] = []
 
-    def counted(sheets):
+    def counted(sheets: Iterable[Sheet]) -> Iterator[Sheet]:
         for title, rows in sheets:
             counters.append(RowCounter(rows))
             yield title, counters[-1]
@@ -323,12 +340,12 @@ def xlsx_response(sheets, filename):
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d %B %Y", "%d %b %Y")
 
 
-def heading(text):
+def heading(text: Cell) -> str:
     """A column heading as the importers match it: lower case, single spaces, "_" and "-" as spaces."""
     return " ".join(str(text or "").strip().lower().replace("_", " ").replace("-", " ").split())
 
 
-def cell_text(cell):
+def cell_text(cell: Cell) -> str:
     """A cell as text; a leading apostrophe that our export added (`neutralise`) is dropped again."""
     if cell is None:
         return ""
@@ -341,7 +358,7 @@ def cell_text(cell):
     return restore(str(cell).strip())
 
 
-def _csv_rows(content, encoding):
+def _csv_rows(content: bytes, encoding: str) -> list[list[str]]:
     """Up to MAX_ROWS + 1 records of MAX_COLUMNS cells, decoded as the file is read (never the whole text at once).
 
     Blank records are kept (as empty lists) so that row numbers match the spreadsheet's, and they
@@ -352,7 +369,7 @@ def _csv_rows(content, encoding):
     first_line = stream.readline()
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     stream.seek(0)
-    rows = []
+    rows: list[list[str]] = []
     for record in csv.reader(stream, delimiter=delimiter):
         rows.append(record[:MAX_COLUMNS])
         if len(rows) > MAX_ROWS + 1:
@@ -360,7 +377,7 @@ def _csv_rows(content, encoding):
     return rows
 
 
-def read_table(filename, content):
+def read_table(filename: str, content: bytes) -> tuple[list[list[Cell]], str | None]:
     """(rows as lists of cells, file error or None). Rows include the headings; reading stops past the cap."""
     name = filename.lower()
     if name.endswith(".csv"):
@@ -382,7 +399,9 @@ def read_table(filename, content):
     return [], "The file must be a CSV (.csv) or Excel (.xlsx) file."
 
 
-def read_headed_table(filename, content, columns):
+def read_headed_table(
+    filename: str, content: bytes, columns: Iterable[str]
+) -> tuple[list[list[Cell]], dict[str, int], list[str], str | None]:
     """(rows below the heading row, {column: index}, [headings ignored], file error or None) of an upload.
 
     The first row names the columns, in any order and case (`heading`); the first of `columns` each
@@ -393,7 +412,8 @@ def read_headed_table(filename, content, columns):
         return [], {}, [], problem
     if not table:
         return [], {}, [], "The file is empty."
-    found, ignored = {}, []
+    found: dict[str, int] = {}
+    ignored: list[str] = []
     for index, cell in enumerate(table[0]):
         name = heading(cell)
         if name in columns and name not in found:
@@ -403,7 +423,7 @@ def read_headed_table(filename, content, columns):
     return table[1:], found, ignored, None
 
 
-def parse_date(cell):
+def parse_date(cell: Cell) -> tuple[datetime.date | None, str | None]:
     """(date, None) or (None, a message): Excel dates as they are, text in one of DATE_FORMATS."""
     if isinstance(cell, datetime.datetime):
         return cell.date(), None
