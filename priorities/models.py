@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce, Concat, Greatest
 from django.urls import reverse
 from django.utils import timezone
 
+from tracker.history import ChangeRecord, ChangeSubject, changed_by_field
 from tracker.sql import JoinedText
 
 from .scheduling import add_months
@@ -802,33 +803,6 @@ class ProgressUpdate(models.Model):
         return bool(self.previous_status) and self.previous_status != self.status
 
 
-class ActionChange(models.Model):
-    """One field of an action changed: who, when, old and new value. Written only by the services."""
-
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="changes")
-    field = models.CharField(max_length=50)
-    old_value = models.TextField(blank=True)
-    new_value = models.TextField(blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="action_changes"
-    )
-    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
-    via = models.CharField(max_length=20, default="web", help_text="Where the change was made: web, admin, command.")
-    action_version = models.PositiveIntegerField(
-        null=True, editable=False, help_text="The action's version this change produced."
-    )
-
-    class Meta:
-        ordering = ["-changed_at", "-pk"]
-
-    def __str__(self):
-        return f"{self.action.code} {self.field}: {self.old_value!r} → {self.new_value!r}"
-
-    @property
-    def field_label(self):
-        return CHANGE_FIELD_LABELS.get(self.field, self.field.replace("_", " ").capitalize())
-
-
 CHANGE_FIELD_LABELS = {
     "code": "Code",
     "objective": "Objective",
@@ -849,7 +823,40 @@ CHANGE_FIELD_LABELS = {
 }
 
 
-class PlanChange(models.Model):
+class ActionChange(ChangeRecord):
+    """One field of an action changed: who, when, old and new value. Written only by the services."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="changes")
+    changed_by = changed_by_field("action_changes")
+    action_version = models.PositiveIntegerField(
+        null=True, editable=False, help_text="The action's version this change produced."
+    )
+
+    FIELD_LABELS = CHANGE_FIELD_LABELS
+
+    @classmethod
+    def about(cls, action: Action, *, version: int | None = None) -> "ChangeSubject[ActionChange]":
+        """Changes of `action` that produced `version` (by default the action's version now)."""
+        return ChangeSubject(cls, {"action": action, "action_version": action.version if version is None else version})
+
+    def subject_label(self) -> str:
+        return self.action.code
+
+
+PLAN_CHANGE_FIELD_LABELS = {
+    "title": "Title",
+    "organisation_name": "Publisher",
+    "start_date": "Start date",
+    "end_date": "End date",
+    "source_url": "Source link",
+    "number": "Number",
+    "aim": "Aim",
+    "code": "Code",
+    "created": "Created",
+}
+
+
+class PlanChange(ChangeRecord):
     """One field of a plan, priority or objective changed: who, when, old and new value. Services only.
 
     Actions keep their own history (ActionChange) and indicators theirs (IndicatorChange); this is the
@@ -866,38 +873,20 @@ class PlanChange(models.Model):
     item_kind = models.CharField(max_length=20, choices=Kind.choices)
     item_id = models.PositiveIntegerField()
     item_label = models.CharField(max_length=400, help_text="The item as it was named when it changed.")
-    field = models.CharField(max_length=50)
-    old_value = models.TextField(blank=True)
-    new_value = models.TextField(blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="plan_changes"
-    )
-    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
-    via = models.CharField(max_length=20, default="web", help_text="Where the change was made: web, import, command.")
+    changed_by = changed_by_field("plan_changes")
 
-    class Meta:
-        ordering = ["-changed_at", "-pk"]
+    FIELD_LABELS = PLAN_CHANGE_FIELD_LABELS
+
+    class Meta(ChangeRecord.Meta):
         indexes = [models.Index(fields=["item_kind", "item_id"], name="plan_change_item")]
 
-    def __str__(self):
-        return f"{self.item_label} {self.field}: {self.old_value!r} → {self.new_value!r}"
+    @classmethod
+    def about(cls, *, plan: Plan, kind: str, item: models.Model, label: str) -> "ChangeSubject[PlanChange]":
+        """Changes of `item` (the plan, one of its priorities or objectives), named `label` as it is now."""
+        return ChangeSubject(cls, {"plan": plan, "item_kind": kind, "item_id": item.pk, "item_label": label})
 
-    @property
-    def field_label(self):
-        return PLAN_CHANGE_FIELD_LABELS.get(self.field, self.field.replace("_", " ").capitalize())
-
-
-PLAN_CHANGE_FIELD_LABELS = {
-    "title": "Title",
-    "organisation_name": "Publisher",
-    "start_date": "Start date",
-    "end_date": "End date",
-    "source_url": "Source link",
-    "number": "Number",
-    "aim": "Aim",
-    "code": "Code",
-    "created": "Created",
-}
+    def subject_label(self) -> str:
+        return self.item_label
 
 
 class ArchiveDecision(models.Model):
