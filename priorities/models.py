@@ -4,7 +4,7 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
 from django.core.validators import URLValidator
-from django.db import connection, models, transaction
+from django.db import connection, models
 from django.db.models import BooleanField, Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat, Greatest
 from django.urls import reverse
@@ -264,33 +264,6 @@ class ObjectiveStatusCountQuerySet(models.QuerySet):
         for objective_id, status, n in live.values_list("objective_id", "status", "count"):
             counts.setdefault(objective_id, {})[status] = n
         return counts
-
-    def recount(self, objective_ids):
-        """Count again the actions of these objectives per status and store the counts (services call it).
-
-        Locks the objectives' rows first, so two transactions recounting one objective take turns and
-        the second counts what the first committed.
-        """
-        ids = sorted(set(objective_ids))
-        if not ids:
-            return
-        with transaction.atomic(using=self.db):  # the lock lasts until the caller's transaction ends
-            list(Objective.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-            found = {
-                (row["objective_id"], row["status"]): row["n"]
-                for row in Action.objects.filter(objective_id__in=ids, archived_at__isnull=True)
-                .order_by()
-                .values("objective_id", "status")
-                .annotate(n=Count("pk"))
-            }
-            rows = [
-                ObjectiveStatusCount(objective_id=pk, status=status, count=found.get((pk, status), 0))
-                for pk in ids
-                for status in Status.values
-            ]
-            self.model.objects.bulk_create(
-                rows, update_conflicts=True, unique_fields=["objective", "status"], update_fields=["count"]
-            )
 
     def computed(self):
         """{(objective_id, status): n} counted from the actions themselves, for checking the stored counts."""
@@ -672,14 +645,6 @@ class ActionPartnerQuerySet(models.QuerySet):
             "pk", "last_reported_at", "computed"
         )
         return [(pk, stored, computed) for pk, stored, computed in rows.iterator() if stored != computed]
-
-    def reported(self, *, action, organisation, at):
-        """Record that `organisation` reported on `action` at `at` (an update or a submission), if it is the latest."""
-        return (
-            self.filter(action=action, organisation=organisation)
-            .filter(Q(last_reported_at__isnull=True) | Q(last_reported_at__lt=at))
-            .update(last_reported_at=at)
-        )
 
     def engagement(self, today=None):
         """Per organisation: actions partnered, reported within their update cycle, and reported at all.

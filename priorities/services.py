@@ -11,13 +11,13 @@ from tracker.caching import data_changed
 from tracker.history import record_changes
 from tracker.models import Organisation
 
+from .counts import objective_status_recount, partnership_reported
 from .models import (
     Action,
     ActionChange,
     ActionPartner,
     ArchiveDecision,
     Objective,
-    ObjectiveStatusCount,
     Plan,
     PlanChange,
     PlanChoice,
@@ -156,7 +156,7 @@ def action_record_update(
     update.full_clean()
     update.save()
     if organisation is not None:
-        ActionPartner.objects.reported(action=locked, organisation=organisation, at=update.created_at)
+        partnership_reported(action=locked, organisation=organisation, at=update.created_at)
     if locked.status != status:
         record_changes(
             subject=ActionChange.about(locked, version=new_version),
@@ -171,7 +171,7 @@ def action_record_update(
     locked.next_update_due = action_next_update_due(action=locked, last_update_at=update.created_at)
     _save_new_version(locked, fields=["status", "last_update", "next_update_due"])
     if update.previous_status != status:
-        ObjectiveStatusCount.objects.recount([locked.objective_id])
+        objective_status_recount(objective_ids=[locked.objective_id])
     action.refresh_from_db()
     return update
 
@@ -251,7 +251,7 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
     _save_new_version(locked, fields=[*changes.keys(), *sort_key, "next_update_due"])
     records = record_changes(subject=ActionChange.about(locked), before=before, after=after, by=by, via=via)
     if locked.objective_id != old_objective_id:  # moved: both objectives' stored counts change
-        ObjectiveStatusCount.objects.recount([old_objective_id, locked.objective_id])
+        objective_status_recount(objective_ids=[old_objective_id, locked.objective_id])
     action.refresh_from_db()
     return records
 
@@ -271,7 +271,7 @@ def action_create(*, objective, code, title, description, by, via="web", recount
         action.next_update_due = action_next_update_due(action=action)
         action.save(update_fields=["next_update_due"])
     if recount:
-        ObjectiveStatusCount.objects.recount([action.objective_id])
+        objective_status_recount(objective_ids=[action.objective_id])
     return action
 
 
@@ -283,7 +283,7 @@ def stored_counts_refresh():
     objective and status (ObjectiveStatusCountQuerySet.recount).
     """
     ActionPartner.objects.refresh_last_reported()
-    ObjectiveStatusCount.objects.recount(Objective.objects.values_list("pk", flat=True))
+    objective_status_recount(objective_ids=Objective.objects.values_list("pk", flat=True))
 
 
 @transaction.atomic
@@ -291,7 +291,7 @@ def actions_delete(*, actions):
     """Delete actions (the admin's delete) and count their objectives' statuses again."""
     objective_ids = set(actions.values_list("objective_id", flat=True))
     deleted, _ = actions.delete()
-    ObjectiveStatusCount.objects.recount(objective_ids)
+    objective_status_recount(objective_ids=objective_ids)
     return deleted
 
 
@@ -363,7 +363,7 @@ def submission_create(*, action, by, status, note, evidence_url="", via_link_to=
     )
     submission.full_clean()
     submission.save()
-    ActionPartner.objects.reported(action=action, organisation=by.organisation, at=submission.submitted_at)
+    partnership_reported(action=action, organisation=by.organisation, at=submission.submitted_at)
     notify_progress_submitted(submission=submission, via_link_to=via_link_to, via_api_token=via_api_token)
     return submission
 
@@ -855,7 +855,7 @@ def action_archive(*, action, by, via="web"):
         at=now,
     )
     _skip_pending_reminders([locked.pk])
-    ObjectiveStatusCount.objects.recount([locked.objective_id])  # the dashboard counts live actions only
+    objective_status_recount(objective_ids=[locked.objective_id])  # the dashboard counts live actions only
     action.refresh_from_db()
     return change
 
@@ -876,7 +876,7 @@ def action_restore(*, action, by, via="web"):
         by=by,
         via=via,
     )
-    ObjectiveStatusCount.objects.recount([locked.objective_id])
+    objective_status_recount(objective_ids=[locked.objective_id])
     action.refresh_from_db()
     return change
 
@@ -969,7 +969,7 @@ def plan_item_delete(*, item, by):
         )
     locked.delete()
     if isinstance(locked, Action):
-        ObjectiveStatusCount.objects.recount([locked.objective_id])
+        objective_status_recount(objective_ids=[locked.objective_id])
 
 
 # --- importing a plan from a spreadsheet (priorities.plan_import reads and checks the file) ----------
@@ -1142,7 +1142,7 @@ def _write_plan(preview, *, plan, title, by, via):
         elif row.changes:
             action_update_details(action=changed[row.action.pk], by=by, via=via, partners=partners, **row.details)
             written += 1
-    ObjectiveStatusCount.objects.recount(added_to)  # once per objective the file added actions to
+    objective_status_recount(objective_ids=added_to)  # once per objective the file added actions to
     return plan, written, len(organisations)
 
 
@@ -1252,5 +1252,5 @@ def plan_start_next(*, plan, title, start_date, end_date, actions, by, via="web"
                 at=now,
             )
         copies.append(copy)
-    ObjectiveStatusCount.objects.recount([objective.pk for objective in objectives.values()])
+    objective_status_recount(objective_ids=[objective.pk for objective in objectives.values()])
     return new_plan, copies
