@@ -6,7 +6,7 @@ Each is keyword-only and atomic, checks the rules before saving, and records who
 
 import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.urls import reverse
@@ -456,7 +456,7 @@ def measurement_submission_create(
         or not measure.reporting_organisation_id
         or (measure.reporting_organisation_id != by.organisation_id)
     ):
-        raise PermissionError("Only the organisation that reports this measure can submit values for it.")
+        raise PermissionDenied("Only the organisation that reports this measure can submit values for it.")
     if SuccessIndicator.objects.filter(pk=measure.indicator_id, archived_at__isnull=False).exists():
         raise ValidationError("This indicator is archived: it no longer takes values.")
     # The same rules as a value the secretariat records, checked on a measurement that is not saved.
@@ -674,7 +674,7 @@ def indicator_references(*, indicator):
 
 def _require_secretariat(by):
     if by is None or by.role != by.Role.SECRETARIAT:
-        raise PermissionError("Only the secretariat archives, restores or deletes indicators.")
+        raise PermissionDenied("Only the secretariat archives, restores or deletes indicators.")
 
 
 def _decide_indicator_archive(indicator, *, archived, by, via):

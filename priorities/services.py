@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -349,7 +349,7 @@ def submission_create(*, action, by, status, note, evidence_url="", via_link_to=
     `via_api_token`: the name of the access token it came through (the API).
     """
     if not Action.objects.visible_to(by).filter(pk=action.pk).exists() or by.role != by.Role.PARTNER:
-        raise PermissionError("Only a partner of this action can submit progress on it.")
+        raise PermissionDenied("Only a partner of this action can submit progress on it.")
     if not Action.objects.live().filter(pk=action.pk).exists():
         raise ValidationError("This action is archived: it no longer takes progress reports.")
     validate_update(action=action, status=status, note=note)
@@ -435,7 +435,7 @@ def _decide_publication(plan, *, published, by):
 def plan_publish(*, plan, by):
     """Publish the plan's public pages and open data (accepted, public items only); None if already published."""
     if by.role != by.Role.SECRETARIAT:
-        raise PermissionError("Only the secretariat publishes the plan.")
+        raise PermissionDenied("Only the secretariat publishes the plan.")
     return _decide_publication(plan, published=True, by=by)
 
 
@@ -443,7 +443,7 @@ def plan_publish(*, plan, by):
 def plan_unpublish(*, plan, by):
     """Take the plan's public pages and open data down at once; None if it was not published."""
     if by.role != by.Role.SECRETARIAT:
-        raise PermissionError("Only the secretariat unpublishes the plan.")
+        raise PermissionDenied("Only the secretariat unpublishes the plan.")
     return _decide_publication(plan, published=False, by=by)
 
 
@@ -801,7 +801,7 @@ def plan_item_references(*, item):
 
 def _require_secretariat(by):
     if by is None or by.role != by.Role.SECRETARIAT:
-        raise PermissionError("Only the secretariat archives, restores or deletes the plan's items.")
+        raise PermissionDenied("Only the secretariat archives, restores or deletes the plan's items.")
 
 
 def _refuse_pending_reviews(actions, what):
