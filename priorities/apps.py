@@ -9,8 +9,22 @@ class PrioritiesConfig(AppConfig):
 
     def ready(self):
         # Only once the app registry is ready: these modules import models.
+        from tracker.caching import watch  # this one too: it imports tracker's models
+
         from . import personal_data
         from .metrics import OutboxCollector  # this one too: it counts the outbox's rows
 
         personal_data.register()
         register_scrape_collector(OutboxCollector())
+        # The register and the dashboard are cached until the plan changes (tracker/caching.py); reminders
+        # are not on them. The plan's outline and partnerships fill the register's filters.
+        watch(
+            "priorities",
+            unwatched=["priorities.Reminder"],
+            choice_models=[
+                "priorities.Plan",
+                "priorities.Priority",
+                "priorities.Objective",
+                "priorities.ActionPartner",
+            ],
+        )
