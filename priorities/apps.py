@@ -11,7 +11,7 @@ class PrioritiesConfig(AppConfig):
         # Only once the app registry is ready: these modules import models.
         from tracker.caching import watch  # this one too: it imports tracker's models
 
-        from . import personal_data
+        from . import personal_data  # as above: it imports models
         from .metrics import OutboxCollector  # this one too: it counts the outbox's rows
 
         personal_data.register()
