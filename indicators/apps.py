@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from tracker.watching import watch
+
 
 class IndicatorsConfig(AppConfig):
     name = "indicators"
@@ -7,9 +9,7 @@ class IndicatorsConfig(AppConfig):
 
     def ready(self):
         # Only once the app registry is ready: these modules import models.
-        from tracker.caching import watch  # this one too: it imports tracker's models
-
-        from . import personal_data  # as above: it imports models
+        from . import personal_data  # it imports models
         from .filters import add_indicator_filter  # this one too: the filters module imports models
 
         add_indicator_filter()

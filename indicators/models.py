@@ -55,6 +55,9 @@ class SuccessIndicator(Archivable):
     plan = models.ForeignKey("priorities.Plan", on_delete=models.CASCADE, related_name="indicators")
     code = models.CharField(max_length=20)
     statement = models.TextField(help_text="As published, word for word.")
+
+    # How an action's delete page names the indicators linked to it (priorities.services.plan_item_references).
+    REFERENCE_LABEL = ("linked success indicator", "linked success indicators")
     actions = models.ManyToManyField("priorities.Action", related_name="indicators", blank=True)
     position = models.PositiveSmallIntegerField(default=0)
 

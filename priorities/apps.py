@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 
 from tracker.metrics import register_scrape_collector
+from tracker.watching import watch
 
 
 class PrioritiesConfig(AppConfig):
@@ -9,9 +10,7 @@ class PrioritiesConfig(AppConfig):
 
     def ready(self):
         # Only once the app registry is ready: these modules import models.
-        from tracker.caching import watch  # this one too: it imports tracker's models
-
-        from . import personal_data  # as above: it imports models
+        from . import personal_data  # it imports models
         from .metrics import OutboxCollector  # this one too: it counts the outbox's rows
 
         personal_data.register()

@@ -755,7 +755,8 @@ def action_add(*, objective, by, code, title, description, partners=(), via="web
 # (ActionQuerySet.live), never copied down. Only an item nothing refers to may be deleted.
 # ---------------------------------------------------------------------------------------------------
 
-# How the confirm page names what refers to an item: (one, many), by "app_label.model_name".
+# How the confirm page names what refers to an item: (one, many), by "app_label.model_name". A model of an
+# app above this one names itself in a REFERENCE_LABEL attribute (the plan does not name its models).
 REFERENCE_LABELS = {
     "priorities.progressupdate": ("progress update", "progress updates"),
     "priorities.actionchange": ("change in its history", "changes in its history"),
@@ -766,7 +767,6 @@ REFERENCE_LABELS = {
     "priorities.objective": ("objective", "objectives"),
     "priorities.action": ("action", "actions"),
     "priorities.archivedecision": ("archive decision in its history", "archive decisions in its history"),
-    "indicators.successindicator": ("linked success indicator", "linked success indicators"),
 }
 # Part of an item's own definition, deleted with it: not a reference.
 # Part of the item, or counts derived from it: not references that stop a delete.
@@ -775,7 +775,8 @@ NOT_REFERENCES = {"priorities.actionpartner", "priorities.objectivestatuscount"}
 
 def _label(model, n):
     key = model._meta.label_lower
-    one, many = REFERENCE_LABELS.get(key, (str(model._meta.verbose_name), str(model._meta.verbose_name_plural)))
+    default = getattr(model, "REFERENCE_LABEL", (str(model._meta.verbose_name), str(model._meta.verbose_name_plural)))
+    one, many = REFERENCE_LABELS.get(key, default)
     return f"{n:,} {one if n == 1 else many}"
 
 

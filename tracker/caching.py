@@ -72,7 +72,6 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Iterable
 
 from django.apps import apps as django_apps
 from django.apps.registry import Apps
@@ -88,6 +87,7 @@ from django.utils import timezone
 
 from . import metrics
 from .models import DataGeneration, User
+from .watching import CHOICE_MODELS, UNWATCHED, WATCHED_APPS, on_watch
 
 logger = logging.getLogger(__name__)
 
@@ -101,13 +101,6 @@ _own = {"committed": 0, "pending": False}
 _request = threading.local()
 SESSION_KEY = "_fragment_min_generation"
 
-# The apps whose models' rows the cached pages show (tracker's own here; the apps above register theirs
-# with watch() from their AppConfig.ready(), so this lowest layer names none of their models).
-WATCHED_APPS = {"tracker"}
-# Models of watched apps whose rows the cached pages never show: saving them changes nothing there.
-UNWATCHED = {"tracker.invitation", "tracker.datageneration"}
-# Models whose rows fill choice lists (the register's filters): saving one bumps the choices generation too.
-CHOICE_MODELS = {"tracker.organisation", "tracker.user"}
 DATA_ROW, CHOICES_ROW = 1, 2  # DataGeneration rows: every watched change; changes to choice lists
 _local_choices = itertools.count(1)
 _local_choices_generation = 0
@@ -695,15 +688,7 @@ def _on_migrate(sender, using=None, **kwargs):
     data_changed(using)
 
 
-def watch(app_label: str, *, unwatched: Iterable[str] = (), choice_models: Iterable[str] = ()) -> None:
-    """Cached pages show the rows of app `app_label`: a save or delete of one of its models is a change.
-
-    Called from the app's AppConfig.ready(). `unwatched` names its models ("app.Model") whose rows no cached
-    page shows; `choice_models` those that fill choice lists (their changes bump the choices generation).
-    """
-    WATCHED_APPS.add(app_label)
-    UNWATCHED.update(label.lower() for label in unwatched)
-    CHOICE_MODELS.update(label.lower() for label in choice_models)
+def _connect_app(app_label: str) -> None:
     for model in django_apps.get_app_config(app_label).get_models():
         _connect_model(model)
 
@@ -722,9 +707,11 @@ def _connect_model(model: type[Model]) -> None:
 def connect(apps: Apps) -> None:
     """Connect the receivers to each watched model (not to every model: that would stop fast deletes).
 
-    The apps that watch() later (their ready() runs after tracker's) connect their own models then.
+    The apps above tracker say what of them is watched (tracker/watching.py) from their ready(), which runs
+    after tracker's: their models are connected as they do.
     """
     for model in apps.get_models():
         _connect_model(model)
+    on_watch(_connect_app)
     post_migrate.connect(_on_migrate, dispatch_uid="caching-migrate")
     request_finished.connect(_render_deferred, dispatch_uid="caching-render-deferred")
