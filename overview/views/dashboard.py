@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from overview.selectors import dashboard_data
+from overview.page_data import dashboard_data
 from priorities.charts import (
     register_links,
 )

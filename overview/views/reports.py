@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from overview.selectors import REPORT_ACTIONS_LIMIT, progress_report_data, progress_report_sheets
+from overview.page_data import REPORT_ACTIONS_LIMIT, progress_report_data, progress_report_sheets
 from priorities.plan_choice import current_plan, plan_switch
 from tracker.access import Kind, record_access
 from tracker.paging import page_number, page_of

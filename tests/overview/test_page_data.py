@@ -1,11 +1,11 @@
-"""The overview pages' selectors run a fixed number of queries, however large the plan (as their pages do)."""
+"""The overview pages' selectors (overview/page_data.py) run a fixed number of queries, however large the plan."""
 
 import datetime
 
 import pytest
 from django.utils import timezone
 
-from overview.selectors import REPORT_ACTIONS_LIMIT, dashboard_data, progress_report_data
+from overview.page_data import REPORT_ACTIONS_LIMIT, dashboard_data, progress_report_data
 from tests.factories import PlanFactory
 from tests.priorities.test_dashboard import make_plan
 from tests.priorities.test_progress_report import make_report_plan
