@@ -1,4 +1,4 @@
-"""The overview pages' selectors: what they show, assembled from the plan's and the indicators' QuerySets (views only render).
+"""The overview pages' selectors: what they show, assembled from the QuerySets (the views only render).
 
 - The dashboard (`dashboard_data`): where the plan stands, what changed since a date, who has not reported.
 - The progress report (`progress_report_data`, `progress_report_sheets`): the plan as it stood on a date.
