@@ -183,12 +183,9 @@ def action_report(
     _require_report_scope(token)
     user = token.user
     if user.role == user.Role.PARTNER:
-        try:
-            submission = submission_create(
-                action=action, by=user, status=status, note=note, evidence_url=evidence_url, via_api_token=token.name
-            )
-        except PermissionError as error:
-            raise PermissionDenied(str(error)) from error
+        submission = submission_create(  # PermissionDenied when the partner's organisation is not a partner
+            action=action, by=user, status=status, note=note, evidence_url=evidence_url, via_api_token=token.name
+        )
         ApiReport.objects.create(token=token, token_name=token.name, submission=submission)
         return submission
     if user.role == user.Role.SECRETARIAT:
@@ -224,10 +221,8 @@ def measure_report(
         "note": note,
     }
     if user.role == user.Role.PARTNER:
-        try:
-            submission = measurement_submission_create(**fields, via_api_token=token.name)
-        except PermissionError as error:
-            raise PermissionDenied(str(error)) from error
+        # PermissionDenied when the partner's organisation does not report this measure
+        submission = measurement_submission_create(**fields, via_api_token=token.name)
         ApiReport.objects.create(token=token, token_name=token.name, value_submission=submission)
         return submission
     if user.role == user.Role.SECRETARIAT:

@@ -102,7 +102,7 @@ def report_queries():
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from overview.views.reports import REPORT_ACTIONS_LIMIT
+    from overview.page_data import REPORT_ACTIONS_LIMIT
     from priorities.models import Action, Priority
     from tracker.models import User
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from priorities.models import Action, Archivable, live_on_q, live_q
 from priorities.scheduling import add_months
+from tracker.history import ChangeRecord, ChangeSubject, changed_by_field
 from tracker.imports import StoredUpload
 
 from .progress import format_value, period_label, progress_percent
@@ -55,6 +56,9 @@ class SuccessIndicator(Archivable):
     plan = models.ForeignKey("priorities.Plan", on_delete=models.CASCADE, related_name="indicators")
     code = models.CharField(max_length=20)
     statement = models.TextField(help_text="As published, word for word.")
+
+    # How an action's delete page names the indicators linked to it (priorities.services.plan_item_references).
+    REFERENCE_LABEL = ("linked success indicator", "linked success indicators")
     actions = models.ManyToManyField("priorities.Action", related_name="indicators", blank=True)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -261,32 +265,6 @@ class Measurement(models.Model):
         return period_label(self.period_start, self.period_end)
 
 
-class IndicatorChange(models.Model):
-    """One change to an indicator, its measures, links or measurements: who, when, old and new. Services only."""
-
-    indicator = models.ForeignKey(SuccessIndicator, on_delete=models.CASCADE, related_name="changes")
-    measure = models.ForeignKey(Measure, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes")
-    subject = models.CharField(max_length=300, help_text="What changed, e.g. the measure and period.")
-    field = models.CharField(max_length=50)
-    old_value = models.TextField(blank=True)
-    new_value = models.TextField(blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="indicator_changes"
-    )
-    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
-    via = models.CharField(max_length=20, default="web", help_text="Where the change was made: web, import, admin.")
-
-    class Meta:
-        ordering = ["-changed_at", "-pk"]
-
-    def __str__(self):
-        return f"{self.subject} {self.field}: {self.old_value!r} → {self.new_value!r}"
-
-    @property
-    def field_label(self):
-        return INDICATOR_CHANGE_FIELD_LABELS.get(self.field, self.field.replace("_", " ").capitalize())
-
-
 INDICATOR_CHANGE_FIELD_LABELS = {
     "created": "Created",
     "code": "Code",
@@ -309,6 +287,27 @@ INDICATOR_CHANGE_FIELD_LABELS = {
     "is_public": "Public",
     "archived": "Archived",
 }
+
+
+class IndicatorChange(ChangeRecord):
+    """One change to an indicator, its measures, links or measurements: who, when, old and new. Services only."""
+
+    indicator = models.ForeignKey(SuccessIndicator, on_delete=models.CASCADE, related_name="changes")
+    measure = models.ForeignKey(Measure, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes")
+    subject = models.CharField(max_length=300, help_text="What changed, e.g. the measure and period.")
+    changed_by = changed_by_field("indicator_changes")
+
+    FIELD_LABELS = INDICATOR_CHANGE_FIELD_LABELS
+
+    @classmethod
+    def about(
+        cls, indicator: SuccessIndicator, *, measure: Measure | None = None, subject: str
+    ) -> "ChangeSubject[IndicatorChange]":
+        """Changes of `indicator` (or of its `measure`), described by `subject` (e.g. the measure and period)."""
+        return ChangeSubject(cls, {"indicator": indicator, "measure": measure, "subject": subject})
+
+    def subject_label(self) -> str:
+        return self.subject
 
 
 class MeasurementImport(StoredUpload):

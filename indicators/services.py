@@ -6,7 +6,7 @@ Each is keyword-only and atomic, checks the rules before saving, and records who
 
 import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.urls import reverse
@@ -16,6 +16,7 @@ from priorities.models import Action, Plan
 from priorities.notifications import notify_report_decided, notify_report_submitted
 from priorities.services import clean_return_reason, lock_pending, record_decision
 from tracker.caching import data_changed
+from tracker.history import record_changes
 from tracker.imports import ImportAlreadyConfirmed as ImportAlreadyConfirmed  # the refusals callers catch
 from tracker.imports import ImportNotValid as ImportNotValid
 from tracker.imports import upload_confirm, upload_store
@@ -152,20 +153,6 @@ def _lock_measure(measure):
     return Measure.objects.select_for_update(of=("self",)).select_related("indicator").get(pk=measure.pk)
 
 
-def _change(*, indicator, measure, subject, field, old, new, by, at, via):
-    return IndicatorChange(
-        indicator=indicator,
-        measure=measure,
-        subject=subject,
-        field=field,
-        old_value=old,
-        new_value=new,
-        changed_by=by,
-        changed_at=at,
-        via=via,
-    )
-
-
 @transaction.atomic
 def measure_create(
     *, indicator, by, name, unit=Measure.Unit.COUNT, direction=Measure.Direction.HIGHER, via="web", **fields
@@ -177,21 +164,16 @@ def measure_create(
     measure = Measure(indicator=indicator, name=(name or "").strip(), unit=unit, direction=direction, **fields)
     validate_measure(measure)
     measure.save()
-    now = timezone.now()
-    IndicatorChange.objects.bulk_create(
-        _change(
-            indicator=indicator,
-            measure=measure,
-            subject=f"Measure: {measure.name}",
-            field=field,
-            old="",
-            new=_display(field, getattr(measure, field), measure.unit),
-            by=by,
-            at=now,
-            via=via,
-        )
-        for field in MEASURE_FIELDS
-        if getattr(measure, field) not in (None, "")
+    record_changes(
+        subject=IndicatorChange.about(indicator, measure=measure, subject=f"Measure: {measure.name}"),
+        before={},
+        after={
+            field: _display(field, getattr(measure, field), measure.unit)
+            for field in MEASURE_FIELDS
+            if getattr(measure, field) not in (None, "")
+        },
+        by=by,
+        via=via,
     )
     return measure
 
@@ -225,22 +207,13 @@ def measure_update(*, measure, by, via="web", **changes):
                 }
             )
     locked.save()
-    now = timezone.now()
-    records = [
-        _change(
-            indicator=locked.indicator,
-            measure=locked,
-            subject=f"Measure: {locked.name}",
-            field=field,
-            old=_display(field, old[field], old_unit),
-            new=_display(field, getattr(locked, field), locked.unit),
-            by=by,
-            at=now,
-            via=via,
-        )
-        for field in changed
-    ]
-    IndicatorChange.objects.bulk_create(records)
+    records = record_changes(
+        subject=IndicatorChange.about(locked.indicator, measure=locked, subject=f"Measure: {locked.name}"),
+        before={field: _display(field, old[field], old_unit) for field in changed},
+        after={field: _display(field, getattr(locked, field), locked.unit) for field in changed},
+        by=by,
+        via=via,
+    )
     measure.refresh_from_db()
     return records
 
@@ -265,18 +238,13 @@ def indicator_set_actions(*, indicator, actions, by, via="web"):
     if {a.pk for a in current} == {a.pk for a in actions}:
         return None
     indicator.actions.set(actions)
-    change = _change(
-        indicator=indicator,
-        measure=None,
-        subject="Indicator",
-        field="actions",
-        old=_actions_display(current),
-        new=_actions_display(actions),
+    [change] = record_changes(
+        subject=IndicatorChange.about(indicator, subject="Indicator"),
+        before={"actions": _actions_display(current)},
+        after={"actions": _actions_display(actions)},
         by=by,
-        at=timezone.now(),
         via=via,
     )
-    change.save()
     return change
 
 
@@ -332,20 +300,18 @@ def measurement_record(
         # Someone recorded the same period between our check and our insert.
         raise ValidationError({"period_start": "This measure already has a value for that period."}) from error
     subject = _measurement_subject(locked, measurement)
-    IndicatorChange.objects.bulk_create(
-        _change(
-            indicator=locked.indicator,
-            measure=locked,
-            subject=subject,
-            field=field,
-            old="",
-            new=_display(field, getattr(measurement, field), locked.unit),
-            by=by,
-            at=measurement.recorded_at,
-            via=via,
-        )
-        for field in ("value" if locked.is_numeric else "text_value", "source", "note", "is_public")
-        if getattr(measurement, field) not in (None, "") and not (field == "is_public" and not measurement.is_public)
+    record_changes(
+        subject=IndicatorChange.about(locked.indicator, measure=locked, subject=subject),
+        before={},
+        after={
+            field: _display(field, getattr(measurement, field), locked.unit)
+            for field in ("value" if locked.is_numeric else "text_value", "source", "note", "is_public")
+            if getattr(measurement, field) not in (None, "")
+            and not (field == "is_public" and not measurement.is_public)
+        },
+        by=by,
+        via=via,
+        at=measurement.recorded_at,
     )
     return measurement
 
@@ -375,38 +341,19 @@ def measurement_correct(*, measurement, by, via="web", **changes):
             locked.save()
     except IntegrityError as error:
         raise ValidationError({"period_start": "This measure already has a value for that period."}) from error
-    now = timezone.now()
-    records = []
+    subjects, before, after = [], [], []
     if "period_start" in changed or "period_end" in changed:
-        records.append(
-            _change(
-                indicator=measure.indicator,
-                measure=measure,
-                subject=old_subject,
-                field="period",
-                old=period_label(old["period_start"], old["period_end"]),
-                new=period_label(locked.period_start, locked.period_end),
-                by=by,
-                at=now,
-                via=via,
-            )
-        )
-    for field in ("value", "text_value", "source", "note", "is_public"):
-        if field in changed:
-            records.append(
-                _change(
-                    indicator=measure.indicator,
-                    measure=measure,
-                    subject=_measurement_subject(measure, locked),
-                    field=field,
-                    old=_display(field, old[field], measure.unit),
-                    new=_display(field, getattr(locked, field), measure.unit),
-                    by=by,
-                    at=now,
-                    via=via,
-                )
-            )
-    IndicatorChange.objects.bulk_create(records)
+        # The period's change is told under the period it had; the other fields' under the one it has.
+        subjects.append(IndicatorChange.about(measure.indicator, measure=measure, subject=old_subject))
+        before.append({"period": period_label(old["period_start"], old["period_end"])})
+        after.append({"period": period_label(locked.period_start, locked.period_end)})
+    fields = [field for field in ("value", "text_value", "source", "note", "is_public") if field in changed]
+    if fields:
+        subject = _measurement_subject(measure, locked)
+        subjects.append(IndicatorChange.about(measure.indicator, measure=measure, subject=subject))
+        before.append({field: _display(field, old[field], measure.unit) for field in fields})
+        after.append({field: _display(field, getattr(locked, field), measure.unit) for field in fields})
+    records = record_changes(subject=subjects, before=before, after=after, by=by, via=via)
     measurement.refresh_from_db()
     return records
 
@@ -460,21 +407,21 @@ def _write_measurements(preview: ImportPreview, *, by: User, via: str, now: date
         measurements.append(measurement)
     Measurement.objects.bulk_create(measurements, batch_size=500)
     data_changed()  # bulk_create sends no signals
-    IndicatorChange.objects.bulk_create(
-        (
-            _change(
-                indicator=m.measure.indicator,
-                measure=m.measure,
-                subject=_measurement_subject(m.measure, m),
-                field="value" if m.measure.is_numeric else "text_value",
-                old="",
-                new=_display("value", m.value, m.measure.unit) if m.measure.is_numeric else m.text_value,
-                by=by,
-                at=now,
-                via=via,
-            )
+    record_changes(
+        subject=[
+            IndicatorChange.about(m.measure.indicator, measure=m.measure, subject=_measurement_subject(m.measure, m))
             for m in measurements
-        ),
+        ],
+        before={},
+        after=[
+            {"value": _display("value", m.value, m.measure.unit)}
+            if m.measure.is_numeric
+            else {"text_value": m.text_value}
+            for m in measurements
+        ],
+        by=by,
+        via=via,
+        at=now,
         batch_size=500,
     )
     return len(measurements)
@@ -493,7 +440,7 @@ def measurement_submission_create(
         or not measure.reporting_organisation_id
         or (measure.reporting_organisation_id != by.organisation_id)
     ):
-        raise PermissionError("Only the organisation that reports this measure can submit values for it.")
+        raise PermissionDenied("Only the organisation that reports this measure can submit values for it.")
     if SuccessIndicator.objects.filter(pk=measure.indicator_id, archived_at__isnull=False).exists():
         raise ValidationError("This indicator is archived: it no longer takes values.")
     # The same rules as a value the secretariat records, checked on a measurement that is not saved.
@@ -634,12 +581,12 @@ def indicator_create(*, plan, by, code, statement, via="web"):
     indicator = SuccessIndicator(plan=plan, code=code, statement=statement, position=(last or 0) + 1)
     _clean_indicator(indicator)
     indicator.save()
-    now = timezone.now()
-    IndicatorChange.objects.bulk_create(
-        _change(
-            indicator=indicator, measure=None, subject="Indicator", field=field, old="", new=new, by=by, at=now, via=via
-        )
-        for field, new in (("created", indicator.code), ("statement", indicator.statement))
+    record_changes(
+        subject=IndicatorChange.about(indicator, subject="Indicator"),
+        before={},
+        after={"created": indicator.code, "statement": indicator.statement},
+        by=by,
+        via=via,
     )
     return indicator
 
@@ -660,20 +607,12 @@ def indicator_update(*, indicator, by, via="web", **changes):
     if not changed:
         return []
     locked.save(update_fields=changed)
-    now = timezone.now()
-    records = IndicatorChange.objects.bulk_create(
-        _change(
-            indicator=locked,
-            measure=None,
-            subject="Indicator",
-            field=field,
-            old=old[field],
-            new=getattr(locked, field),
-            by=by,
-            at=now,
-            via=via,
-        )
-        for field in changed
+    records = record_changes(
+        subject=IndicatorChange.about(locked, subject="Indicator"),
+        before={field: old[field] for field in changed},
+        after={field: getattr(locked, field) for field in changed},
+        by=by,
+        via=via,
     )
     indicator.refresh_from_db()
     return records
@@ -719,7 +658,7 @@ def indicator_references(*, indicator):
 
 def _require_secretariat(by):
     if by is None or by.role != by.Role.SECRETARIAT:
-        raise PermissionError("Only the secretariat archives, restores or deletes indicators.")
+        raise PermissionDenied("Only the secretariat archives, restores or deletes indicators.")
 
 
 def _decide_indicator_archive(indicator, *, archived, by, via):
@@ -737,18 +676,14 @@ def _decide_indicator_archive(indicator, *, archived, by, via):
     now = timezone.now()
     locked.archived_at, locked.archived_by = (now, by) if archived else (None, None)
     locked.save(update_fields=["archived_at", "archived_by"])
-    change = _change(
-        indicator=locked,
-        measure=None,
-        subject="Indicator",
-        field="archived",
-        old="Archived" if not archived else "Live",
-        new="Archived" if archived else "Live",
+    [change] = record_changes(
+        subject=IndicatorChange.about(locked, subject="Indicator"),
+        before={"archived": "Archived" if not archived else "Live"},
+        after={"archived": "Archived" if archived else "Live"},
         by=by,
-        at=now,
         via=via,
+        at=now,
     )
-    change.save()
     indicator.refresh_from_db()
     return change
 

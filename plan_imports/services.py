@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from priorities.models import Action, Objective, ObjectiveStatusCount, Plan, PlanChange, Priority
+from priorities.counts import objective_status_recount
+from priorities.models import Action, Objective, Plan, PlanChange, Priority
 from priorities.services import (
     _record_created,
     _record_plan_changes,
@@ -135,7 +136,7 @@ def _write_plan(preview: PlanPreview, *, plan: Plan | None, title: str, by: User
         elif row.changes:
             action_update_details(action=changed[row.action.pk], by=by, via=via, partners=partners, **row.details)
             written += 1
-    ObjectiveStatusCount.objects.recount(added_to)  # once per objective the file added actions to
+    objective_status_recount(objective_ids=added_to)  # once per objective the file added actions to
     return plan, written, len(organisations)
 
 

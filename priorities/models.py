@@ -3,12 +3,13 @@ import datetime
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
 from django.core.validators import URLValidator
-from django.db import connection, models, transaction
+from django.db import connection, models
 from django.db.models import BooleanField, Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat, Greatest
 from django.urls import reverse
 from django.utils import timezone
 
+from tracker.history import ChangeRecord, ChangeSubject, changed_by_field
 from tracker.sql import JoinedText
 
 from .scheduling import add_months
@@ -262,33 +263,6 @@ class ObjectiveStatusCountQuerySet(models.QuerySet):
         for objective_id, status, n in live.values_list("objective_id", "status", "count"):
             counts.setdefault(objective_id, {})[status] = n
         return counts
-
-    def recount(self, objective_ids):
-        """Count again the actions of these objectives per status and store the counts (services call it).
-
-        Locks the objectives' rows first, so two transactions recounting one objective take turns and
-        the second counts what the first committed.
-        """
-        ids = sorted(set(objective_ids))
-        if not ids:
-            return
-        with transaction.atomic(using=self.db):  # the lock lasts until the caller's transaction ends
-            list(Objective.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-            found = {
-                (row["objective_id"], row["status"]): row["n"]
-                for row in Action.objects.filter(objective_id__in=ids, archived_at__isnull=True)
-                .order_by()
-                .values("objective_id", "status")
-                .annotate(n=Count("pk"))
-            }
-            rows = [
-                ObjectiveStatusCount(objective_id=pk, status=status, count=found.get((pk, status), 0))
-                for pk in ids
-                for status in Status.values
-            ]
-            self.model.objects.bulk_create(
-                rows, update_conflicts=True, unique_fields=["objective", "status"], update_fields=["count"]
-            )
 
     def computed(self):
         """{(objective_id, status): n} counted from the actions themselves, for checking the stored counts."""
@@ -671,14 +645,6 @@ class ActionPartnerQuerySet(models.QuerySet):
         )
         return [(pk, stored, computed) for pk, stored, computed in rows.iterator() if stored != computed]
 
-    def reported(self, *, action, organisation, at):
-        """Record that `organisation` reported on `action` at `at` (an update or a submission), if it is the latest."""
-        return (
-            self.filter(action=action, organisation=organisation)
-            .filter(Q(last_reported_at__isnull=True) | Q(last_reported_at__lt=at))
-            .update(last_reported_at=at)
-        )
-
     def engagement(self, today=None):
         """Per organisation: actions partnered, reported within their update cycle, and reported at all.
 
@@ -801,33 +767,6 @@ class ProgressUpdate(models.Model):
         return bool(self.previous_status) and self.previous_status != self.status
 
 
-class ActionChange(models.Model):
-    """One field of an action changed: who, when, old and new value. Written only by the services."""
-
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="changes")
-    field = models.CharField(max_length=50)
-    old_value = models.TextField(blank=True)
-    new_value = models.TextField(blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="action_changes"
-    )
-    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
-    via = models.CharField(max_length=20, default="web", help_text="Where the change was made: web, admin, command.")
-    action_version = models.PositiveIntegerField(
-        null=True, editable=False, help_text="The action's version this change produced."
-    )
-
-    class Meta:
-        ordering = ["-changed_at", "-pk"]
-
-    def __str__(self):
-        return f"{self.action.code} {self.field}: {self.old_value!r} → {self.new_value!r}"
-
-    @property
-    def field_label(self):
-        return CHANGE_FIELD_LABELS.get(self.field, self.field.replace("_", " ").capitalize())
-
-
 CHANGE_FIELD_LABELS = {
     "code": "Code",
     "objective": "Objective",
@@ -848,7 +787,40 @@ CHANGE_FIELD_LABELS = {
 }
 
 
-class PlanChange(models.Model):
+class ActionChange(ChangeRecord):
+    """One field of an action changed: who, when, old and new value. Written only by the services."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="changes")
+    changed_by = changed_by_field("action_changes")
+    action_version = models.PositiveIntegerField(
+        null=True, editable=False, help_text="The action's version this change produced."
+    )
+
+    FIELD_LABELS = CHANGE_FIELD_LABELS
+
+    @classmethod
+    def about(cls, action: Action, *, version: int | None = None) -> "ChangeSubject[ActionChange]":
+        """Changes of `action` that produced `version` (by default the action's version now)."""
+        return ChangeSubject(cls, {"action": action, "action_version": action.version if version is None else version})
+
+    def subject_label(self) -> str:
+        return self.action.code
+
+
+PLAN_CHANGE_FIELD_LABELS = {
+    "title": "Title",
+    "organisation_name": "Publisher",
+    "start_date": "Start date",
+    "end_date": "End date",
+    "source_url": "Source link",
+    "number": "Number",
+    "aim": "Aim",
+    "code": "Code",
+    "created": "Created",
+}
+
+
+class PlanChange(ChangeRecord):
     """One field of a plan, priority or objective changed: who, when, old and new value. Services only.
 
     Actions keep their own history (ActionChange) and indicators theirs (IndicatorChange); this is the
@@ -865,38 +837,20 @@ class PlanChange(models.Model):
     item_kind = models.CharField(max_length=20, choices=Kind.choices)
     item_id = models.PositiveIntegerField()
     item_label = models.CharField(max_length=400, help_text="The item as it was named when it changed.")
-    field = models.CharField(max_length=50)
-    old_value = models.TextField(blank=True)
-    new_value = models.TextField(blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="plan_changes"
-    )
-    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
-    via = models.CharField(max_length=20, default="web", help_text="Where the change was made: web, import, command.")
+    changed_by = changed_by_field("plan_changes")
 
-    class Meta:
-        ordering = ["-changed_at", "-pk"]
+    FIELD_LABELS = PLAN_CHANGE_FIELD_LABELS
+
+    class Meta(ChangeRecord.Meta):
         indexes = [models.Index(fields=["item_kind", "item_id"], name="plan_change_item")]
 
-    def __str__(self):
-        return f"{self.item_label} {self.field}: {self.old_value!r} → {self.new_value!r}"
+    @classmethod
+    def about(cls, *, plan: Plan, kind: str, item: models.Model, label: str) -> "ChangeSubject[PlanChange]":
+        """Changes of `item` (the plan, one of its priorities or objectives), named `label` as it is now."""
+        return ChangeSubject(cls, {"plan": plan, "item_kind": kind, "item_id": item.pk, "item_label": label})
 
-    @property
-    def field_label(self):
-        return PLAN_CHANGE_FIELD_LABELS.get(self.field, self.field.replace("_", " ").capitalize())
-
-
-PLAN_CHANGE_FIELD_LABELS = {
-    "title": "Title",
-    "organisation_name": "Publisher",
-    "start_date": "Start date",
-    "end_date": "End date",
-    "source_url": "Source link",
-    "number": "Number",
-    "aim": "Aim",
-    "code": "Code",
-    "created": "Created",
-}
+    def subject_label(self) -> str:
+        return self.item_label
 
 
 class ArchiveDecision(models.Model):

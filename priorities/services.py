@@ -1,19 +1,21 @@
 """Every write to the plan goes through these functions (views, the admin, commands and tasks call them)."""
 
-from django.core.exceptions import ValidationError
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from tracker.caching import data_changed
+from tracker.history import record_changes
 
+from .counts import objective_status_recount, partnership_reported
 from .models import (
     Action,
     ActionChange,
     ActionPartner,
     ArchiveDecision,
     Objective,
-    ObjectiveStatusCount,
     Plan,
     PlanChange,
     PlanChoice,
@@ -150,24 +152,22 @@ def action_record_update(
     update.full_clean()
     update.save()
     if organisation is not None:
-        ActionPartner.objects.reported(action=locked, organisation=organisation, at=update.created_at)
+        partnership_reported(action=locked, organisation=organisation, at=update.created_at)
     if locked.status != status:
-        ActionChange.objects.create(
-            action=locked,
-            field="status",
-            old_value=Status(locked.status).label,
-            new_value=Status(status).label,
-            changed_by=accepted_by or by,
-            changed_at=update.created_at,
+        record_changes(
+            subject=ActionChange.about(locked, version=new_version),
+            before={"status": Status(locked.status).label},
+            after={"status": Status(status).label},
+            by=accepted_by or by,
             via=via,
-            action_version=new_version,
+            at=update.created_at,
         )
     locked.status = status
     locked.last_update = update
     locked.next_update_due = action_next_update_due(action=locked, last_update_at=update.created_at)
     _save_new_version(locked, fields=["status", "last_update", "next_update_due"])
     if update.previous_status != status:
-        ObjectiveStatusCount.objects.recount([locked.objective_id])
+        objective_status_recount(objective_ids=[locked.objective_id])
     action.refresh_from_db()
     return update
 
@@ -203,23 +203,10 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
     old_objective_id = locked.objective_id
     if "code" in changes or "objective" in changes:
         _check_action_place(action=locked, changes=changes)
-    now = timezone.now()
-    new_version = locked.version + 1
-    records = []
+    before, after = {}, {}
 
     def record(field, old, new):
-        records.append(
-            ActionChange(
-                action=locked,
-                field=field,
-                old_value=old,
-                new_value=new,
-                changed_by=by,
-                changed_at=now,
-                via=via,
-                action_version=new_version,
-            )
-        )
+        before[field], after[field] = old, new
 
     if "public_summary" in changes:
         changes["public_summary"] = (changes["public_summary"] or "").strip()
@@ -250,7 +237,7 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
             # An organisation partnered again keeps the reports it made before.
             ActionPartner.objects.filter(action=locked, organisation_id__in=added).refresh_last_reported()
             record("partners", _partners_display(old_pairs), _partners_display(new_pairs))
-    if not records:
+    if not after:
         return []
     locked.full_clean(exclude=["objective", "last_update", "owner"])
     last_at = locked.last_update.created_at if locked.last_update_id else None
@@ -258,9 +245,9 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
     # Action.save() keeps sort_key in step with the code; it must be saved with it.
     sort_key = ["sort_key"] if "code" in changes else []
     _save_new_version(locked, fields=[*changes.keys(), *sort_key, "next_update_due"])
-    ActionChange.objects.bulk_create(records)
+    records = record_changes(subject=ActionChange.about(locked), before=before, after=after, by=by, via=via)
     if locked.objective_id != old_objective_id:  # moved: both objectives' stored counts change
-        ObjectiveStatusCount.objects.recount([old_objective_id, locked.objective_id])
+        objective_status_recount(objective_ids=[old_objective_id, locked.objective_id])
     action.refresh_from_db()
     return records
 
@@ -275,14 +262,12 @@ def action_create(*, objective, code, title, description, by, via="web", recount
     action = Action(objective=objective, code=code, title=title, description=description, **details)
     action.full_clean()
     action.save()
-    ActionChange.objects.create(
-        action=action, field="created", new_value=str(action), changed_by=by, via=via, action_version=action.version
-    )
+    record_changes(subject=ActionChange.about(action), before={}, after={"created": str(action)}, by=by, via=via)
     if action.update_frequency:
         action.next_update_due = action_next_update_due(action=action)
         action.save(update_fields=["next_update_due"])
     if recount:
-        ObjectiveStatusCount.objects.recount([action.objective_id])
+        objective_status_recount(objective_ids=[action.objective_id])
     return action
 
 
@@ -294,7 +279,7 @@ def stored_counts_refresh():
     objective and status (ObjectiveStatusCountQuerySet.recount).
     """
     ActionPartner.objects.refresh_last_reported()
-    ObjectiveStatusCount.objects.recount(Objective.objects.values_list("pk", flat=True))
+    objective_status_recount(objective_ids=Objective.objects.values_list("pk", flat=True))
 
 
 @transaction.atomic
@@ -302,7 +287,7 @@ def actions_delete(*, actions):
     """Delete actions (the admin's delete) and count their objectives' statuses again."""
     objective_ids = set(actions.values_list("objective_id", flat=True))
     deleted, _ = actions.delete()
-    ObjectiveStatusCount.objects.recount(objective_ids)
+    objective_status_recount(objective_ids=objective_ids)
     return deleted
 
 
@@ -360,7 +345,7 @@ def submission_create(*, action, by, status, note, evidence_url="", via_link_to=
     `via_api_token`: the name of the access token it came through (the API).
     """
     if not Action.objects.visible_to(by).filter(pk=action.pk).exists() or by.role != by.Role.PARTNER:
-        raise PermissionError("Only a partner of this action can submit progress on it.")
+        raise PermissionDenied("Only a partner of this action can submit progress on it.")
     if not Action.objects.live().filter(pk=action.pk).exists():
         raise ValidationError("This action is archived: it no longer takes progress reports.")
     validate_update(action=action, status=status, note=note)
@@ -374,7 +359,7 @@ def submission_create(*, action, by, status, note, evidence_url="", via_link_to=
     )
     submission.full_clean()
     submission.save()
-    ActionPartner.objects.reported(action=action, organisation=by.organisation, at=submission.submitted_at)
+    partnership_reported(action=action, organisation=by.organisation, at=submission.submitted_at)
     notify_progress_submitted(submission=submission, via_link_to=via_link_to, via_api_token=via_api_token)
     return submission
 
@@ -419,14 +404,12 @@ def progress_update_set_public(*, update, public, by, via="web"):
     locked.is_public = bool(public)
     locked.save(update_fields=["is_public"])
     when = f"{timezone.localtime(locked.created_at):%-d %B %Y %H:%M}"
-    change = ActionChange.objects.create(
-        action=locked.action,
-        field="update_public",
-        old_value=f"Update of {when}: {'public' if not public else 'not public'}",
-        new_value=f"Update of {when}: {'public' if public else 'not public'}",
-        changed_by=by,
+    [change] = record_changes(
+        subject=ActionChange.about(locked.action),
+        before={"update_public": f"Update of {when}: {'public' if not public else 'not public'}"},
+        after={"update_public": f"Update of {when}: {'public' if public else 'not public'}"},
+        by=by,
         via=via,
-        action_version=locked.action.version,
     )
     update.refresh_from_db()
     return change
@@ -448,7 +431,7 @@ def _decide_publication(plan, *, published, by):
 def plan_publish(*, plan, by):
     """Publish the plan's public pages and open data (accepted, public items only); None if already published."""
     if by.role != by.Role.SECRETARIAT:
-        raise PermissionError("Only the secretariat publishes the plan.")
+        raise PermissionDenied("Only the secretariat publishes the plan.")
     return _decide_publication(plan, published=True, by=by)
 
 
@@ -456,7 +439,7 @@ def plan_publish(*, plan, by):
 def plan_unpublish(*, plan, by):
     """Take the plan's public pages and open data down at once; None if it was not published."""
     if by.role != by.Role.SECRETARIAT:
-        raise PermissionError("Only the secretariat unpublishes the plan.")
+        raise PermissionDenied("Only the secretariat unpublishes the plan.")
     return _decide_publication(plan, published=False, by=by)
 
 
@@ -490,37 +473,26 @@ def _clean_text(value):
 
 def _record_plan_changes(*, plan, kind, item, label, old, new, by, via, at=None):
     """PlanChange rows for the fields whose value differs between the dicts `old` and `new`."""
-    at = at or timezone.now()
-    rows = [
-        PlanChange(
-            plan=plan,
-            item_kind=kind,
-            item_id=item.pk,
-            item_label=label,
-            field=field,
-            old_value=_plan_display(old.get(field)),
-            new_value=_plan_display(value),
-            changed_by=by,
-            changed_at=at,
-            via=via,
-        )
-        for field, value in new.items()
-        if old.get(field) != value
-    ]
-    return PlanChange.objects.bulk_create(rows)
+    changed = [field for field, value in new.items() if old.get(field) != value]
+    return record_changes(
+        subject=PlanChange.about(plan=plan, kind=kind, item=item, label=label),
+        before={field: _plan_display(old.get(field)) for field in changed},
+        after={field: _plan_display(new[field]) for field in changed},
+        by=by,
+        via=via,
+        at=at,
+    )
 
 
 def _record_created(*, plan, kind, item, label, by, via):
-    return PlanChange.objects.create(
-        plan=plan,
-        item_kind=kind,
-        item_id=item.pk,
-        item_label=label,
-        field="created",
-        new_value=label,
-        changed_by=by,
+    [row] = record_changes(
+        subject=PlanChange.about(plan=plan, kind=kind, item=item, label=label),
+        before={},
+        after={"created": label},
+        by=by,
         via=via,
     )
+    return row
 
 
 def _check_plan_dates(plan):
@@ -779,7 +751,8 @@ def action_add(*, objective, by, code, title, description, partners=(), via="web
 # (ActionQuerySet.live), never copied down. Only an item nothing refers to may be deleted.
 # ---------------------------------------------------------------------------------------------------
 
-# How the confirm page names what refers to an item: (one, many), by "app_label.model_name".
+# How the confirm page names what refers to an item: (one, many), by "app_label.model_name". A model of an
+# app above this one names itself in a REFERENCE_LABEL attribute (the plan does not name its models).
 REFERENCE_LABELS = {
     "priorities.progressupdate": ("progress update", "progress updates"),
     "priorities.actionchange": ("change in its history", "changes in its history"),
@@ -790,7 +763,6 @@ REFERENCE_LABELS = {
     "priorities.objective": ("objective", "objectives"),
     "priorities.action": ("action", "actions"),
     "priorities.archivedecision": ("archive decision in its history", "archive decisions in its history"),
-    "indicators.successindicator": ("linked success indicator", "linked success indicators"),
 }
 # Part of an item's own definition, deleted with it: not a reference.
 # Part of the item, or counts derived from it: not references that stop a delete.
@@ -799,7 +771,8 @@ NOT_REFERENCES = {"priorities.actionpartner", "priorities.objectivestatuscount"}
 
 def _label(model, n):
     key = model._meta.label_lower
-    one, many = REFERENCE_LABELS.get(key, (str(model._meta.verbose_name), str(model._meta.verbose_name_plural)))
+    default = getattr(model, "REFERENCE_LABEL", (str(model._meta.verbose_name), str(model._meta.verbose_name_plural)))
+    one, many = REFERENCE_LABELS.get(key, default)
     return f"{n:,} {one if n == 1 else many}"
 
 
@@ -825,7 +798,7 @@ def plan_item_references(*, item):
 
 def _require_secretariat(by):
     if by is None or by.role != by.Role.SECRETARIAT:
-        raise PermissionError("Only the secretariat archives, restores or deletes the plan's items.")
+        raise PermissionDenied("Only the secretariat archives, restores or deletes the plan's items.")
 
 
 def _refuse_pending_reviews(actions, what):
@@ -849,18 +822,13 @@ def _skip_pending_reminders(action_ids):
 
 def _record_hidden(actions, *, old, new, by, at, via):
     """An ActionChange on each action an objective's or priority's decision hid or showed again."""
-    ActionChange.objects.bulk_create(
-        ActionChange(
-            action=action,
-            field="archived",
-            old_value=old,
-            new_value=new,
-            changed_by=by,
-            changed_at=at,
-            via=via,
-            action_version=action.version,
-        )
-        for action in actions
+    record_changes(
+        subject=[ActionChange.about(action) for action in actions],
+        before={"archived": old},
+        after={"archived": new},
+        by=by,
+        via=via,
+        at=at,
     )
 
 
@@ -875,18 +843,16 @@ def action_archive(*, action, by, via="web"):
     now = timezone.now()
     locked.archived_at, locked.archived_by = now, by
     _save_new_version(locked, fields=["archived_at", "archived_by"])
-    change = ActionChange.objects.create(
-        action=locked,
-        field="archived",
-        old_value="Live",
-        new_value="Archived",
-        changed_by=by,
-        changed_at=now,
+    [change] = record_changes(
+        subject=ActionChange.about(locked),
+        before={"archived": "Live"},
+        after={"archived": "Archived"},
+        by=by,
         via=via,
-        action_version=locked.version,
+        at=now,
     )
     _skip_pending_reminders([locked.pk])
-    ObjectiveStatusCount.objects.recount([locked.objective_id])  # the dashboard counts live actions only
+    objective_status_recount(objective_ids=[locked.objective_id])  # the dashboard counts live actions only
     action.refresh_from_db()
     return change
 
@@ -900,16 +866,14 @@ def action_restore(*, action, by, via="web"):
         return None
     locked.archived_at, locked.archived_by = None, None
     _save_new_version(locked, fields=["archived_at", "archived_by"])
-    change = ActionChange.objects.create(
-        action=locked,
-        field="archived",
-        old_value="Archived",
-        new_value="Live",
-        changed_by=by,
+    [change] = record_changes(
+        subject=ActionChange.about(locked),
+        before={"archived": "Archived"},
+        after={"archived": "Live"},
+        by=by,
         via=via,
-        action_version=locked.version,
     )
-    ObjectiveStatusCount.objects.recount([locked.objective_id])
+    objective_status_recount(objective_ids=[locked.objective_id])
     action.refresh_from_db()
     return change
 
@@ -1002,7 +966,7 @@ def plan_item_delete(*, item, by):
         )
     locked.delete()
     if isinstance(locked, Action):
-        ObjectiveStatusCount.objects.recount([locked.objective_id])
+        objective_status_recount(objective_ids=[locked.objective_id])
 
 
 def _unique_slug(model, text, fallback):
@@ -1112,28 +1076,16 @@ def plan_start_next(*, plan, title, start_date, end_date, actions, by, via="web"
         )
         old.version += 1
         old.save(update_fields=["version", "updated_at"])
-        ActionChange.objects.bulk_create(
-            [
-                ActionChange(
-                    action=copy,
-                    field="carried_forward_from",
-                    new_value=f"{old.code} in {plan.title}",
-                    changed_by=by,
-                    changed_at=now,
-                    via=via,
-                    action_version=copy.version,
-                ),
-                ActionChange(
-                    action=old,
-                    field="carried_forward_to",
-                    new_value=f"{copy.code} in {new_plan.title}",
-                    changed_by=by,
-                    changed_at=now,
-                    via=via,
-                    action_version=old.version,
-                ),
-            ]
-        )
+        carried = {"from": (copy, f"{old.code} in {plan.title}"), "to": (old, f"{copy.code} in {new_plan.title}")}
+        for direction, (subject, value) in carried.items():
+            record_changes(
+                subject=ActionChange.about(subject),
+                before={},
+                after={f"carried_forward_{direction}": value},
+                by=by,
+                via=via,
+                at=now,
+            )
         copies.append(copy)
-    ObjectiveStatusCount.objects.recount([objective.pk for objective in objectives.values()])
+    objective_status_recount(objective_ids=[objective.pk for objective in objectives.values()])
     return new_plan, copies

@@ -2,7 +2,8 @@ import factory
 from django.utils.text import slugify
 
 from indicators.models import Measure, Measurement, SuccessIndicator
-from priorities.models import Action, ActionPartner, Objective, ObjectiveStatusCount, Plan, Priority
+from priorities.counts import objective_status_recount
+from priorities.models import Action, ActionPartner, Objective, Plan, Priority
 from tracker.models import Organisation, User
 
 
@@ -84,7 +85,7 @@ class ActionFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         # A factory bypasses action_create: keep the status counts per objective as the service does.
         action = super()._create(model_class, *args, **kwargs)
-        ObjectiveStatusCount.objects.recount([action.objective_id])
+        objective_status_recount(objective_ids=[action.objective_id])
         return action
 
 

@@ -31,8 +31,9 @@ from tests.factories import (
     SecretariatFactory,
     report_link_for,
 )
+from tracker.emails import invitation_token
 from tracker.models import User
-from tracker.services import invitation_token, partner_invite, user_deactivate
+from tracker.services import partner_invite, user_deactivate
 
 ROLES = ("anonymous", "partner_a", "partner_b", "secretariat", "commissioner")
 ALL_405 = (405, 405, 405, 405, 405)

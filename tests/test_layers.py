@@ -6,6 +6,7 @@ order, or imports another app inside a function (the usual way to dodge a cycle)
 """
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,182 @@ def test_relative_imports_resolve_to_their_own_app():
     tree = ast.parse("from ..models import Action\nfrom . import views\n")
     apps = [app for app, _line, _in_function in imported_apps(tree, "priorities/views/actions.py")]
     assert apps == ["priorities", "priorities"]
+
+
+# --- import cycles between modules ---------------------------------------------------------------------
+
+# The cycle in priorities that the messaging app's move removes (priorities.services notifies, the
+# notifications enqueue tasks, the tasks send reminders, the reminders make report links, which call the
+# services). Expected to fail until that merge; then empty this and the test below passes for it too.
+KNOWN_CYCLES_UNTIL_MESSAGING_MERGE = [
+    frozenset(
+        {
+            "priorities.notifications",
+            "priorities.reminders",
+            "priorities.report_links",
+            "priorities.services",
+            "priorities.tasks",
+        }
+    ),
+]
+
+
+def module_name(relative):
+    """The dotted module of a file: priorities/views/plan.py -> priorities.views.plan (a package: its own name)."""
+    return relative.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
+def module_imports(tree, relative, modules):
+    """The project's modules that `tree` (the file `relative`) imports, at the top or inside a function."""
+    is_package = relative.endswith("/__init__.py")
+    package = module_name(relative).split(".") if is_package else module_name(relative).split(".")[:-1]
+
+    def resolve(name):
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name
+
+    found = set()
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[: len(package) - node.level + 1]) if node.level else ""
+            module = ".".join(part for part in (base, node.module or "") if part)
+            # `from . import views` imports the module views, not only the package.
+            names = [module] + [f"{module}.{alias.name}" for alias in node.names]
+        for name in names:
+            if resolved := resolve(name):
+                found.add(resolved)
+    return found
+
+
+def import_graph():
+    """{module: the project modules it imports} for every module of the apps in LAYERS (not migrations)."""
+    files = {
+        module_name(relative): (relative, path)
+        for _app, relative, path in project_modules()
+        if "/migrations/" not in relative
+    }
+    graph = {}
+    for module, (relative, path) in files.items():
+        tree = ast.parse(path.read_text(), filename=relative)
+        graph[module] = module_imports(tree, relative, files) - {module}
+    return graph
+
+
+def cycles(graph):
+    """The strongly connected components of more than one module (Tarjan), each a frozenset."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+    counter = iter(range(len(graph) * 2 + 1))
+
+    def visit(node):
+        index[node] = low[node] = next(counter)
+        stack.append(node)
+        on_stack.add(node)
+        for other in graph.get(node, ()):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                other = stack.pop()
+                on_stack.discard(other)
+                component.add(other)
+                if other == node:
+                    break
+            if len(component) > 1:
+                found.append(frozenset(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycle_between_modules():
+    found = [sorted(cycle) for cycle in cycles(import_graph()) if cycle not in KNOWN_CYCLES_UNTIL_MESSAGING_MERGE]
+    assert found == []
+
+
+@pytest.mark.xfail(strict=True, reason="the messaging app's move removes it: then empty the constant")
+@pytest.mark.parametrize("known", [sorted(cycle) for cycle in KNOWN_CYCLES_UNTIL_MESSAGING_MERGE])
+def test_the_known_cycles_are_gone(known):
+    assert frozenset(known) not in cycles(import_graph())
+
+
+def test_the_cycle_check_sees_a_cycle_through_a_function_import():
+    modules = {"tracker.a": "tracker/a.py", "tracker.b": "tracker/b.py", "tracker.c": "tracker/c.py"}
+    sources = {
+        "tracker/a.py": "from .b import f\n",
+        "tracker/b.py": "def f():\n    from tracker import c\n",
+        "tracker/c.py": "from . import a\n",
+    }
+    graph = {module: module_imports(ast.parse(sources[path]), path, modules) for module, path in modules.items()}
+    assert cycles(graph) == [frozenset(modules)]
+
+
+# --- a lower layer naming a higher app's models in strings ----------------------------------------------
+
+MODEL_LABEL = re.compile(r"^(?P<app>[a-z_]+)\.(?P<name>\w+)$")
+
+
+def named_models(tree, app_dirs):
+    """(app, line) for each string naming a model of one of our apps: "priorities.Action", a lower-case label
+    ("priorities.action") that is not a module, or apps.get_model("priorities", ...)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            match = MODEL_LABEL.match(node.value)
+            if match and match["app"] in LAYERS:
+                name = match["name"]
+                is_module = (app_dirs / match["app"] / f"{name}.py").exists() or (
+                    app_dirs / match["app"] / name
+                ).is_dir()
+                if name[0].isupper() or not is_module:
+                    yield match["app"], node.lineno
+        elif isinstance(node, ast.Call):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called == "get_model" and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    app = first.value.split(".")[0]
+                    if app in LAYERS:
+                        yield app, node.lineno
+
+
+def model_name_violations():
+    found = []
+    for app, relative, path in project_modules():
+        if relative in WIRING or "/migrations/" in relative:
+            continue
+        tree = ast.parse(path.read_text(), filename=relative)
+        for named, line in named_models(tree, ROOT):
+            if LAYERS[named] > LAYERS[app]:
+                found.append(f"{relative}:{line} names a model of {named} ({app} is below it: use a registry)")
+    return found
+
+
+def test_a_lower_layer_names_no_model_of_a_higher_app():
+    assert model_name_violations() == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'WATCHED = {"priorities.Action"}\n',
+        'UNWATCHED = {"priorities.reminder"}\n',
+        'def f(apps):\n    return apps.get_model("priorities", "Action")\n',
+        'def f(apps):\n    return apps.get_model("indicators.Measure")\n',
+    ],
+)
+def test_the_model_name_check_sees_a_higher_apps_model(source):
+    assert {app for app, _line in named_models(ast.parse(source), ROOT)} in ({"priorities"}, {"indicators"})
+
+
+def test_the_model_name_check_leaves_module_paths_alone():
+    assert list(named_models(ast.parse('PATH = "priorities.services"\nX = "tracker.models"\n'), ROOT)) == []

@@ -10,23 +10,20 @@ import time
 from binascii import unhexlify
 
 from django.conf import settings
-from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.utils.dateparse import parse_datetime
-from django.utils.formats import date_format
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
+from .emails import NOTICES, account_notice_register  # noqa: F401 (for the apps above: the API's notices)
 from .models import RequestCount
 from .security import SecurityLog
+from .tasks import send_account_notice, send_password_reset
 from .two_step import two_step_required
 
 logger = SecurityLog()
@@ -41,48 +38,11 @@ class TooManyRequests(Exception):
 
 # --- notices -----------------------------------------------------------------------------------------
 
-NOTICES = {
-    "password-changed": "Your Plan Tracker password was changed",
-    "password-reset": "Your Plan Tracker password was reset",
-    "two-step-enrolled": "Two-step sign-in was set up on your Plan Tracker account",
-    "two-step-removed": "Two-step sign-in was turned off on your Plan Tracker account",
-    "two-step-reset": "The secretariat reset your Plan Tracker two-step sign-in",
-    "recovery-codes-renewed": "New recovery codes were made for your Plan Tracker account",
-    "account-reactivated": "Your Plan Tracker account is active again",
-}
-
-
-def account_notice_register(event, subject):
-    """Add a kind of account notice (for apps above this one: the API's access tokens)."""
-    NOTICES[event] = subject
-
 
 def notify_account_change(*, user, event, client, detail=""):
     """Email the person about a change to their account (one of NOTICES), by a Celery task once this commits."""
-    # Celery's layout: tasks import the services, so the services import the task module here.
-    from .tasks import send_account_notice
-
     when = timezone.now().isoformat()
     transaction.on_commit(lambda: send_account_notice.delay(user.pk, event, when, client, detail))
-
-
-def account_notice_send(*, user, event, when, client, detail=""):
-    """Email a person that their password or second step changed (called by the Celery task)."""
-    context = {
-        "user": user,
-        "what": NOTICES[event],
-        "detail": detail,
-        "event": event,
-        "when_display": date_format(timezone.localtime(parse_datetime(when)), "j F Y \\a\\t H:i T"),
-        "client": client,
-        "site_url": settings.SITE_URL,
-        "organisation": user.organisation,
-    }
-    message = EmailMultiAlternatives(
-        subject=NOTICES[event], body=render_to_string("emails/account_notice.txt", context), to=[user.email]
-    )
-    message.attach_alternative(render_to_string("emails/account_notice.html", context), "text/html")
-    message.send()
 
 
 # --- passwords ---------------------------------------------------------------------------------------
@@ -142,27 +102,8 @@ def password_reset_request(*, email, client):
         logger.warning("password reset not sent (too many for this address): email=%s from=%s", email, client)
         return
     logger.info("password reset requested: email=%s from=%s", email, client)
-    # Celery's layout: tasks import the services, so the services import the task module here.
-    from .tasks import send_password_reset
-
     # The account is looked up by the worker, so this answer takes as long for unknown addresses.
     send_password_reset.delay(email, client)
-
-
-def password_reset_send(*, email, client):
-    """Email a one-time reset link to each active account with this address and a password (Celery task)."""
-    form = PasswordResetForm({"email": email})
-    if not form.is_valid():
-        return
-    scheme, _, domain = settings.SITE_URL.partition("://")
-    form.save(
-        domain_override=domain,
-        use_https=scheme == "https",
-        subject_template_name="emails/password_reset_subject.txt",
-        email_template_name="emails/password_reset.txt",
-        html_email_template_name="emails/password_reset.html",
-        extra_email_context={"site_url": settings.SITE_URL, "client": client, "valid_hours": 2},
-    )
 
 
 @transaction.atomic

@@ -75,10 +75,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps as django_apps
+from django.apps.registry import Apps
 from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import request_finished
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Model
 from django.db.models.functions import Now
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from django.http import HttpRequest, QueryDict
@@ -86,6 +89,7 @@ from django.utils import timezone
 
 from . import metrics
 from .models import DataGeneration, User
+from .watching import CHOICE_MODELS, UNWATCHED, WATCHED_APPS, on_watch
 
 logger = logging.getLogger(__name__)
 
@@ -99,24 +103,6 @@ _own = {"committed": 0, "pending": False}
 _request = threading.local()
 SESSION_KEY = "_fragment_min_generation"
 
-# Models whose rows the cached pages never show: saving them changes nothing there.
-UNWATCHED = {
-    "priorities.reminder",
-    "tracker.invitation",
-    "tracker.datageneration",
-    "indicators.measurementimport",
-}
-WATCHED_APPS = {"priorities", "indicators", "tracker"}
-# Models whose rows fill choice lists (the register's filters): saving one bumps the choices generation too.
-CHOICE_MODELS = {
-    "priorities.plan",
-    "priorities.priority",
-    "priorities.objective",
-    "priorities.actionpartner",
-    "indicators.successindicator",
-    "tracker.organisation",
-    "tracker.user",
-}
 DATA_ROW, CHOICES_ROW = 1, 2  # DataGeneration rows: every watched change; changes to choice lists
 _local_choices = itertools.count(1)
 _local_choices_generation = 0
@@ -704,14 +690,30 @@ def _on_migrate(sender, using=None, **kwargs):
     data_changed(using)
 
 
-def connect(apps):
-    """Connect the receivers to each watched model (not to every model: that would stop fast deletes)."""
+def _connect_app(app_label: str) -> None:
+    for model in django_apps.get_app_config(app_label).get_models():
+        _connect_model(model)
+
+
+def _connect_model(model: type[Model]) -> None:
+    if not _watched(model):
+        return
+    label = model._meta.label_lower
+    post_save.connect(_on_save, sender=model, dispatch_uid=f"caching-save-{label}")
+    post_delete.connect(_on_delete, sender=model, dispatch_uid=f"caching-delete-{label}")
+    for field in model._meta.local_many_to_many:
+        through = field.remote_field.through
+        m2m_changed.connect(_on_m2m, sender=through, dispatch_uid=f"caching-m2m-{through._meta.label_lower}")
+
+
+def connect(apps: Apps) -> None:
+    """Connect the receivers to each watched model (not to every model: that would stop fast deletes).
+
+    The apps above tracker say what of them is watched (tracker/watching.py) from their ready(), which runs
+    after tracker's: their models are connected as they do.
+    """
     for model in apps.get_models():
-        if _watched(model):
-            post_save.connect(_on_save, sender=model, dispatch_uid=f"caching-save-{model._meta.label_lower}")
-            post_delete.connect(_on_delete, sender=model, dispatch_uid=f"caching-delete-{model._meta.label_lower}")
-            for field in model._meta.local_many_to_many:
-                through = field.remote_field.through
-                m2m_changed.connect(_on_m2m, sender=through, dispatch_uid=f"caching-m2m-{through._meta.label_lower}")
+        _connect_model(model)
+    on_watch(_connect_app)
     post_migrate.connect(_on_migrate, dispatch_uid="caching-migrate")
     request_finished.connect(_render_deferred, dispatch_uid="caching-render-deferred")

@@ -12,6 +12,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.defaults import page_not_found
 
+from .health import healthz
+from .metrics import metrics_view
 from .security import loggable
 
 logger = logging.getLogger(__name__)
@@ -180,10 +182,6 @@ class MachineEndpointsMiddleware:
         self.views = None
 
     def _views(self):
-        # tracker.views imports this module (its outage errors), and metrics_view comes with it.
-        from .metrics import metrics_view
-        from .views import healthz  # as above: tracker.views imports this module
-
         views = {}
         for name, view in (("healthz", healthz), ("metrics", metrics_view)):
             try:

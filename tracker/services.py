@@ -3,21 +3,18 @@
 import logging
 import secrets
 
-from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from .accounts import notify_account_change
+from .emails import INVITATION_SALT
 from .models import Invitation, Organisation, User
+from .tasks import send_invitation
 
-INVITATION_SALT = "plan-tracker.invitation"
 logger = logging.getLogger("tracker.security")
 
 
@@ -35,27 +32,10 @@ class InvitationInvalid(Exception):
     """The link is unknown, tampered with, already used or expired."""
 
 
-def invitation_token(invitation):
-    """The signed token in the invitation link: useless without SECRET_KEY, void once used or replaced.
-
-    It depends on the invitation alone, not on the clock (signing.dumps adds the current second, so
-    the link emailed and the one worked out a moment later differed): the 7 days run from the
-    invitation's created_at, checked in invitation_from_token.
-    """
-    return signing.Signer(salt=INVITATION_SALT).sign_object({"i": invitation.pk, "n": invitation.nonce})
-
-
-def invitation_url(invitation):
-    return settings.SITE_URL + reverse("accept-invitation", kwargs={"token": invitation_token(invitation)})
-
-
 def _new_invitation(*, user, by):
     # A new nonce voids every earlier link for this user.
     Invitation.objects.filter(user=user, accepted_at__isnull=True).delete()
     invitation = Invitation.objects.create(user=user, invited_by=by, nonce=secrets.token_urlsafe(32))
-    # Celery's layout: tasks import the services, so the services import the task module here.
-    from .tasks import send_invitation
-
     transaction.on_commit(lambda: send_invitation.delay(invitation.pk))
     return invitation
 
@@ -182,24 +162,3 @@ def invitation_accept(*, token, password):
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     return user
-
-
-def invitation_send(*, invitation):
-    """Email the invitation link (called by the Celery task)."""
-    user = invitation.user
-    context = {
-        "user": user,
-        "organisation": user.organisation,
-        "invited_by": invitation.invited_by,
-        "url": invitation_url(invitation),
-        "expires_at": invitation.expires_at,
-        "site_url": settings.SITE_URL,
-    }
-    message = EmailMultiAlternatives(
-        subject="You have been invited to Plan Tracker",
-        body=render_to_string("emails/invitation.txt", context),
-        to=[user.email],
-    )
-    message.attach_alternative(render_to_string("emails/invitation.html", context), "text/html")
-    message.send()
-    Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())

@@ -1,8 +1,7 @@
 from celery import shared_task
 
-from .accounts import account_notice_send, password_reset_send
+from .emails import account_notice_send, invitation_send, password_reset_send
 from .models import Invitation, User
-from .services import invitation_send
 
 
 @shared_task

@@ -5,7 +5,7 @@ from django.urls import include, path
 from overview.views.home import home
 from priorities.views import organisations
 
-from . import account_views, metrics, people_views, site_page_views, views
+from . import account_views, health, metrics, people_views, site_page_views, views
 
 # The project's URLconf wires every app together, so it is the one module of `tracker` that imports
 # from the apps above it (see "Layout" in README.md and tests/test_layers.py).
@@ -17,7 +17,7 @@ admin.site.site_title = "Plan Tracker admin"
 
 urlpatterns = [
     path("", home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     # Early: public traffic is the heaviest, and resolving past every other pattern costs more than the page.
     path("public/", include("public_pages.urls")),

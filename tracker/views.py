@@ -1,22 +1,17 @@
 import logging
-import secrets
 import sys
 
 from django.contrib import messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import login
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.defaults import server_error as default_server_error
 
-from .celery import app
 from .forms import NewPasswordForm
 from .middleware import outage_errors, unavailable_response
 from .models import Organisation, User
@@ -32,58 +27,6 @@ from .services import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def _database_ok():
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-        return True
-    except Exception:
-        logger.exception("Health check: the database did not answer")
-        return False
-
-
-HEALTH_CACHE_KEY = "healthz:probe"
-
-
-def _cache_ok():
-    """The cache stores and returns a value (with CACHE_URL, Redis answers)."""
-    try:
-        probe = secrets.token_hex(8)
-        cache.set(HEALTH_CACHE_KEY, probe, 10)
-        return cache.get(HEALTH_CACHE_KEY) == probe
-    except Exception:
-        logger.exception("Health check: the cache did not answer")
-        return False
-
-
-def _broker_ok():
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        return True
-    except Exception:
-        logger.exception("Health check: the Celery broker did not answer")
-        return False
-
-
-@never_cache
-@require_GET
-def healthz(request):
-    """200 when the database, the cache and the broker answer, 503 naming what is down.
-
-    Unauthenticated and cheap (one query, one cache write and read, one broker connection); it says only
-    "ok" or "down" for each, never an address or an error message.
-    """
-    checks = {
-        "database": "ok" if _database_ok() else "down",
-        "cache": "ok" if _cache_ok() else "down",
-        "broker": "ok" if _broker_ok() else "down",
-    }
-    healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse(checks, status=200 if healthy else 503)
 
 
 def csrf_failure(request, reason=""):

@@ -4,7 +4,7 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -74,7 +74,7 @@ def report_link_view(request, token):
                 )
             except LinkUnusable as error:
                 return _unusable(request, error, 410)
-            except PermissionError as error:
+            except PermissionDenied as error:
                 return _unusable(request, LinkUnusable(str(error), link, renewable=False), 410)
             except ValidationError as error:
                 apply_errors(form, error)

@@ -3,7 +3,7 @@
 import datetime
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from indicators.models import Measurement, MeasurementSubmission
@@ -31,7 +31,7 @@ def test_a_reported_value_waits_for_review(measure, partner_a):
 
 def test_only_the_reporting_organisation_may_report(measure, partner_b, secretariat):
     for user in (partner_b, secretariat):
-        with pytest.raises(PermissionError):
+        with pytest.raises(PermissionDenied):
             measurement_submission_create(measure=measure, by=user, value=7, **YEAR)
     assert not MeasurementSubmission.objects.exists()
 

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 from django.core import mail
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -107,11 +107,11 @@ def test_archiving_an_action_records_who_and_when_in_its_history(plan, secretari
 
 def test_only_the_secretariat_archives_restores_or_deletes(plan, partner_a, commissioner):
     for person in (partner_a, commissioner):
-        with pytest.raises(PermissionError):
+        with pytest.raises(PermissionDenied):
             action_archive(action=plan["used"], by=person)
-        with pytest.raises(PermissionError):
+        with pytest.raises(PermissionDenied):
             objective_archive(objective=plan["first"], by=person)
-        with pytest.raises(PermissionError):
+        with pytest.raises(PermissionDenied):
             plan_item_delete(item=plan["fresh"], by=person)
     assert Action.objects.archived().count() == 0
     assert Action.objects.filter(pk=plan["fresh"].pk).exists()

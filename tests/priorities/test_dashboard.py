@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from priorities.charts import STATUS_ORDER
-from priorities.models import Action, ActionPartner, ObjectiveStatusCount, Status
+from priorities.counts import objective_status_recount
+from priorities.models import Action, ActionPartner, Status
 from priorities.services import action_record_update, action_update_details, submission_create
 from tests.factories import (
     ActionFactory,
@@ -241,7 +242,7 @@ def make_plan(count):
     Action.objects.bulk_update(
         [setattr(a, "status", statuses[i % 5]) or a for i, a in enumerate(actions)], ["status"], batch_size=500
     )
-    ObjectiveStatusCount.objects.recount([o.pk for o in objectives])  # bulk_update bypasses the services
+    objective_status_recount(objective_ids=[o.pk for o in objectives])  # bulk_update bypasses the services
     # Indicators grow with the plan too: one per 15 actions, each with measures and a few years of values.
     for n in range(max(1, count // 150)):
         indicator = SuccessIndicatorFactory(plan=objectives[0].priority.plan)

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from overview.views.reports import REPORT_ACTIONS_LIMIT
+from overview.page_data import REPORT_ACTIONS_LIMIT
 from priorities.models import Action, ActionPartner, Status
 from priorities.services import action_record_update
 from tests.factories import (

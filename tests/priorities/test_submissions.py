@@ -1,5 +1,5 @@
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from priorities.models import ActionChange, ProgressUpdate, Status, Submission
@@ -41,7 +41,7 @@ def test_submissions_follow_the_update_rules(only_a, partner_a):
 
 
 def test_partner_cannot_submit_on_another_organisations_action(only_a, partner_b):
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionDenied):
         submission_create(action=only_a, by=partner_b, status=Status.ON_TRACK, note="x")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.test import Client
 from django.urls import reverse
@@ -283,7 +284,7 @@ def test_public_pages_404_for_a_plan_never_published(db):
 
 def test_publishing_is_logged_and_only_the_secretariat_decides(world, client):
     plan, secretariat = world["plan"], world["secretariat"]
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionDenied):
         plan_unpublish(plan=plan, by=world["partner"])
     assert plan_publish(plan=plan, by=secretariat) is None  # already published: nothing logged
     client.force_login(secretariat)

@@ -117,7 +117,8 @@ def _password_form(client, which, user):
     elif which == "reset":
         url = client.get(reset_link(user))["Location"]
     else:
-        from tracker.services import invitation_token, partner_invite
+        from tracker.emails import invitation_token
+        from tracker.services import partner_invite
 
         invitation = partner_invite(
             email="nina@example.org", organisation=user.organisation, first_name="Nina", last_name="N", by=user

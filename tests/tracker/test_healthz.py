@@ -15,7 +15,7 @@ def redis_cache(settings, url):
 
 def test_a_cache_that_does_not_answer_is_named(db, settings, caplog):
     redis_cache(settings, "redis://127.0.0.1:1/0")  # nothing listens there
-    with mock.patch("tracker.views._broker_ok", return_value=True):
+    with mock.patch("tracker.health._broker_ok", return_value=True):
         response = Client().get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"database": "ok", "cache": "down", "broker": "ok"}
@@ -46,7 +46,7 @@ def test_a_redis_cache_that_answers_is_ok(db, settings):
             pytest.fail(f"Redis does not answer at {REDIS_URL}")
         pytest.skip(f"Redis does not answer at {REDIS_URL}")
     redis_cache(settings, REDIS_URL)
-    with mock.patch("tracker.views._broker_ok", return_value=True):
+    with mock.patch("tracker.health._broker_ok", return_value=True):
         response = Client().get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"database": "ok", "cache": "ok", "broker": "ok"}

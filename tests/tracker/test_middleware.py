@@ -22,7 +22,7 @@ def assert_unavailable(response):
 @pytest.mark.django_db
 @pytest.mark.parametrize("error", [OperationalError, InterfaceError])
 def test_a_database_error_in_a_view_is_a_503(signed_in, error):
-    with mock.patch("overview.views.dashboard.status_counts", side_effect=error("server closed the connection")):
+    with mock.patch("overview.page_data.status_counts", side_effect=error("server closed the connection")):
         response = signed_in.get(reverse("overview:dashboard"))
     assert_unavailable(response)
 
@@ -31,7 +31,7 @@ def test_a_database_error_in_a_view_is_a_503(signed_in, error):
 def test_the_drivers_own_errors_are_a_503_too(signed_in):
     # Django leaves some driver errors unwrapped, e.g. closing a cursor after the server went away.
     error = connection.Database.OperationalError("server closed the connection unexpectedly")
-    with mock.patch("overview.views.dashboard.status_counts", side_effect=error):
+    with mock.patch("overview.page_data.status_counts", side_effect=error):
         response = signed_in.get(reverse("overview:dashboard"))
     assert_unavailable(response)
 
@@ -58,6 +58,6 @@ def test_other_errors_in_a_middleware_are_still_500s(signed_in):
 
 @pytest.mark.django_db
 def test_other_errors_are_not_hidden_as_outages(signed_in):
-    with mock.patch("overview.views.dashboard.status_counts", side_effect=ValueError("a bug")):
+    with mock.patch("overview.page_data.status_counts", side_effect=ValueError("a bug")):
         with pytest.raises(ValueError, match="a bug"):
             signed_in.get(reverse("overview:dashboard"))

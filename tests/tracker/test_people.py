@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import ActionPartnerFactory, ObjectiveFactory, PartnerFactory
+from tracker.emails import invitation_token
 from tracker.models import Invitation, User
-from tracker.services import invitation_token, partner_invite
+from tracker.services import partner_invite
 from tracker.tasks import send_invitation
 
 STRONG = "a long and unusual passphrase 42"
@@ -71,7 +72,7 @@ def test_the_link_does_not_depend_on_the_clock(invited, client):
 def test_a_link_sent_with_a_timestamped_token_still_works(invited, client):
     from django.core import signing
 
-    from tracker.services import INVITATION_SALT
+    from tracker.emails import INVITATION_SALT
 
     old = signing.dumps({"i": invited.pk, "n": invited.nonce}, salt=INVITATION_SALT)
     assert client.get(reverse("accept-invitation", args=[old])).status_code == 200

@@ -73,7 +73,7 @@ def test_home_sends_staff_to_a_real_page(client, role, org_a):
 
 @pytest.mark.django_db
 def test_healthz_reports_ok(client):
-    with mock.patch("tracker.views._broker_ok", return_value=True):
+    with mock.patch("tracker.health._broker_ok", return_value=True):
         response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"database": "ok", "cache": "ok", "broker": "ok"}
@@ -81,7 +81,7 @@ def test_healthz_reports_ok(client):
 
 @pytest.mark.django_db
 def test_healthz_names_what_is_down(client):
-    with mock.patch("tracker.views._broker_ok", return_value=False):
+    with mock.patch("tracker.health._broker_ok", return_value=False):
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"database": "ok", "cache": "ok", "broker": "down"}
@@ -90,7 +90,7 @@ def test_healthz_names_what_is_down(client):
 @pytest.mark.django_db
 def test_healthz_database_down(client):
     with (
-        mock.patch("tracker.views._broker_ok", return_value=True),
+        mock.patch("tracker.health._broker_ok", return_value=True),
         mock.patch("django.db.backends.base.base.BaseDatabaseWrapper.cursor", side_effect=Exception("down")),
     ):
         response = client.get("/healthz")

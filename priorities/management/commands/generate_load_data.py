@@ -18,12 +18,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from priorities.counts import objective_status_recount
 from priorities.models import (
     Action,
     ActionChange,
     ActionPartner,
     Objective,
-    ObjectiveStatusCount,
     Plan,
     Priority,
     ProgressUpdate,
@@ -111,7 +111,7 @@ class Command(BaseCommand):
             counts = self._actions_and_history(options, objectives, organisations, staff, partners_by_org)
             # What the services keep as they record reports and statuses, in two statements for the lot.
             ActionPartner.objects.filter(action__objective__in=objectives).refresh_last_reported()
-            ObjectiveStatusCount.objects.recount([objective.pk for objective in objectives])
+            objective_status_recount(objective_ids=[objective.pk for objective in objectives])
             data_changed()  # bulk writes send no signals: cached pages must not outlive them
             choices_changed()  # nor the filter form's choice lists (organisations, people, objectives)
         if connection.vendor == "postgresql":
