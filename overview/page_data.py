@@ -67,11 +67,11 @@ def dashboard_data(
     actions = Action.objects.visible_to(user).live().filter(objective__priority__plan=plan)
     by_objective, overdue_total = status_counts(actions, today, plan)
     objectives = Objective.objects.filter(pk__in=list(by_objective)).select_related("priority__plan")
-    overall = {}
+    overall: dict[str, int] = {}
     for counts in by_objective.values():
         for status, n in counts.items():
             overall[status] = overall.get(status, 0) + n
-    rows = [{"label": "All", "title": "All actions", "counts": overall, "filters": {}}]
+    rows: list[dict[str, Any]] = [{"label": "All", "title": "All actions", "counts": overall, "filters": {}}]
     rows += [
         {
             "label": objective.code,
@@ -106,13 +106,13 @@ def dashboard_data(
         actions.overdue(today).select_related("objective", "owner").order_by("next_update_due", "sort_key")[:LIST_LIMIT]
     )
     since_start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
-    status_changes = (
+    recent_changes = (
         ActionChange.objects.filter(action__in=actions, field="status", changed_at__gte=since_start)
         .select_related("action", "changed_by")
         .order_by("-changed_at", "-pk")[: LIST_LIMIT * 2 + 1]
     )
     engagement = ActionPartner.objects.of_actions(actions).engagement(today)
-    status_changes = list(status_changes)
+    status_changes = list(recent_changes)
     organisation_path = reverse("organisation-detail", kwargs={"slug": "-"})
     # The organisation's page shows the plan these counts are of.
     for row in engagement:

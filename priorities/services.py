@@ -1,6 +1,5 @@
 """Every write to the plan goes through these functions (views, the admin, commands and tasks call them)."""
 
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone

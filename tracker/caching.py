@@ -703,6 +703,8 @@ def _connect_model(model: type[Model]) -> None:
     post_delete.connect(_on_delete, sender=model, dispatch_uid=f"caching-delete-{label}")
     for field in model._meta.local_many_to_many:
         through = field.remote_field.through
+        if through is None:  # set for every many-to-many once the app registry is ready, as it is here
+            continue
         m2m_changed.connect(_on_m2m, sender=through, dispatch_uid=f"caching-m2m-{through._meta.label_lower}")
 
 

@@ -70,7 +70,7 @@ def password_reset_send(*, email: str, client: str) -> None:
         subject_template_name="emails/password_reset_subject.txt",
         email_template_name="emails/password_reset.txt",
         html_email_template_name="emails/password_reset.html",
-        extra_email_context={"site_url": settings.SITE_URL, "client": client, "valid_hours": 2},
+        extra_email_context={"site_url": settings.SITE_URL, "client": client, "valid_hours": "2"},
     )
 
 

@@ -110,4 +110,4 @@ def record_changes(
         for one, old, new_values in zip(subjects, befores, afters, strict=True)
         for field, new in new_values.items()
     ]
-    return history.objects.bulk_create(rows, batch_size=batch_size)
+    return history._default_manager.bulk_create(rows, batch_size=batch_size)
