@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core import checks
 
-from priorities.models import ReportLink
+from messaging.models import ReportLink
 
 from .retention import RULES
 

@@ -1,7 +1,7 @@
 """The apps depend one way: each may import only from the layers below it (README.md, "Layout").
 
-tracker (people, organisations, the project's machinery) <- priorities (the plan) <- indicators (on top of
-the plan) <- overview and public_pages (the pages that combine them). A module that imports against that
+tracker (people, organisations, the project's machinery) <- priorities (the plan) <- indicators and messaging
+(on top of the plan, side by side) <- overview and public_pages (the pages that combine them). A module that imports against that
 order, or imports another app inside a function (the usual way to dodge a cycle), fails this test.
 """
 
@@ -17,6 +17,9 @@ LAYERS = {
     # The access and security logs: they need only people (tracker), and every app reports to them through it.
     "audit": 1,
     "indicators": 2,
+    # Reminders, notifications and report links: they listen to the plan's signals (priorities/signals.py).
+    # Indicators sends the plan's report signals too, so neither of the two imports the other.
+    "messaging": 2,
     "overview": 3,
     "public_pages": 3,
     "api": 3,

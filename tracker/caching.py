@@ -99,12 +99,12 @@ SESSION_KEY = "_fragment_min_generation"
 
 # Models whose rows the cached pages never show: saving them changes nothing there.
 UNWATCHED = {
-    "priorities.reminder",
+    "messaging.reminder",
     "tracker.invitation",
     "tracker.datageneration",
     "indicators.measurementimport",
 }
-WATCHED_APPS = {"priorities", "indicators", "tracker"}
+WATCHED_APPS = {"priorities", "messaging", "indicators", "tracker"}
 # Models whose rows fill choice lists (the register's filters): saving one bumps the choices generation too.
 CHOICE_MODELS = {
     "priorities.plan",

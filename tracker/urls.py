@@ -90,5 +90,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("overview.urls")),
     path("", include("priorities.urls")),
+    path("", include("messaging.urls")),
     path("indicators/", include("indicators.urls")),
 ]

@@ -5,8 +5,8 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from priorities.models import Reminder
-from priorities.reminders import Held, reminders_run_daily
+from messaging.models import Reminder
+from messaging.reminders import Held, reminders_run_daily
 
 NOT_SENT = {
     Reminder.State.SKIPPED: "the organisation has submitted progress since",

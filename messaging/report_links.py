@@ -16,9 +16,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Action, ActionPartner, Reminder, ReportLink
+from priorities.models import Action, ActionPartner
+from priorities.services import submission_create
+
+from .models import Reminder, ReportLink
 from .notifications import Kind, notifications_record
-from .services import submission_create
 
 SALT = "plan-tracker.report-link"
 # Reminders to partners carry links; escalations and summaries go to staff, who sign in.
@@ -50,14 +52,14 @@ def link_token(link):
 
 
 def link_url(link):
-    return settings.SITE_URL + reverse("priorities:report-link", kwargs={"token": link_token(link)})
+    return settings.SITE_URL + reverse("messaging:report-link", kwargs={"token": link_token(link)})
 
 
 def dry_run_url(*, action_code, recipient_email):
     """What --dry-run prints for a link it would make: the right shape, deliberately not a valid signature."""
     return (
         settings.SITE_URL
-        + reverse("priorities:report-link", kwargs={"token": "DRY-RUN"})
+        + reverse("messaging:report-link", kwargs={"token": "DRY-RUN"})
         + (f"  (for {action_code}, to {recipient_email}; not a valid link)")
     )
 
@@ -105,7 +107,7 @@ def links_for_reminders(rows):
     if missing:
         ReportLink.objects.bulk_create(missing, ignore_conflicts=True)
         existing = {link.reminder_id: link for link in ReportLink.objects.filter(reminder__in=eligible)}
-    base = settings.SITE_URL + reverse("priorities:report-link", kwargs={"token": "TOKEN"})
+    base = settings.SITE_URL + reverse("messaging:report-link", kwargs={"token": "TOKEN"})
     return {pk: base.replace("TOKEN", link_token(link)) for pk, link in existing.items()}
 
 

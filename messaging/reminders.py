@@ -26,10 +26,10 @@ from django.db.models import F, Max, OuterRef
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from priorities.models import Action, ActionPartner, Status, Submission
+from tracker.celery import app as celery_app
 from tracker.models import Organisation, User
-
-from .models import Action, ActionPartner, Reminder, Status, Submission
-from .outbox import (  # noqa: F401 (SendOutcome and the constants are this module's API too)
+from tracker.outbox import (  # noqa: F401 (SendOutcome and the constants are this module's API too)
     MARK_SENT_EVERY,
     MAX_SEND_ATTEMPTS,
     STALE_CLAIM,
@@ -40,6 +40,8 @@ from .outbox import (  # noqa: F401 (SendOutcome and the constants are this modu
     outbox_send_batch,
     release_stale_claims,
 )
+
+from .models import Reminder
 from .report_links import LINKED_KINDS, dry_run_url, links_for_reminders
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,10 @@ OVERDUE_LATER_INTERVAL_DAYS = 28
 ESCALATE_AFTER_DAYS = 14
 # Rows per sending task; a recipient's rows are never split over two tasks.
 BATCH_ROWS = 500
+# The task that sends a batch (messaging/tasks.py), found by its name when queued: the tasks call this
+# module's services (Celery's layout), so this module does not import them. The name is the one stored
+# in queues and schedules before the move from priorities.
+SEND_REMINDER_BATCH = "priorities.tasks.send_reminder_batch"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -444,9 +450,7 @@ def batches_by_recipient(*, reminder_ids):
 
 def reminders_enqueue(*, reminder_ids):
     """Queue the sending of the pending rows once the current transaction commits."""
-    # Celery's layout: tasks import the services, so the services import the task module here.
-    from .tasks import send_reminder_batch
-
+    send_reminder_batch = celery_app.tasks[SEND_REMINDER_BATCH]
     for batch in batches_by_recipient(reminder_ids=reminder_ids):
         transaction.on_commit(lambda batch=batch: send_reminder_batch.delay(reminder_ids=batch))
 
@@ -670,14 +674,14 @@ def build_digest(*, recipient_email, reminders, today=None, connection=None, act
     }
     message = DigestEmail(
         subject=subject,
-        body=render_to_string("emails/reminder_digest.txt", context),
+        body=render_to_string("messaging/emails/reminder_digest.txt", context),
         to=[recipient_email],
         headers={
             "Message-ID": digest_message_id(recipient_email=recipient_email, reminder_ids=[r.pk for r in reminders])
         },
         connection=connection,
     )
-    message.attach_alternative(render_to_string("emails/reminder_digest.html", context), "text/html")
+    message.attach_alternative(render_to_string("messaging/emails/reminder_digest.html", context), "text/html")
     return message
 
 
@@ -691,6 +695,13 @@ def reminders_skip_awaiting_review(*, reminder_ids):
             )
         )
         .update(state=Reminder.State.SKIPPED, claim_token="")
+    )
+
+
+def reminders_skip_archived_actions(*, action_ids: list[int]) -> int:
+    """Reminders written but not sent about actions that are now archived: marked not sent."""
+    return Reminder.objects.filter(action_id__in=action_ids, state=Reminder.State.PENDING).update(
+        state=Reminder.State.ARCHIVED
     )
 
 
@@ -731,7 +742,7 @@ def reminders_send_batch(*, reminder_ids, claim_token, connection=None, today=No
             "action__objective__priority__plan", "recipient_user", "organisation"
         ).order_by("recipient_email", "action__sort_key", "pk"),
         connection=connection,
-        # Each partner's action gets a link to report without signing in (priorities/report_links.py).
+        # Each partner's action gets a link to report without signing in (messaging/report_links.py).
         prepare=lambda rows: report_urls.update(links_for_reminders(rows)),
         label="Reminders",
     )

@@ -4,7 +4,7 @@ Each is a `Notification` row written in the transaction that made the event, und
 event and the recipient), so an event retried or recorded twice is still one email. Rows to send "as
 it happens" are queued after commit; rows a person wants "in a daily digest" wait for the daily job,
 which sends each person one email with all of them. Both go through the outbox reminders use
-(priorities/outbox.py): claimed by a task, sent with a stable Message-ID, retried, failures kept.
+(tracker/outbox.py): claimed by a task, sent with a stable Message-ID, retried, failures kept.
 """
 
 import uuid
@@ -15,13 +15,18 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from priorities.models import Status
+from tracker.celery import app as celery_app
 from tracker.models import User
+from tracker.outbox import OutboxEmail, message_id_for, outbox_send_batch, release_stale_claims
 
-from .models import Notification, NotificationPreference, Status
-from .outbox import OutboxEmail, message_id_for, outbox_send_batch, release_stale_claims
+from .models import Notification, NotificationPreference
 
 Kind = Notification.Kind
 Delivery = Notification.Delivery
+# The task that sends notification rows (messaging/tasks.py), found by its name when queued: the tasks call
+# this module's services (Celery's layout), so this module does not import them.
+SEND_NOTIFICATION_BATCH = "priorities.tasks.send_notification_batch"
 # The kinds a person chooses how to receive; a new link they asked for always comes at once.
 CHOOSABLE = (Kind.SUBMITTED, Kind.DECIDED)
 
@@ -114,10 +119,8 @@ def notifications_enqueue(*, notification_ids):
     """Queue the sending of these rows once the current transaction commits."""
     if not notification_ids:
         return
-    # Celery's layout: tasks import the services, so the services import the task module here.
-    from .tasks import send_notification_batch
-
     ids = list(notification_ids)
+    send_notification_batch = celery_app.tasks[SEND_NOTIFICATION_BATCH]
     transaction.on_commit(lambda: send_notification_batch.delay(notification_ids=ids))
 
 
@@ -221,7 +224,7 @@ def _context(rows):
             for row in rows
         ],
         "site_url": settings.SITE_URL,
-        "choices_url": _absolute(reverse("priorities:notification-choices")),
+        "choices_url": _absolute(reverse("messaging:notification-choices")),
     }
 
 
@@ -235,14 +238,14 @@ def build_notification_email(*, rows, connection=None):
     email = rows[0].recipient_email
     message = OutboxEmail(
         subject=subject,
-        body=render_to_string("emails/notification.txt", context),
+        body=render_to_string("messaging/emails/notification.txt", context),
         to=[email],
         headers={
             "Message-ID": message_id_for(prefix="notification", recipient_email=email, ids=[row.pk for row in rows])
         },
         connection=connection,
     )
-    message.attach_alternative(render_to_string("emails/notification.html", context), "text/html")
+    message.attach_alternative(render_to_string("messaging/emails/notification.html", context), "text/html")
     return message
 
 

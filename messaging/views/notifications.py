@@ -9,9 +9,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from priorities.forms import SubmissionForm
 from tracker.forms import apply_errors
 
-from ..forms import NotificationChoicesForm, SubmissionForm
+from ..forms import NotificationChoicesForm
 from ..models import Notification
 from ..notifications import CHOOSABLE, notification_choices, notification_choices_set
 from ..report_links import (
@@ -39,16 +40,16 @@ def notification_choices_view(request):
         if form.is_valid():
             notification_choices_set(user=request.user, choices=form.cleaned_data)
             messages.success(request, "Your email choices are saved.")
-            return redirect("priorities:notification-choices")
-        return render(request, "priorities/notification_choices.html", {"form": form}, status=400)
-    return render(request, "priorities/notification_choices.html", {"form": form})
+            return redirect("messaging:notification-choices")
+        return render(request, "messaging/notification_choices.html", {"form": form}, status=400)
+    return render(request, "messaging/notification_choices.html", {"form": form})
 
 
 def _unusable(request, error, status):
     link = getattr(error, "link", None)
     context = {"reason": str(error), "token": request.resolver_match.kwargs["token"] if link else None}
     context["renewable"] = getattr(error, "renewable", False)
-    return render(request, "priorities/report_link_invalid.html", context, status=status)
+    return render(request, "messaging/report_link_invalid.html", context, status=status)
 
 
 @never_cache
@@ -79,9 +80,9 @@ def report_link_view(request, token):
             except ValidationError as error:
                 apply_errors(form, error)
             else:
-                return render(request, "priorities/report_link_done.html", {"action": action, "submission": submission})
-        return render(request, "priorities/report_link.html", {"action": action, "form": form}, status=400)
-    return render(request, "priorities/report_link.html", {"action": action, "form": form})
+                return render(request, "messaging/report_link_done.html", {"action": action, "submission": submission})
+        return render(request, "messaging/report_link.html", {"action": action, "form": form}, status=400)
+    return render(request, "messaging/report_link.html", {"action": action, "form": form})
 
 
 @never_cache
@@ -95,8 +96,8 @@ def report_link_renew_view(request, token):
         return _unusable(request, error, 404)
     except RenewRefused as error:
         logger.info("Report link renewal refused for link %s: %s", link.pk, error)
-        return render(request, "priorities/report_link_renewed.html", {"refused": str(error)}, status=429)
-    return render(request, "priorities/report_link_renewed.html", {"address": _masked(link.recipient_email)})
+        return render(request, "messaging/report_link_renewed.html", {"refused": str(error)}, status=429)
+    return render(request, "messaging/report_link_renewed.html", {"address": _masked(link.recipient_email)})
 
 
 def _masked(email):

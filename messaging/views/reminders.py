@@ -3,9 +3,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from priorities.models import Action
 from tracker.permissions import SECRETARIAT, role_required
 
-from ..models import Action, Reminder
+from ..models import Reminder
 from ..reminders import reminders_send_for_action
 
 
