@@ -1,8 +1,9 @@
 """The apps depend one way: each may import only from the layers below it (README.md, "Layout").
 
 tracker (people, organisations, the project's machinery) <- priorities (the plan) <- indicators and messaging
-(on top of the plan, side by side) <- overview and public_pages (the pages that combine them). A module that imports against that
-order, or imports another app inside a function (the usual way to dodge a cycle), fails this test.
+(on top of the plan, side by side) <- overview and public_pages (the pages that combine them). A module that
+imports against that order, or imports another app inside a function (the usual way to dodge a cycle), fails
+this test.
 """
 
 import ast
