@@ -17,6 +17,7 @@ RUN useradd --create-home --uid 10001 plantracker
 COPY pyproject.toml README.md ./
 COPY tracker ./tracker
 COPY priorities ./priorities
+COPY messaging ./messaging
 COPY indicators ./indicators
 COPY overview ./overview
 COPY public_pages ./public_pages

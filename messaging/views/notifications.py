@@ -5,6 +5,7 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -30,7 +31,7 @@ logger = logging.getLogger("tracker.security")
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def notification_choices_view(request):
+def notification_choices_view(request: HttpRequest) -> HttpResponse:
     """Each signed-in person chooses, per kind, "as it happens" (the default) or "in a daily digest"."""
     current = notification_choices(request.user)
     form = NotificationChoicesForm(
@@ -45,7 +46,7 @@ def notification_choices_view(request):
     return render(request, "messaging/notification_choices.html", {"form": form})
 
 
-def _unusable(request, error, status):
+def _unusable(request: HttpRequest, error: Exception, status: int) -> HttpResponse:
     link = getattr(error, "link", None)
     context = {"reason": str(error), "token": request.resolver_match.kwargs["token"] if link else None}
     context["renewable"] = getattr(error, "renewable", False)
@@ -54,7 +55,7 @@ def _unusable(request, error, status):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-def report_link_view(request, token):
+def report_link_view(request: HttpRequest, token: str) -> HttpResponse:
     """A reminder's link: report on its one action, once, without signing in; shows nothing beyond that action."""
     try:
         link = report_link_from_token(token)
@@ -87,7 +88,7 @@ def report_link_view(request, token):
 
 @never_cache
 @require_POST
-def report_link_renew_view(request, token):
+def report_link_renew_view(request: HttpRequest, token: str) -> HttpResponse:
     """ "Send me a new link": emails a fresh link to the address the old one went to (rate-limited)."""
     try:
         link = link_from_token(token)
@@ -100,7 +101,7 @@ def report_link_renew_view(request, token):
     return render(request, "messaging/report_link_renewed.html", {"address": _masked(link.recipient_email)})
 
 
-def _masked(email):
+def _masked(email: str) -> str:
     """j***@example.org: enough to recognise one's own address, not to learn someone else's."""
     name, _, domain = email.partition("@")
     return f"{name[:1]}***@{domain}"
