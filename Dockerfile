@@ -18,6 +18,7 @@ COPY pyproject.toml README.md ./
 COPY tracker ./tracker
 COPY priorities ./priorities
 COPY plan_imports ./plan_imports
+COPY messaging ./messaging
 COPY indicators ./indicators
 COPY overview ./overview
 COPY public_pages ./public_pages

@@ -12,7 +12,8 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 
 from indicators.models import Measure, Measurement, MeasurementSubmission, SuccessIndicator
-from priorities.models import Action, Objective, Priority, ProgressUpdate, Reminder, Status, Submission
+from messaging.models import Reminder
+from priorities.models import Action, Objective, Priority, ProgressUpdate, Status, Submission
 
 MAX_ID = 2**63 - 1  # a bigint: a larger number could only be a mistake, and the database refuses it
 

@@ -4,6 +4,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from indicators.models import Measure, Measurement, MeasurementSubmission, SuccessIndicator
+from messaging.models import Reminder
 from priorities.models import (
     Action,
     ActionPartner,
@@ -11,7 +12,6 @@ from priorities.models import (
     Plan,
     Priority,
     ProgressUpdate,
-    Reminder,
     Status,
     Submission,
 )

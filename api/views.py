@@ -17,6 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from indicators.models import Measure, Measurement, MeasurementSubmission, SuccessIndicator
+from messaging.models import Reminder
 from priorities.models import (
     Action,
     ActionPartner,
@@ -24,7 +25,6 @@ from priorities.models import (
     Plan,
     Priority,
     ProgressUpdate,
-    Reminder,
     Status,
     Submission,
 )

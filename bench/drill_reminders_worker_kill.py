@@ -23,7 +23,7 @@ What happens:
 3. When half the digests have arrived the worker gets SIGKILL: no chance to acknowledge its task, to
    mark the rows it has just sent, or to give its rows back. The database rows are photographed.
 4. A second worker starts. Redis hands it the killed worker's unacknowledged task (after a visibility
-   timeout shortened to 3 s, as in tests/priorities/test_reminders_worker.py) and the tasks never
+   timeout shortened to 3 s, as in tests/messaging/test_reminders_worker.py) and the tasks never
    started; the redelivered task, with the same id, takes back the rows its first run had claimed.
    (Killing the whole worker process is what this drill does; reject_on_worker_lost plays no part in it,
    since it only concerns a prefork pool child dying under a live parent.)
@@ -77,7 +77,7 @@ QUICK = {"ORGANISATIONS": 100, "CONTACTS_PER_ORGANISATION": 6, "ORGANISATIONS_WI
 # Redis gives a dead worker's unacknowledged task to another worker after this many seconds (1 hour in
 # production; short here so the drill takes a minute, as in the worker test).
 VISIBILITY_TIMEOUT = 3
-WORKER_SETTINGS = "tests.priorities.reminders_worker_settings"
+WORKER_SETTINGS = "tests.messaging.reminders_worker_settings"
 
 DAILY_JOB_TIMEOUT = 120
 KILL_TIMEOUT = 120
@@ -368,7 +368,7 @@ class AtKill:
 
 
 def photograph_rows():
-    from priorities.models import Reminder
+    from messaging.models import Reminder
 
     sent, sending, pending = set(), {}, set()
     for pk, state, token in Reminder.objects.values_list("pk", "state", "claim_token"):
@@ -383,7 +383,7 @@ def photograph_rows():
 
 def wait_settled(worker, timeout):
     """Wait until no row is pending or sending; returns the seconds it took, or None."""
-    from priorities.models import Reminder
+    from messaging.models import Reminder
 
     started = time.monotonic()
     while time.monotonic() - started < timeout:
@@ -412,8 +412,8 @@ def codes_in(message):
 
 def analyse(*, owed_codes, sink, at_kill, timings, settled, leftovers, workers):
     """Check the property, print the figures; returns the list of failures."""
-    from priorities.models import Reminder
-    from priorities.reminders import BATCH_ROWS, MARK_SENT_EVERY, digest_message_id
+    from messaging.models import Reminder
+    from messaging.reminders import BATCH_ROWS, MARK_SENT_EVERY, digest_message_id
 
     def n(value):
         return f"{value:,}"

@@ -92,7 +92,8 @@ def make_reminders(count):
 
     from django.utils import timezone
 
-    from priorities.models import Action, Objective, Plan, Priority, Reminder
+    from messaging.models import Reminder
+    from priorities.models import Action, Objective, Plan, Priority
 
     plan = Plan.objects.create(title="Bench plan", slug=f"bench-{time.time_ns()}")
     objective = Objective.objects.create(
@@ -115,8 +116,8 @@ def raw_messages(ids):
     """The same messages the service sends, as bytes (built untimed)."""
     from django.conf import settings
 
-    from priorities.models import Reminder
-    from priorities.reminders import build_digest
+    from messaging.models import Reminder
+    from messaging.reminders import build_digest
 
     rows = Reminder.objects.filter(pk__in=ids).select_related("action", "recipient_user", "organisation")
     messages = []
@@ -127,8 +128,8 @@ def raw_messages(ids):
 
 
 def time_service(ids, port):
-    from priorities.models import Reminder
-    from priorities.reminders import reminders_send_batch
+    from messaging.models import Reminder
+    from messaging.reminders import reminders_send_batch
 
     sink = start_sink(port)
     started = time.perf_counter()

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from priorities.models import Action, Plan
-from priorities.notifications import notify_report_decided, notify_report_submitted
 from priorities.services import clean_return_reason, lock_pending, record_decision
+from priorities.signals import report_decided, report_submitted
 from tracker.caching import data_changed
 from tracker.history import record_changes
 from tracker.imports import ImportAlreadyConfirmed as ImportAlreadyConfirmed  # the refusals callers catch
@@ -482,7 +482,8 @@ def _notify_value_submitted(submission, via_api_token=""):
     """Reported values have no action owner: every active secretariat member hears of them."""
     value = format_value(submission.display_value, submission.measure.unit)
     details = [f"Value: {value}", f"Source: {submission.source or '(none)'}", f"Note: {submission.note or '(none)'}"]
-    notify_report_submitted(
+    report_submitted.send(
+        sender=MeasurementSubmission,
         event=f"value-submission:{submission.pk}:submitted",
         action=None,
         organisation=submission.organisation,
@@ -496,7 +497,8 @@ def _notify_value_submitted(submission, via_api_token=""):
 
 def _notify_value_decided(submission):
     accepted = submission.state == MeasurementSubmission.State.ACCEPTED
-    notify_report_decided(
+    report_decided.send(
+        sender=MeasurementSubmission,
         event=f"value-submission:{submission.pk}:{submission.state}",
         action=None,
         organisation=submission.organisation,

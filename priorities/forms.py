@@ -255,25 +255,6 @@ class ReturnForm(forms.Form):
     )
 
 
-class NotificationChoicesForm(forms.Form):
-    """Per kind of notification: as it happens or in a daily digest (services.notification_choices_set saves it)."""
-
-    LABELS = {
-        "submitted": "When a partner reports progress or a value for you to review",
-        "decided": "When the secretariat accepts or returns something you reported",
-    }
-
-    def __init__(self, *args, kinds, deliveries, **kwargs):
-        super().__init__(*args, **kwargs)
-        for kind in kinds:
-            self.fields[kind] = forms.ChoiceField(
-                choices=deliveries,
-                widget=forms.RadioSelect,
-                label=self.LABELS.get(kind, kind),
-                error_messages={"required": "Choose how you want these emails."},
-            )
-
-
 # --- Building the plan (issue 16): the services check codes and numbers against the rest of the plan.
 
 

@@ -1,7 +1,9 @@
-"""The plan's part of a person's data (tracker.personal_data): what they recorded, decided, were sent or own."""
+"""The plan's part of a person's data (tracker.personal_data): what they recorded, decided or own.
 
-from django.db.models import CharField, Q, Value
-from django.db.models.functions import Cast, Concat
+What they were sent (reminders, notifications, report links) and their email choices: messaging/personal_data.py.
+"""
+
+from django.db.models import Q
 
 from tracker.personal_data import display_name, register_anonymiser, register_export
 
@@ -9,34 +11,17 @@ from .models import (
     Action,
     ActionChange,
     ArchiveDecision,
-    Notification,
-    NotificationPreference,
     Objective,
     PlanChange,
-    PlanChoice,
     PlanPublication,
     Priority,
     ProgressUpdate,
-    Reminder,
-    ReportLink,
     Submission,
 )
-
-UNSENT = (Reminder.State.PENDING,)
 
 
 def _name(user):
     return display_name(user) if user is not None else ""
-
-
-def _address(person):
-    return (person.email or "").strip().lower()
-
-
-def _sent_to(person):
-    """Outbox rows addressed to them: by account, or by their address (an organisation's contact email)."""
-    address = _address(person)
-    return Q(recipient_user=person) | (Q(recipient_email__iexact=address) if address else Q(pk__in=[]))
 
 
 def _actions_owned(person):
@@ -133,95 +118,14 @@ def _decisions(person):
             yield {"at": item.archived_at, "decision": "archived (still)", "item": f"{kind} {label} {item.title}"}
 
 
-def _reminders(person):
-    reminders = Reminder.objects.filter(_sent_to(person) | Q(requested_by=person)).select_related("action")
-    for reminder in reminders.order_by("created_at", "pk"):
-        yield {
-            "their_part": "asked for it" if reminder.requested_by_id == person.pk else "sent to them",
-            "kind": reminder.get_kind_display(),
-            "action": reminder.action.code,
-            "due": reminder.cycle,
-            "to": reminder.recipient_email,
-            "state": reminder.get_state_display(),
-            "written_at": reminder.created_at,
-            "sent_at": reminder.sent_at,
-            "message_id": reminder.message_id,
-        }
-
-
-def _notifications(person):
-    notifications = Notification.objects.filter(_sent_to(person)).select_related("action")
-    for notification in notifications.order_by("created_at", "pk"):
-        yield {
-            "kind": notification.get_kind_display(),
-            "delivery": notification.get_delivery_display(),
-            "to": notification.recipient_email,
-            "subject": notification.subject,
-            "text": notification.text,
-            "link": notification.link_url,
-            "action": notification.action.code if notification.action_id else "",
-            "state": notification.get_state_display(),
-            "written_at": notification.created_at,
-            "sent_at": notification.sent_at,
-            "message_id": notification.message_id,
-        }
-
-
-def _report_links(person):
-    links = ReportLink.objects.filter(recipient_user=person).select_related("action", "organisation")
-    for link in links.order_by("created_at", "pk"):
-        yield {
-            "action": link.action.code,
-            "to": link.recipient_email,
-            "organisation": link.organisation.name,
-            "origin": link.get_origin_display(),
-            "made_at": link.created_at,
-            "expires_at": link.expires_at,
-            "used_at": link.used_at,
-        }
-
-
-def _choices(person):
-    for preference in NotificationPreference.objects.filter(user=person).order_by("kind"):
-        yield {"choice": preference.get_kind_display(), "value": preference.get_delivery_display(), "since": None}
-    choice = PlanChoice.objects.filter(user=person).select_related("plan").first()
-    if choice is not None:
-        yield {"choice": "The plan they last chose", "value": choice.plan.title, "since": choice.chosen_at}
-
-
 def _anonymise(person, pseudonym):
-    """Emails not yet sent to them removed; the outbox, report links and owner changes name "Former user N"."""
-    address = _address(person)
-    changed = {
-        "reminders not yet sent removed": Reminder.objects.filter(_sent_to(person), state__in=UNSENT).delete()[0],
-        "notifications not yet sent removed": Notification.objects.filter(
-            _sent_to(person), state=Notification.State.PENDING
-        ).delete()[0],
-    }
-    readdressed = 0
-    if address:
-        readdressed += Reminder.objects.filter(recipient_email__iexact=address).update(
-            recipient_email=pseudonym.address
-        )
-        readdressed += Notification.objects.filter(recipient_email__iexact=address).update(
-            recipient_email=pseudonym.address
-        )
-    changed["outbox rows readdressed"] = readdressed
-    changed["outbox texts renamed"] = pseudonym.replace_in(
-        Notification.objects.all(), "key", "subject", "text", "link_url", "last_error"
-    ) + pseudonym.replace_in(Reminder.objects.all(), "last_error")
-    # A link is a way in: whatever its state, it stops working; the row (and a report made through it) stays.
-    changed["report links voided"] = ReportLink.objects.filter(recipient_user=person).update(
-        recipient_email=pseudonym.address, nonce=Concat(Value("anonymised:"), Cast("pk", CharField()))
-    )
-    # An owner change records the owner's name as it read then.
+    """Owner changes name "Former user N" (an owner change records the owner's name as it read then)."""
     renamed = 0
     for side in ("old_value", "new_value"):
         renamed += ActionChange.objects.filter(field="owner", **{f"{side}__iexact": pseudonym.old_name}).update(
             **{side: pseudonym.name}
         )
-    changed["owner changes renamed"] = renamed
-    return changed
+    return {"owner changes renamed": renamed}
 
 
 def register():
@@ -256,32 +160,4 @@ def register():
         ],
         rows=_decisions,
     )
-    register_export(
-        name="reminders",
-        title="Reminders sent to them or asked for by them",
-        models=["priorities.Reminder"],
-        rows=_reminders,
-    )
-    register_export(
-        name="notifications",
-        title="Notifications sent to them",
-        models=["priorities.Notification"],
-        rows=_notifications,
-    )
-    register_export(
-        name="report_links",
-        title="Links to report progress sent to them",
-        models=["priorities.ReportLink"],
-        rows=_report_links,
-    )
-    register_export(
-        name="choices",
-        title="Their email choices and the plan they last chose",
-        models=["priorities.NotificationPreference", "priorities.PlanChoice"],
-        rows=_choices,
-    )
-    register_anonymiser(
-        name="the plan's outbox and histories",
-        models=["priorities.Reminder", "priorities.Notification", "priorities.ReportLink", "priorities.ActionChange"],
-        anonymise=_anonymise,
-    )
+    register_anonymiser(name="the plan's histories", models=["priorities.ActionChange"], anonymise=_anonymise)

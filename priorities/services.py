@@ -21,14 +21,13 @@ from .models import (
     PlanPublication,
     Priority,
     ProgressUpdate,
-    Reminder,
     Status,
     Submission,
     UpdateFrequency,
     code_sort_key,
 )
-from .notifications import notify_progress_decided, notify_progress_submitted
 from .scheduling import next_due_date
+from .signals import actions_archived, progress_decided, progress_submitted
 
 NOTE_MAX_LENGTH = 5000
 DETAIL_FIELDS = ("title", "description", "public_summary", "owner", "start_date", "target_date", "update_frequency")
@@ -340,7 +339,7 @@ def record_decision(locked, *, by, state, **fields):
 def submission_create(*, action, by, status, note, evidence_url="", via_link_to="", via_api_token=""):
     """A partner user proposes a progress update on one of their organisation's actions.
 
-    `via_link_to`: the address of the reminder whose link it came through (priorities.report_links);
+    `via_link_to`: the address of the reminder whose link it came through (messaging.report_links);
     `via_api_token`: the name of the access token it came through (the API).
     """
     if not Action.objects.visible_to(by).filter(pk=action.pk).exists() or by.role != by.Role.PARTNER:
@@ -359,7 +358,9 @@ def submission_create(*, action, by, status, note, evidence_url="", via_link_to=
     submission.full_clean()
     submission.save()
     partnership_reported(action=action, organisation=by.organisation, at=submission.submitted_at)
-    notify_progress_submitted(submission=submission, via_link_to=via_link_to, via_api_token=via_api_token)
+    progress_submitted.send(
+        sender=Submission, submission=submission, via_link_to=via_link_to, via_api_token=via_api_token
+    )
     return submission
 
 
@@ -378,7 +379,7 @@ def submission_accept(*, submission, by):
         via="review",
     )
     record_decision(locked, by=by, state=Submission.State.ACCEPTED, progress_update=update)
-    notify_progress_decided(submission=locked)
+    progress_decided.send(sender=Submission, submission=locked)
     submission.refresh_from_db()
     return update
 
@@ -389,7 +390,7 @@ def submission_return(*, submission, by, reason):
     reason = clean_return_reason(reason, "the submission")
     locked = lock_pending(Submission.objects, submission)
     record_decision(locked, by=by, state=Submission.State.RETURNED, return_reason=reason)
-    notify_progress_decided(submission=locked)
+    progress_decided.send(sender=Submission, submission=locked)
     submission.refresh_from_db()
     return locked
 
@@ -756,9 +757,6 @@ REFERENCE_LABELS = {
     "priorities.progressupdate": ("progress update", "progress updates"),
     "priorities.actionchange": ("change in its history", "changes in its history"),
     "priorities.submission": ("submission from a partner", "submissions from partners"),
-    "priorities.reminder": ("reminder", "reminders"),
-    "priorities.notification": ("email notification", "email notifications"),
-    "priorities.reportlink": ("report link sent by email", "report links sent by email"),
     "priorities.objective": ("objective", "objectives"),
     "priorities.action": ("action", "actions"),
     "priorities.archivedecision": ("archive decision in its history", "archive decisions in its history"),
@@ -812,13 +810,6 @@ def _refuse_pending_reviews(actions, what):
         )
 
 
-def _skip_pending_reminders(action_ids):
-    """Reminders written but not sent about actions that are now archived: marked not sent."""
-    Reminder.objects.filter(action_id__in=action_ids, state=Reminder.State.PENDING).update(
-        state=Reminder.State.ARCHIVED
-    )
-
-
 def _record_hidden(actions, *, old, new, by, at, via):
     """An ActionChange on each action an objective's or priority's decision hid or showed again."""
     record_changes(
@@ -850,7 +841,7 @@ def action_archive(*, action, by, via="web"):
         via=via,
         at=now,
     )
-    _skip_pending_reminders([locked.pk])
+    actions_archived.send(sender=Action, action_ids=[locked.pk])
     objective_status_recount(objective_ids=[locked.objective_id])  # the dashboard counts live actions only
     action.refresh_from_db()
     return change
@@ -893,7 +884,7 @@ def _decide_archive(item, *, archived, by, via, actions, label):
     decision = ArchiveDecision.objects.create(**{field: locked}, archived=archived, decided_by=by, decided_at=now)
     if archived:
         _record_hidden(live_before, old="Live", new=f"Archived with {label}", by=by, at=now, via=via)
-        _skip_pending_reminders([a.pk for a in live_before])
+        actions_archived.send(sender=Action, action_ids=[a.pk for a in live_before])
     else:
         shown = [a for a in actions.live().order_by("pk") if a.pk not in {b.pk for b in live_before}]
         _record_hidden(shown, old=f"Archived with {label}", new="Live", by=by, at=now, via=via)

@@ -3,11 +3,9 @@ from django.urls import path
 from .views import (
     actions,
     archive,
-    notifications,
     plan,
     plan_editing,
     plan_periods,
-    reminders,
     submissions,
 )
 
@@ -23,7 +21,6 @@ urlpatterns = [
     path("actions/<int:pk>/updates/", actions.action_record_update_view, name="action-record-update"),
     path("actions/<int:pk>/edit/", actions.action_edit, name="action-edit"),
     path("actions/<int:pk>/submit/", submissions.submission_create_view, name="submission-create"),
-    path("actions/<int:pk>/remind/", reminders.action_send_reminder, name="action-send-reminder"),
     path(
         "actions/<int:pk>/updates/<int:update_pk>/public/",
         actions.progress_update_public_view,
@@ -46,7 +43,4 @@ urlpatterns = [
     path("plan/priorities/<int:pk>/restore/", archive.priority_restore_view, name="priority-restore"),
     path("plan/archived/", archive.archived_items, name="archived-items"),
     path("plan/<int:pk>/next/", plan_periods.plan_start_next_view, name="plan-start-next"),
-    path("accounts/notifications/", notifications.notification_choices_view, name="notification-choices"),
-    path("report/<str:token>/", notifications.report_link_view, name="report-link"),
-    path("report/<str:token>/new-link/", notifications.report_link_renew_view, name="report-link-renew"),
 ]

@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from priorities.models import ReportLink
+from messaging.models import ReportLink
 
 from .retention import RULES
 

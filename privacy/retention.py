@@ -19,7 +19,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from audit.models import AccessEvent, SecurityEvent
-from priorities.models import Notification, Reminder, ReportLink
+from messaging.models import Notification, Reminder, ReportLink
 from priorities.scheduling import add_months
 from tracker.caching import data_changed
 from tracker.models import User

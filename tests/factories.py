@@ -127,13 +127,13 @@ class MeasurementFactory(factory.django.DjangoModelFactory):
 
 
 def report_link_for(*, action, user, reminder=None, **fields):
-    """A report link as a reminder makes it (priorities.report_links), for tests."""
+    """A report link as a reminder makes it (messaging.report_links), for tests."""
     import datetime
     import secrets
 
     from django.utils import timezone
 
-    from priorities.models import ReportLink
+    from messaging.models import ReportLink
 
     now = fields.pop("created_at", None) or timezone.now()
     return ReportLink.objects.create(

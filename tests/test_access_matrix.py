@@ -17,9 +17,9 @@ from django.utils.http import urlsafe_base64_encode
 
 from api.services import token_create, token_revoke
 from indicators.services import measurement_import_store, measurement_submission_create
+from messaging.report_links import link_token
 from plan_imports.services import plan_import_store
 from priorities.models import Status
-from priorities.report_links import link_token
 from priorities.services import action_record_update, plan_publish, submission_create
 from privacy.models import Anonymisation, RemainingMention
 from tests.api.world import build_world
@@ -77,7 +77,7 @@ EXPECTED = {
     "overview:review-queue": ((302, 403, 403, 200, 200), ALL_405),
     "overview:submission-accept": (ALL_405, (302, 403, 403, 302, 403)),
     "overview:submission-return": (ALL_405, (302, 403, 403, 400, 403)),
-    "priorities:action-send-reminder": (ALL_405, (302, 403, 403, 302, 403)),
+    "messaging:action-send-reminder": (ALL_405, (302, 403, 403, 302, 403)),
     "indicators:indicator-list": ((302, 200, 200, 200, 200), (302, 405, 405, 405, 405)),
     "indicators:indicator-detail": ((302, 200, 200, 200, 200), (302, 405, 405, 405, 405)),
     "indicators:indicator-export": ((302, 200, 200, 200, 200), ALL_405),
@@ -146,11 +146,11 @@ EXPECTED = {
     "public:plan-json": ((200, 200, 200, 200, 200), ALL_405),
     "public:plan-csv": ((200, 200, 200, 200, 200), ALL_405),
     "public:plan-schema": ((200, 200, 200, 200, 200), ALL_405),
-    "priorities:notification-choices": ((302, 200, 200, 200, 200), (302, 400, 400, 400, 400)),
+    "messaging:notification-choices": ((302, 200, 200, 200, 200), (302, 400, 400, 400, 400)),
     # A reminder's link is for whoever holds it, signed in or not: an empty report is a 400, a new
-    # link is sent (200). Tampered, expired, used and replaced links: tests/priorities/test_report_links.py.
-    "priorities:report-link": ((200, 200, 200, 200, 200), (400, 400, 400, 400, 400)),
-    "priorities:report-link-renew": (ALL_405, (200, 200, 200, 200, 200)),
+    # link is sent (200). Tampered, expired, used and replaced links: tests/messaging/test_report_links.py.
+    "messaging:report-link": ((200, 200, 200, 200, 200), (400, 400, 400, 400, 400)),
+    "messaging:report-link-renew": (ALL_405, (200, 200, 200, 200, 200)),
     # Archiving and deleting (issue 16): the secretariat only. An empty POST to a confirm page is
     # refused (it names no decision); Restore on a live item changes nothing and says so.
     "priorities:action-archive": ((302, 403, 403, 200, 403), (302, 403, 403, 400, 403)),
@@ -353,7 +353,7 @@ def world(db):
         "priorities:submission-create": {"pk": action.pk},
         "overview:submission-accept": {"pk": submission.pk},
         "overview:submission-return": {"pk": submission.pk},
-        "priorities:action-send-reminder": {"pk": action.pk},
+        "messaging:action-send-reminder": {"pk": action.pk},
         "indicators:indicator-detail": {"pk": indicator.pk},
         "indicators:indicator-export": {"pk": indicator.pk, "fmt": "csv"},
         "indicators:export": {"fmt": "xlsx"},
@@ -397,8 +397,8 @@ def world(db):
         "public:objective-page": {"pk": action.objective_id, "page": 1},
         "public:action": {"pk": action.pk},
         "public:indicator": {"pk": indicator.pk},
-        "priorities:report-link": {"token": link_token(report_link)},
-        "priorities:report-link-renew": {"token": link_token(report_link)},
+        "messaging:report-link": {"token": link_token(report_link)},
+        "messaging:report-link-renew": {"token": link_token(report_link)},
         "priorities:action-archive": {"pk": action.pk},
         "priorities:action-restore": {"pk": action.pk},
         "priorities:objective-archive": {"pk": action.objective_id},

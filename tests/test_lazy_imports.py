@@ -11,7 +11,7 @@ import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("tracker", "priorities", "plan_imports", "indicators", "overview", "public_pages")
+APPS = ("tracker", "priorities", "messaging", "plan_imports", "indicators", "overview", "public_pages")
 
 
 def unexplained_lazy_imports(source, name="<module>"):

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUR_CODE = ["bench", "tracker", "priorities", "indicators", "overview", "public_pages"]
+OUR_CODE = ["bench", "tracker", "priorities", "messaging", "indicators", "overview", "public_pages"]
 # Celery's documented Django layout: `celery -A tracker` finds the app in `tracker.celery`. Only a script run
 # from tracker/ would put that folder on sys.path (see the last test).
 ALLOWED = {"tracker/celery.py": "celery"}

@@ -55,19 +55,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from messaging.models import Reminder
 from plan_imports import services as plan_import_services
 from priorities import services
-from priorities.models import (
-    Action,
-    ActionPartner,
-    Objective,
-    Plan,
-    PlanChoice,
-    Priority,
-    ProgressUpdate,
-    Reminder,
-    Submission,
-)
+from priorities.models import Action, ActionPartner, Objective, Plan, PlanChoice, Priority, ProgressUpdate, Submission
 from tracker import caching
 from tracker.models import Organisation, User
 

@@ -32,8 +32,9 @@ from django.views import csrf, defaults
 
 from indicators.models import Measure, SuccessIndicator
 from indicators.services import indicator_archive
-from priorities.models import Action, ActionPartner, Notification, Plan, Status
-from priorities.reminders import reminders_run_daily
+from messaging.models import Notification
+from messaging.reminders import reminders_run_daily
+from priorities.models import Action, ActionPartner, Plan, Status
 from priorities.services import (
     action_archive,
     plan_publish,

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "tracker",
     "priorities",
     "plan_imports",
+    "messaging",
     "indicators",
     "overview",
     "public_pages",
@@ -507,8 +508,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "priorities.models.Status",
         "ReportStateEnum": "priorities.models.Submission.State",
-        "ReminderKindEnum": "priorities.models.Reminder.Kind",
-        "ReminderStateEnum": "priorities.models.Reminder.State",
+        "ReminderKindEnum": "messaging.models.Reminder.Kind",
+        "ReminderStateEnum": "messaging.models.Reminder.State",
         "OrganisationKindEnum": "tracker.models.Organisation.Kind",
     },
     "SORT_OPERATION_PARAMETERS": True,

@@ -91,5 +91,6 @@ urlpatterns = [
     path("", include("overview.urls")),
     path("", include("priorities.urls")),
     path("", include("plan_imports.urls")),
+    path("", include("messaging.urls")),
     path("indicators/", include("indicators.urls")),
 ]

@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("priorities", "0018_plan_choice_forget_visits"),
+        ("priorities", "0019_move_messaging_models"),
         ("plan_imports", "0001_initial"),
     ]
 

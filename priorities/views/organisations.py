@@ -23,7 +23,7 @@ from tracker.paging import page_of
 from tracker.permissions import SECRETARIAT, STAFF, role_required
 from tracker.services import AccountDeactivated, partner_invite
 
-from ..models import ActionPartner, Reminder
+from ..models import ActionPartner
 from ..plan_choice import PLAN_PARAM, plan_switch
 
 
@@ -86,7 +86,8 @@ def _render_organisation(request, slug, invite_form=None, status=200):
     )
     # 50 a page: the busiest organisation partners thousands of actions (issue 18).
     page = page_of(request, partnerships)
-    reminders = Reminder.objects.for_organisation(organisation).filter(action__objective__priority__plan=plan)
+    # Messaging's rows, through the organisation's relation: the plan does not import messaging.
+    reminders = organisation.reminders.for_organisation(organisation).filter(action__objective__priority__plan=plan)
     context = {
         "organisation": organisation,
         "plan": plan,

@@ -7,7 +7,8 @@ from django.test import Client
 
 from api.services import token_create
 from indicators.services import measurement_submission_create
-from priorities.models import ActionPartner, Reminder, Status
+from messaging.models import Reminder
+from priorities.models import ActionPartner, Status
 from priorities.services import submission_create
 from tests.factories import (
     ActionFactory,

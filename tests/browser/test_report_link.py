@@ -7,8 +7,8 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from messaging.reminders import reminders_run_daily
 from priorities.models import Status, Submission, UpdateFrequency
-from priorities.reminders import reminders_run_daily
 from tests.factories import ActionFactory, ActionPartnerFactory, OrganisationFactory, PartnerFactory, SecretariatFactory
 
 PHONE = {"width": 390, "height": 844}

@@ -61,14 +61,14 @@ ROUND_TRIP = {
     "admin:django_celery_beat_periodictask_change": _admin("django_celery_beat.PeriodicTask"),
     "admin:django_celery_beat_crontabschedule_change": _admin("django_celery_beat.CrontabSchedule"),
     # A person's own email choices (no object in the address: it is always the signed-in person's).
-    "priorities:notification-choices": Case(lambda: {}, username="partner-europol"),
+    "messaging:notification-choices": Case(lambda: {}, username="partner-europol"),
     # The privacy notice and the accessibility statement (no object in the address: one page each).
     "privacy-notice-edit": Case(lambda: {}),
     "accessibility-statement-edit": Case(lambda: {}),
 }
 
 # Forms whose save comes back to the same address (with a message) rather than moving on.
-SAVES_IN_PLACE = {"priorities:notification-choices"}
+SAVES_IN_PLACE = {"messaging:notification-choices"}
 
 # URL patterns about one existing object that are not forms editing it: say why.
 NOT_EDIT_FORMS = {
@@ -84,7 +84,7 @@ NOT_EDIT_FORMS = {
     "priorities:submission-create": "POST only: a new submission",
     "overview:submission-accept": "a button: a decision",
     "overview:submission-return": "a decision with a reason",
-    "priorities:action-send-reminder": "a button: sends a reminder",
+    "messaging:action-send-reminder": "a button: sends a reminder",
     "priorities:plan-start-next": "creates the next plan (a copy); the plan it starts from is not edited",
     "indicators:indicator-detail": "a page; its buttons unlink actions",
     "indicators:measure-create": "creates a measure",
@@ -102,7 +102,7 @@ NOT_EDIT_FORMS = {
     "admin:priorities_actionchange_change": "read-only: the audit trail",
     "admin:indicators_indicatorchange_change": "read-only: the audit trail",
     "admin:priorities_planchange_change": "read-only: the audit trail",
-    "admin:priorities_reminder_change": "the log of reminders sent, written by the reminder job",
+    "admin:messaging_reminder_change": "the log of reminders sent, written by the reminder job",
     "admin:auth_group_change": "Plan Tracker uses roles, not groups: there are none to edit",
     "admin:django_celery_beat_clockedschedule_change": "the reminder job runs on a crontab schedule",
     "admin:django_celery_beat_solarschedule_change": "the reminder job runs on a crontab schedule",
@@ -112,7 +112,7 @@ NOT_EDIT_FORMS = {
     "admin:axes_accessfailurelog_change": "sign-in records, not product data",
     "admin:otp_totp_totpdevice_change": "a second step is reset through 'Reset two-step sign-in' (logged), not edited",
     "admin:otp_static_staticdevice_change": "recovery codes are made anew from the account page, not edited",
-    "admin:priorities_notification_change": "the log of notifications sent, written by the outbox",
+    "admin:messaging_notification_change": "the log of notifications sent, written by the outbox",
     "tokens:revoke": "a button: revokes an access token",
     "api:action-reports": "the API: POST only, a new report",
     "api:measure-values": "the API: POST only, a new value",
@@ -144,8 +144,8 @@ NOT_EDIT_FORMS = {
     "priorities:plan-publish": "a confirmation: publishes, edits no field",
     "priorities:plan-unpublish": "a confirmation: unpublishes, edits no field",
     "priorities:progress-update-public": "a button: shows or withdraws an update",
-    "priorities:report-link": "a partner's report from an email link: a new submission",
-    "priorities:report-link-renew": "POST only: sends a new link",
+    "messaging:report-link": "a partner's report from an email link: a new submission",
+    "messaging:report-link-renew": "POST only: sends a new link",
     "priorities:priority-create": "creates a priority",
     "priorities:objective-create": "creates an objective",
     "priorities:action-create": "creates an action",

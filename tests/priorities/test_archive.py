@@ -17,17 +17,9 @@ from indicators.services import (
     indicator_set_actions,
     measurement_submission_create,
 )
-from priorities.models import (
-    Action,
-    ActionChange,
-    ArchiveDecision,
-    Objective,
-    Priority,
-    Reminder,
-    Status,
-    UpdateFrequency,
-)
-from priorities.reminders import reminders_owed, reminders_send_batch, reminders_send_for_action
+from messaging.models import Reminder
+from messaging.reminders import reminders_owed, reminders_send_batch, reminders_send_for_action
+from priorities.models import Action, ActionChange, ArchiveDecision, Objective, Priority, Status, UpdateFrequency
 from priorities.services import (
     action_archive,
     action_create,
@@ -374,7 +366,7 @@ def test_a_partner_cannot_report_on_an_archived_action(client, plan, secretariat
 def test_the_reminder_button_refuses_an_archived_action(client, plan, secretariat):
     action_archive(action=plan["used"], by=secretariat)
     client.force_login(secretariat)
-    response = client.post(reverse("priorities:action-send-reminder", kwargs={"pk": plan["used"].pk}), follow=True)
+    response = client.post(reverse("messaging:action-send-reminder", kwargs={"pk": plan["used"].pk}), follow=True)
     assert "the action is archived" in response.content.decode()
 
 
@@ -593,11 +585,11 @@ def test_the_organisation_page_counts_what_the_dashboard_counts(client, plan, se
 
 
 def test_a_report_link_to_an_archived_action_no_longer_works(client, plan, secretariat, partner_a):
-    from priorities.report_links import link_token
+    from messaging.report_links import link_token
     from tests.factories import report_link_for
 
     link = report_link_for(action=plan["used"], user=partner_a)
-    url = reverse("priorities:report-link", kwargs={"token": link_token(link)})
+    url = reverse("messaging:report-link", kwargs={"token": link_token(link)})
     assert client.get(url).status_code == 200
     objective_archive(objective=plan["first"], by=secretariat)
     response = client.get(url)

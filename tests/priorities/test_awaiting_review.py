@@ -7,8 +7,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from priorities.models import Reminder, Status, UpdateFrequency
-from priorities.reminders import reminders_run_daily, reminders_send_batch, reminders_send_for_action
+from messaging.models import Reminder
+from messaging.reminders import reminders_run_daily, reminders_send_batch, reminders_send_for_action
+from priorities.models import Status, UpdateFrequency
 from priorities.services import submission_create as submit
 from priorities.services import submission_return
 from tests.factories import ActionFactory, ActionPartnerFactory, OrganisationFactory, PartnerFactory

@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from priorities.models import Reminder
+from messaging.models import Reminder
 from priorities.services import action_archive, plan_start_next
 from tests.factories import (
     ActionFactory,

@@ -11,8 +11,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from priorities.models import Action, ActionChange, ActionPartner, Plan, PlanChoice, Reminder, Status, UpdateFrequency
-from priorities.reminders import reminders_run_daily
+from messaging.models import Reminder
+from messaging.reminders import reminders_run_daily
+from priorities.models import Action, ActionChange, ActionPartner, Plan, PlanChoice, Status, UpdateFrequency
 from priorities.services import action_record_update, plan_start_next
 from tests.factories import (
     ActionFactory,

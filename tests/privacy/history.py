@@ -12,7 +12,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from indicators.services import measurement_submission_create
-from priorities.models import Notification, NotificationPreference, Reminder, Status
+from messaging.models import Notification, NotificationPreference, Reminder
+from priorities.models import Status
 from priorities.services import plan_choice_remember, submission_accept, submission_create, submission_return
 from privacy.services import retention_hold_release, retention_hold_set
 from tests.factories import report_link_for

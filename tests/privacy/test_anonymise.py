@@ -13,7 +13,8 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AccessEvent, SecurityEvent
-from priorities.models import Notification, ProgressUpdate, Reminder, ReportLink, Status, Submission
+from messaging.models import Notification, Reminder, ReportLink
+from priorities.models import ProgressUpdate, Status, Submission
 from priorities.services import submission_create
 from privacy.models import Anonymisation, RemainingMention, RetentionHold
 from privacy.services import person_anonymise, retention_hold_set
@@ -75,9 +76,9 @@ def test_anonymising_leaves_no_trace_of_them_and_every_page_still_renders(zelda)
     person, her_client, users, kwargs = zelda
     assert set(text_cells_holding(TRACES)) >= {
         "tracker.User.username",
-        "priorities.Notification.text",
-        "priorities.Reminder.recipient_email",
-        "priorities.ReportLink.recipient_email",
+        "messaging.Notification.text",
+        "messaging.Reminder.recipient_email",
+        "messaging.ReportLink.recipient_email",
         "audit.SecurityEvent.message",
         "axes.AccessLog.username",
         "admin.LogEntry.object_repr",
@@ -152,9 +153,9 @@ def test_a_note_that_still_names_them_is_listed_for_the_secretariat_to_edit_or_k
     left = text_cells_holding(TRACES)
     assert sorted(left.pop("priorities.Submission.note")) == sorted([mine.pk, hers.pk])
     # The other note, copied into the reviewers' email; hers was renamed there (the product wrote that email).
-    assert set(left) == {"priorities.Notification.text"}
+    assert set(left) == {"messaging.Notification.text"}
     assert all(
-        "Copied zelda too." in n.text for n in Notification.objects.filter(pk__in=left["priorities.Notification.text"])
+        "Copied zelda too." in n.text for n in Notification.objects.filter(pk__in=left["messaging.Notification.text"])
     )
 
     client = Client()

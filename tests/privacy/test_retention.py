@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from audit.models import AccessEvent, SecurityEvent
-from priorities.models import Notification, Reminder, ReportLink
+from messaging.models import Notification, Reminder, ReportLink
 from privacy.checks import check_retention_settings
 from privacy.models import Anonymisation, RetentionHold, RetentionRun
 from privacy.retention import retention_apply

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from priorities.models import Notification, Reminder
+from messaging.models import Notification, Reminder
 from tests.factories import ActionFactory, ActionPartnerFactory
 from tracker import tasks
 
@@ -202,7 +202,7 @@ def test_the_outbox_is_read_with_a_fixed_number_of_queries(db, metrics_token, dj
 
 
 def test_a_failing_collector_is_reported_not_a_failed_scrape(db, metrics_token, monkeypatch, caplog):
-    from priorities.metrics import OutboxCollector
+    from messaging.metrics import OutboxCollector
 
     def broken(self):
         raise RuntimeError("database gone")

@@ -227,7 +227,7 @@ def test_only_the_secretariat_manages_people(client, commissioner, partner_a, or
 
 
 def test_the_organisation_page_shows_its_reminders(client, secretariat, partner_a, org_a):
-    from priorities.reminders import reminders_send_for_action
+    from messaging.reminders import reminders_send_for_action
 
     action = ActionPartnerFactory(organisation=org_a).action
     reminders_send_for_action(action=action, by=secretariat, today=timezone.localdate())

@@ -26,7 +26,7 @@ import pytest
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.priorities.test_reminders_worker import shared_database_url  # noqa: F401  (a fixture)
+from tests.messaging.test_reminders_worker import shared_database_url  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "two-workers-token-0123456789abcdef"

@@ -18,11 +18,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from priorities.models import Notification, Reminder, Status, Submission, UpdateFrequency
-from priorities.notifications import notification_choices_set
+from messaging.models import Notification, Reminder
+from messaging.notifications import notification_choices_set
+from priorities.models import Status, Submission, UpdateFrequency
 from priorities.services import submission_create, submission_return
 from tests.factories import ActionFactory, ActionPartnerFactory, OrganisationFactory, PartnerFactory, SecretariatFactory
-from tests.priorities import test_reminders_worker
+from tests.messaging import test_reminders_worker
 
 # The reminders' integration fixtures: the test database shared with the worker, and the SMTP sink.
 shared_database_url = test_reminders_worker.shared_database_url

@@ -18,7 +18,8 @@ from aiosmtpd.controller import Controller
 from celery import Celery
 from django.db import connection, connections
 
-from priorities.models import Reminder, UpdateFrequency
+from messaging.models import Reminder
+from priorities.models import UpdateFrequency
 from tests.factories import ActionFactory, ActionPartnerFactory, OrganisationFactory, PartnerFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,7 +132,7 @@ def reminders_worker(request, shared_database_url, smtp_sink, tmp_path, monkeypa
     env = {
         **os.environ,
         "DJANGO_DEBUG": "1",
-        "DJANGO_SETTINGS_MODULE": "tests.priorities.reminders_worker_settings",
+        "DJANGO_SETTINGS_MODULE": "tests.messaging.reminders_worker_settings",
         "DATABASE_URL": shared_database_url,
         "DATABASE_CONN_MAX_AGE": "0",
         "CELERY_BROKER_URL": REDIS_URL,

@@ -5,13 +5,15 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from priorities.forms import SubmissionForm
 from tracker.forms import apply_errors
 
-from ..forms import NotificationChoicesForm, SubmissionForm
+from ..forms import NotificationChoicesForm
 from ..models import Notification
 from ..notifications import CHOOSABLE, notification_choices, notification_choices_set
 from ..report_links import (
@@ -29,7 +31,7 @@ logger = logging.getLogger("tracker.security")
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def notification_choices_view(request):
+def notification_choices_view(request: HttpRequest) -> HttpResponse:
     """Each signed-in person chooses, per kind, "as it happens" (the default) or "in a daily digest"."""
     current = notification_choices(request.user)
     form = NotificationChoicesForm(
@@ -39,21 +41,21 @@ def notification_choices_view(request):
         if form.is_valid():
             notification_choices_set(user=request.user, choices=form.cleaned_data)
             messages.success(request, "Your email choices are saved.")
-            return redirect("priorities:notification-choices")
-        return render(request, "priorities/notification_choices.html", {"form": form}, status=400)
-    return render(request, "priorities/notification_choices.html", {"form": form})
+            return redirect("messaging:notification-choices")
+        return render(request, "messaging/notification_choices.html", {"form": form}, status=400)
+    return render(request, "messaging/notification_choices.html", {"form": form})
 
 
-def _unusable(request, error, status):
+def _unusable(request: HttpRequest, error: Exception, status: int) -> HttpResponse:
     link = getattr(error, "link", None)
     context = {"reason": str(error), "token": request.resolver_match.kwargs["token"] if link else None}
     context["renewable"] = getattr(error, "renewable", False)
-    return render(request, "priorities/report_link_invalid.html", context, status=status)
+    return render(request, "messaging/report_link_invalid.html", context, status=status)
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-def report_link_view(request, token):
+def report_link_view(request: HttpRequest, token: str) -> HttpResponse:
     """A reminder's link: report on its one action, once, without signing in; shows nothing beyond that action."""
     try:
         link = report_link_from_token(token)
@@ -79,14 +81,14 @@ def report_link_view(request, token):
             except ValidationError as error:
                 apply_errors(form, error)
             else:
-                return render(request, "priorities/report_link_done.html", {"action": action, "submission": submission})
-        return render(request, "priorities/report_link.html", {"action": action, "form": form}, status=400)
-    return render(request, "priorities/report_link.html", {"action": action, "form": form})
+                return render(request, "messaging/report_link_done.html", {"action": action, "submission": submission})
+        return render(request, "messaging/report_link.html", {"action": action, "form": form}, status=400)
+    return render(request, "messaging/report_link.html", {"action": action, "form": form})
 
 
 @never_cache
 @require_POST
-def report_link_renew_view(request, token):
+def report_link_renew_view(request: HttpRequest, token: str) -> HttpResponse:
     """ "Send me a new link": emails a fresh link to the address the old one went to (rate-limited)."""
     try:
         link = link_from_token(token)
@@ -95,11 +97,11 @@ def report_link_renew_view(request, token):
         return _unusable(request, error, 404)
     except RenewRefused as error:
         logger.info("Report link renewal refused for link %s: %s", link.pk, error)
-        return render(request, "priorities/report_link_renewed.html", {"refused": str(error)}, status=429)
-    return render(request, "priorities/report_link_renewed.html", {"address": _masked(link.recipient_email)})
+        return render(request, "messaging/report_link_renewed.html", {"refused": str(error)}, status=429)
+    return render(request, "messaging/report_link_renewed.html", {"address": _masked(link.recipient_email)})
 
 
-def _masked(email):
+def _masked(email: str) -> str:
     """j***@example.org: enough to recognise one's own address, not to learn someone else's."""
     name, _, domain = email.partition("@")
     return f"{name[:1]}***@{domain}"

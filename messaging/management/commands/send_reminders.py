@@ -1,12 +1,15 @@
 """Run the daily reminders job here and now, without a worker: the same service beat's task calls."""
 
+import argparse
 import datetime
+from collections.abc import Sequence
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from priorities.models import Reminder
-from priorities.reminders import Held, reminders_run_daily
+from messaging.models import Reminder
+from messaging.reminders import Held, HeldLine, reminders_run_daily
 
 NOT_SENT = {
     Reminder.State.SKIPPED: "the organisation has submitted progress since",
@@ -14,18 +17,18 @@ NOT_SENT = {
 }
 
 
-def iso_date(value):
+def iso_date(value: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(value)
     except ValueError as exc:
         raise CommandError(f"--date must be YYYY-MM-DD, not {value!r}.") from exc
 
 
-def plural(count, noun):
+def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def day(value):
+def day(value: datetime.date) -> str:
     return f"{value:%A %-d %B %Y}"
 
 
@@ -35,7 +38,7 @@ class Command(BaseCommand):
         "reminders are not sent today and why."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--dry-run",
             action="store_true",
@@ -43,7 +46,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--date", type=str, help="Work as if today were this date (YYYY-MM-DD).")
 
-    def handle(self, *args, dry_run=False, date=None, **options):
+    def handle(self, *args: Any, dry_run: bool = False, date: datetime.date | None = None, **options: Any) -> None:
         today = iso_date(date) if date else timezone.localdate()
         summary = reminders_run_daily(today=today, dry_run=dry_run, send_now=True)
         self.stdout.write(f"Reminders for {day(today)}{' (dry run)' if dry_run else ''}:")
@@ -74,7 +77,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Not sent after all: {plural(count, 'reminder')} written earlier ({NOT_SENT[state]}).")
         self.write_held(summary.held)
 
-    def write_held(self, held):
+    def write_held(self, held: Sequence[HeldLine]) -> None:
         no_contact = [line for line in held if line.held is Held.NO_CONTACT]
         if no_contact:
             self.stdout.write(f"Skipped {len(no_contact)} organisation(s) owed a reminder that nobody would receive:")

@@ -18,18 +18,22 @@ import enum
 import logging
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.db.models import F, Max, OuterRef
+from django.db.models import F, Max, OuterRef, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from priorities.models import Action, ActionPartner, Status, Submission
+from tracker.celery import app as celery_app
 from tracker.models import Organisation, User
-
-from .models import Action, ActionPartner, Reminder, Status, Submission
-from .outbox import (  # noqa: F401 (SendOutcome and the constants are this module's API too)
+from tracker.outbox import (  # noqa: F401 (SendOutcome and the constants are this module's API too)
     MARK_SENT_EVERY,
     MAX_SEND_ATTEMPTS,
     STALE_CLAIM,
@@ -40,6 +44,8 @@ from .outbox import (  # noqa: F401 (SendOutcome and the constants are this modu
     outbox_send_batch,
     release_stale_claims,
 )
+
+from .models import Reminder
 from .report_links import LINKED_KINDS, dry_run_url, links_for_reminders
 
 logger = logging.getLogger(__name__)
@@ -53,6 +59,10 @@ OVERDUE_LATER_INTERVAL_DAYS = 28
 ESCALATE_AFTER_DAYS = 14
 # Rows per sending task; a recipient's rows are never split over two tasks.
 BATCH_ROWS = 500
+# The task that sends a batch (messaging/tasks.py), found by its name when queued: the tasks call this
+# module's services (Celery's layout), so this module does not import them. The name is the one stored
+# in queues and schedules before the move from priorities.
+SEND_REMINDER_BATCH = "priorities.tasks.send_reminder_batch"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +83,7 @@ class OwedReminder:
     sequence: int = 0
 
     @property
-    def key(self):
+    def key(self) -> tuple[str, int, datetime.date, str, int]:
         return (self.recipient_email, self.action_id, self.cycle, self.kind, self.sequence)
 
 
@@ -135,13 +145,13 @@ class HeldLine:
     held: Held
     next_on: datetime.date | None
     last_on: datetime.date | None
-    actions: list  # action labels (action_labels)
+    actions: list[str]  # action labels (action_labels)
 
 
 @dataclasses.dataclass
 class DueReminders:
-    owed: list
-    held: list
+    owed: list[OwedReminder]
+    held: list[HeldReminder]
 
 
 @dataclasses.dataclass
@@ -150,24 +160,26 @@ class RunSummary:
     dry_run: bool
     # recipient email -> {"actions": {action id: label}, "kinds": set of kind labels}: the digests sent
     # (or, when the sending is queued, the rows queued)
-    recipients: dict
+    recipients: dict[str, dict[str, Any]]
     written: int
-    queued_ids: list
+    queued_ids: list[int]
     outcome: SendOutcome | None = None
     # recipient email -> the report links their digest would carry (dry run only; not valid links)
-    links: dict = dataclasses.field(default_factory=dict)
+    links: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     # [HeldLine]: the partner reminders not sent today, and why
-    held: list = dataclasses.field(default_factory=list)
+    held: list[HeldLine] = dataclasses.field(default_factory=list)
     # rows waiting to be sent that this run did not send after all: {Reminder.State: count}
-    not_sent: dict = dataclasses.field(default_factory=dict)
+    not_sent: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
-def overdue_interval(sequence):
+def overdue_interval(sequence: int) -> int:
     """Days from overdue reminder `sequence` being sent to the next one."""
     return OVERDUE_INTERVAL_DAYS if sequence < OVERDUE_WEEKLY_REMINDERS else OVERDUE_LATER_INTERVAL_DAYS
 
 
-def partner_reminder_due(*, due, today, history=NO_HISTORY):
+def partner_reminder_due(
+    *, due: datetime.date, today: datetime.date, history: PartnerHistory = NO_HISTORY
+) -> PartnerDecision:
     """The partner reminder owed on `today` for an update due on `due`, given what the organisation was sent.
 
     One reminder in the DUE_SOON_DAYS before the due date. Once overdue: the first at once, each next
@@ -196,7 +208,7 @@ def partner_reminder_due(*, due, today, history=NO_HISTORY):
     return PartnerDecision(held=Held.NOT_DUE_AGAIN, next_on=next_on, last_on=last_on)
 
 
-def partner_histories(*, action_ids):
+def partner_histories(*, action_ids: Collection[int]) -> dict[tuple[int, int], PartnerHistory]:
     """{(organisation id, action id): PartnerHistory} from the partner rows about each action's current due date."""
     rows = (
         Reminder.objects.filter(
@@ -209,7 +221,7 @@ def partner_histories(*, action_ids):
         .annotate(written=Max("created_at"), sent=Max("sent_at"))
         .order_by()
     )
-    found = defaultdict(list)
+    found: defaultdict[tuple[int, int], list[tuple[Any, ...]]] = defaultdict(list)
     for organisation_id, action_id, kind, sequence, state, written, sent in rows:
         found[organisation_id, action_id].append((kind, sequence, state, written, sent))
     histories = {}
@@ -230,10 +242,10 @@ def partner_histories(*, action_ids):
     return histories
 
 
-def partner_contacts(*, organisation_ids):
+def partner_contacts(*, organisation_ids: Collection[int]) -> defaultdict[int, list[Contact]]:
     """Each organisation's contacts: its members (active partner users with an email who have set a
     password), else its contact email. Someone invited who never joined cannot open the links."""
-    contacts = defaultdict(list)
+    contacts: defaultdict[int, list[Contact]] = defaultdict(list)
     users = (
         User.objects.filter(organisation_id__in=organisation_ids, role=User.Role.PARTNER, is_active=True)
         .exclude(email="")
@@ -249,7 +261,7 @@ def partner_contacts(*, organisation_ids):
     return contacts
 
 
-def _in_window(queryset, *, today):
+def _in_window(queryset: QuerySet[Action], *, today: datetime.date) -> QuerySet[Action]:
     return (
         queryset.exclude(status=Status.COMPLETED)
         .filter(next_update_due__isnull=False, next_update_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS))
@@ -258,19 +270,19 @@ def _in_window(queryset, *, today):
     )
 
 
-def _actions_in_window(*, today):
+def _actions_in_window(*, today: datetime.date) -> QuerySet[Action]:
     return _in_window(Action.objects.live(), today=today)
 
 
-def _partners_by_action(action_ids):
-    partners = defaultdict(list)
+def _partners_by_action(action_ids: Iterable[int]) -> defaultdict[int, list[int]]:
+    partners: defaultdict[int, list[int]] = defaultdict(list)
     rows = ActionPartner.objects.filter(action__in=action_ids).values_list("action_id", "organisation_id")
     for action_id, organisation_id in rows.order_by("action_id", "organisation_id"):
         partners[action_id].append(organisation_id)
     return partners
 
 
-def _partner_due(*, actions, today, manual=False):
+def _partner_due(*, actions: Sequence[Action], today: datetime.date, manual: bool = False) -> DueReminders:
     """The partner reminders owed on `today` about `actions`, and those not owed with why (DueReminders).
 
     With `manual` (the secretariat's "send now"), an organisation the schedule owes nothing today gets
@@ -284,7 +296,8 @@ def _partner_due(*, actions, today, manual=False):
     )
     histories = partner_histories(action_ids=ids)
     contacts = partner_contacts(organisation_ids={org for orgs in partners.values() for org in orgs})
-    owed, held = [], []
+    owed: list[OwedReminder] = []
+    held: list[HeldReminder] = []
     for action in actions:
         due = action.next_update_due
         if not partners[action.pk] and due is not None and due < today and not manual:
@@ -316,7 +329,9 @@ def _partner_due(*, actions, today, manual=False):
     return DueReminders(owed=owed, held=held)
 
 
-def _manual_reminder(*, action, today, history):
+def _manual_reminder(
+    *, action: Action, today: datetime.date, history: PartnerHistory
+) -> tuple[str, datetime.date, int]:
     """(kind, cycle, sequence) of a reminder the secretariat asks for outside the schedule."""
     if history.last_sequence and (
         history.pending or history.sending or history.last_written_on == today or history.last_sent_on == today
@@ -328,7 +343,7 @@ def _manual_reminder(*, action, today, history):
     return Reminder.Kind.MANUAL, today, 0
 
 
-def _archived_held(*, today):
+def _archived_held(*, today: datetime.date) -> list[HeldReminder]:
     """Archived actions that would be due or overdue: their partners get no reminder (listed, not owed)."""
     actions = list(_in_window(Action.objects.archived(), today=today))
     partners = _partners_by_action([action.pk for action in actions])
@@ -339,7 +354,7 @@ def _archived_held(*, today):
     ]
 
 
-def reminders_due(*, today):
+def reminders_due(*, today: datetime.date) -> DueReminders:
     """Every reminder owed on `today` (partner digests, escalations to owners, the commissioners' Monday
     summary) and every partner reminder not owed, with why: the one place the daily job and its dry run decide."""
     actions = list(_actions_in_window(today=today))
@@ -377,12 +392,12 @@ def reminders_due(*, today):
     )
 
 
-def reminders_owed(*, today):
+def reminders_owed(*, today: datetime.date) -> list[OwedReminder]:
     """Every reminder owed on `today` (see reminders_due)."""
     return reminders_due(today=today).owed
 
 
-def _existing_keys(owed):
+def _existing_keys(owed: Sequence[OwedReminder]) -> set[tuple[str, int, datetime.date, str, int]]:
     if not owed:
         return set()
     rows = Reminder.objects.filter(
@@ -391,7 +406,7 @@ def _existing_keys(owed):
     return set(rows)
 
 
-def reminders_record(*, owed, requested_by=None):
+def reminders_record(*, owed: Sequence[OwedReminder], requested_by: User | None = None) -> list[OwedReminder]:
     """Write the owed reminders not written yet; a row that exists (the unique constraint) is left as it is."""
     existing = _existing_keys(owed)
     new = [item for item in owed if item.key not in existing]
@@ -418,19 +433,21 @@ def reminders_record(*, owed, requested_by=None):
     return new
 
 
-def reminders_release_stale_claims(*, now=None):
+def reminders_release_stale_claims(*, now: datetime.datetime | None = None) -> int:
     """Rows claimed by a task that never came back go back to pending."""
     return release_stale_claims(model=Reminder, now=now)
 
 
-def batches_by_recipient(*, reminder_ids):
+def batches_by_recipient(*, reminder_ids: Iterable[int]) -> list[list[int]]:
     """The pending rows split into sending batches, each recipient's rows kept in one batch."""
     rows = (
         Reminder.objects.filter(pk__in=reminder_ids, state=Reminder.State.PENDING)
         .order_by("recipient_email", "pk")
         .values_list("recipient_email", "pk")
     )
-    batches, current, current_email = [], [], None
+    batches: list[list[int]] = []
+    current: list[int] = []
+    current_email = None
     for email, pk in rows:
         if email != current_email and len(current) >= BATCH_ROWS:
             batches.append(current)
@@ -442,16 +459,14 @@ def batches_by_recipient(*, reminder_ids):
     return batches
 
 
-def reminders_enqueue(*, reminder_ids):
+def reminders_enqueue(*, reminder_ids: Iterable[int]) -> None:
     """Queue the sending of the pending rows once the current transaction commits."""
-    # Celery's layout: tasks import the services, so the services import the task module here.
-    from .tasks import send_reminder_batch
-
+    send_reminder_batch = celery_app.tasks[SEND_REMINDER_BATCH]
     for batch in batches_by_recipient(reminder_ids=reminder_ids):
         transaction.on_commit(lambda batch=batch: send_reminder_batch.delay(reminder_ids=batch))
 
 
-def action_labels(actions):
+def action_labels(actions: Iterable[Action]) -> dict[int, str]:
     """{action id: label}: the action's code, with its plan's title where two of `actions` share a code."""
     codes = Counter(action.code for action in actions)
     return {
@@ -460,7 +475,9 @@ def action_labels(actions):
     }
 
 
-def _summarise(reminder_ids, *, links=False):
+def _summarise(
+    reminder_ids: Iterable[int], *, links: bool = False
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
     """recipient -> {"actions": {action id: label}, "kinds": {kind labels}} for these rows, and their report links.
 
     The same for the dry run and the real run: rows sent (or to be sent) are summarised by action id, so
@@ -471,10 +488,11 @@ def _summarise(reminder_ids, *, links=False):
         .select_related("action__objective__priority__plan")
         .order_by("recipient_email", "action__sort_key", "action_id", "pk")
     )
-    by_recipient = defaultdict(list)
+    by_recipient: defaultdict[str, list[Reminder]] = defaultdict(list)
     for row in rows:
         by_recipient[row.recipient_email].append(row)
-    recipients, urls = {}, defaultdict(list)
+    recipients: dict[str, dict[str, Any]] = {}
+    urls: defaultdict[str, list[str]] = defaultdict(list)
     for email, group in sorted(by_recipient.items()):
         labels = action_labels({row.action_id: row.action for row in group}.values())
         recipients[email] = {"actions": labels, "kinds": {Reminder.Kind(row.kind).label for row in group}}
@@ -484,7 +502,7 @@ def _summarise(reminder_ids, *, links=False):
     return recipients, {email: sorted(set(found)) for email, found in urls.items()}
 
 
-def _describe_held(held):
+def _describe_held(held: Sequence[HeldReminder]) -> list[HeldLine]:
     """[HeldLine], by organisation, reason and date; a code that two of the actions share comes with its plan."""
     if not held:
         return []
@@ -497,11 +515,11 @@ def _describe_held(held):
     labels = action_labels(actions.values())
     names = dict(Organisation.objects.filter(pk__in={h.organisation_id for h in held}).values_list("pk", "name"))
     reasons = list(Held)
-    groups = defaultdict(set)
+    groups: defaultdict[tuple[str, Held, datetime.date | None, datetime.date | None], set[int]] = defaultdict(set)
     for item in held:
         groups[names.get(item.organisation_id, ""), item.held, item.next_on, item.last_on].add(item.action_id)
 
-    def order(key):
+    def order(key: tuple[str, Held, datetime.date | None, datetime.date | None]) -> tuple[Any, ...]:
         # Organisations by name, then the actions with no partner; by reason, then by date.
         name, reason, next_on, last_on = key
         return (
@@ -518,7 +536,9 @@ def _describe_held(held):
     ]
 
 
-def _run_daily(*, today, send_now, connection=None, links=False):
+def _run_daily(
+    *, today: datetime.date, send_now: bool, connection: BaseEmailBackend | None = None, links: bool = False
+) -> RunSummary:
     due = reminders_due(today=today)
     with transaction.atomic():
         reminders_release_stale_claims()
@@ -550,7 +570,7 @@ def _run_daily(*, today, send_now, connection=None, links=False):
     )
 
 
-def reminders_run_daily(*, today, dry_run=False, send_now=False):
+def reminders_run_daily(*, today: datetime.date, dry_run: bool = False, send_now: bool = False) -> RunSummary:
     """Write the reminders owed on `today`, then send every pending row: queued after commit, or here when send_now.
 
     A dry run is the run with send_now, inside a transaction rolled back at the end and with its emails
@@ -566,7 +586,7 @@ def reminders_run_daily(*, today, dry_run=False, send_now=False):
     return summary
 
 
-def reminders_send_for_action(*, action, by, today=None):
+def reminders_send_for_action(*, action: Action, by: User, today: datetime.date | None = None) -> list[Reminder]:
     """Remind an action's partner contacts now, through the rows the daily job would write (so never twice a day).
 
     An archived action gets no reminders: nothing is written.
@@ -594,7 +614,7 @@ def reminders_send_for_action(*, action, by, today=None):
     return rows
 
 
-def digest_message_id(*, recipient_email, reminder_ids):
+def digest_message_id(*, recipient_email: str, reminder_ids: Iterable[int]) -> str:
     """A Message-ID that depends only on the rows, so a resend after a crash can be recognised as the same email."""
     return message_id_for(prefix="reminder", recipient_email=recipient_email, ids=reminder_ids)
 
@@ -602,7 +622,7 @@ def digest_message_id(*, recipient_email, reminder_ids):
 DigestEmail = OutboxEmail
 
 
-def _action_url(action, cache):
+def _action_url(action: Action, cache: dict[int, str] | None) -> str:
     # Many digests in a batch link to the same actions: reverse() each once per batch.
     if cache is None:
         return settings.SITE_URL + action.get_absolute_url()
@@ -622,7 +642,15 @@ SECTIONS = [
 ]
 
 
-def build_digest(*, recipient_email, reminders, today=None, connection=None, action_urls=None, report_urls=None):
+def build_digest(
+    *,
+    recipient_email: str,
+    reminders: Sequence[Reminder],
+    today: datetime.date | None = None,
+    connection: BaseEmailBackend | None = None,
+    action_urls: dict[int, str] | None = None,
+    report_urls: dict[int, str] | None = None,
+) -> EmailMultiAlternatives:
     """The digest email for one recipient's rows: plain text and HTML, each action with its due date and link."""
     today = today or timezone.localdate()
     # Someone whose actions belong to more than one plan is told which plan each is in.
@@ -670,18 +698,18 @@ def build_digest(*, recipient_email, reminders, today=None, connection=None, act
     }
     message = DigestEmail(
         subject=subject,
-        body=render_to_string("emails/reminder_digest.txt", context),
+        body=render_to_string("messaging/emails/reminder_digest.txt", context),
         to=[recipient_email],
         headers={
             "Message-ID": digest_message_id(recipient_email=recipient_email, reminder_ids=[r.pk for r in reminders])
         },
         connection=connection,
     )
-    message.attach_alternative(render_to_string("emails/reminder_digest.html", context), "text/html")
+    message.attach_alternative(render_to_string("messaging/emails/reminder_digest.html", context), "text/html")
     return message
 
 
-def reminders_skip_awaiting_review(*, reminder_ids):
+def reminders_skip_awaiting_review(*, reminder_ids: Iterable[int]) -> int:
     """Pending partner rows whose organisation has since submitted progress on the action: marked not sent."""
     return (
         Reminder.objects.filter(pk__in=reminder_ids, state=Reminder.State.PENDING, organisation__isnull=False)
@@ -694,7 +722,14 @@ def reminders_skip_awaiting_review(*, reminder_ids):
     )
 
 
-def reminders_skip_archived(*, reminder_ids):
+def reminders_skip_archived_actions(*, action_ids: list[int]) -> int:
+    """Reminders written but not sent about actions that are now archived: marked not sent."""
+    return Reminder.objects.filter(action_id__in=action_ids, state=Reminder.State.PENDING).update(
+        state=Reminder.State.ARCHIVED
+    )
+
+
+def reminders_skip_archived(*, reminder_ids: Iterable[int]) -> int:
     """Pending rows about actions archived since they were written (or hidden by their objective): not sent."""
     return (
         Reminder.objects.filter(pk__in=reminder_ids, state=Reminder.State.PENDING)
@@ -703,15 +738,22 @@ def reminders_skip_archived(*, reminder_ids):
     )
 
 
-def reminders_send_batch(*, reminder_ids, claim_token, connection=None, today=None):
+def reminders_send_batch(
+    *,
+    reminder_ids: Sequence[int],
+    claim_token: str,
+    connection: BaseEmailBackend | None = None,
+    today: datetime.date | None = None,
+) -> SendOutcome:
     """Send the batch's pending rows as one digest per recipient over one SMTP connection, marking each sent."""
     # A row written before the partner submitted (queued, or waiting for a retry) must not go out.
     reminders_skip_awaiting_review(reminder_ids=reminder_ids)
     reminders_skip_archived(reminder_ids=reminder_ids)
     today = today or timezone.localdate()
-    action_urls, report_urls = {}, {}
+    action_urls: dict[int, str] = {}
+    report_urls: dict[int, str] = {}
 
-    def build(email, group, connection):
+    def build(email: str, group: list[Reminder], connection: BaseEmailBackend) -> EmailMultiAlternatives:
         return build_digest(
             recipient_email=email,
             reminders=group,
@@ -731,14 +773,14 @@ def reminders_send_batch(*, reminder_ids, claim_token, connection=None, today=No
             "action__objective__priority__plan", "recipient_user", "organisation"
         ).order_by("recipient_email", "action__sort_key", "pk"),
         connection=connection,
-        # Each partner's action gets a link to report without signing in (priorities/report_links.py).
+        # Each partner's action gets a link to report without signing in (messaging/report_links.py).
         prepare=lambda rows: report_urls.update(links_for_reminders(rows)),
         label="Reminders",
     )
 
 
 @transaction.atomic
-def reminders_retry_failed(*, reminder_ids):
+def reminders_retry_failed(*, reminder_ids: Iterable[int]) -> int:
     """Put failed rows back to pending with fresh attempts and queue them; sent rows are never touched."""
     ids = list(Reminder.objects.filter(pk__in=reminder_ids, state=Reminder.State.FAILED).values_list("pk", flat=True))
     Reminder.objects.filter(pk__in=ids).update(state=Reminder.State.PENDING, attempts=0, claim_token="")

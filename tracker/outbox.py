@@ -1,12 +1,15 @@
-"""The email outbox that reminders and notifications share: rows written once, claimed by a task, sent once.
+"""The email outbox: rows written once, claimed by a task, sent once (messaging's reminders and notifications).
 
-A model used as an outbox is a `priorities.models.OutboxRow` (`attempts`, `last_error`, `claim_token`,
+A model used as an outbox is an `OutboxRow` (`attempts`, `last_error`, `claim_token`,
 `claimed_at`, `message_id`, `created_at`, `sent_at`) with `recipient_email` and `state` (pending, sending,
 sent, failed). Sending claims
 rows with a conditional UPDATE keyed by the sending task's id, so two runs at once never send a row
 twice, and a redelivered task (acks_late, same id) takes back the rows it had claimed. Rows are
 grouped into emails by `group_key` (a reminder digest per recipient, a notification alone, or a
 notification digest per recipient), each email with a Message-ID that depends only on its rows.
+
+It knows nothing of what the rows are about: the app that owns a model says how to load, group and
+build its emails (`outbox_send_batch`'s `queryset`, `group_key`, `prepare` and `build`).
 """
 
 import dataclasses
@@ -16,17 +19,21 @@ import logging
 import smtplib
 import time
 from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from email.message import Message
 from email.utils import parseaddr
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection as db_connection
-from django.db.models import F, Q
+from django.db import models
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-logger = logging.getLogger("priorities.reminders")
+logger = logging.getLogger(__name__)
 
 MAX_SEND_ATTEMPTS = 5
 # A row still "sending" this long after its claim lost its task for good: it goes back to pending.
@@ -35,19 +42,35 @@ STALE_CLAIM = datetime.timedelta(hours=2)
 MARK_SENT_EVERY = 0.05
 
 
+class OutboxRow(models.Model):
+    """What every row of the email outbox keeps about its sending (a concrete model adds `recipient_email`
+    and `state`, whose choices are a `State` with PENDING, SENDING, SENT and FAILED)."""
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claim_token = models.CharField(max_length=64, blank=True, help_text="The task sending the row.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
 @dataclasses.dataclass
 class SendOutcome:
-    sent_ids: list = dataclasses.field(default_factory=list)
-    failed_ids: list = dataclasses.field(default_factory=list)
-    retry_ids: list = dataclasses.field(default_factory=list)
+    sent_ids: list[int] = dataclasses.field(default_factory=list)
+    failed_ids: list[int] = dataclasses.field(default_factory=list)
+    retry_ids: list[int] = dataclasses.field(default_factory=list)
     messages: int = 0
 
 
-def site_domain():
+def site_domain() -> str:
     return urlsplit(settings.SITE_URL).hostname or parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
 
 
-def message_id_for(*, prefix, recipient_email, ids):
+def message_id_for(*, prefix: str, recipient_email: str, ids: Iterable[int]) -> str:
     """A Message-ID that depends only on the rows, so a resend after a crash can be recognised as the same email."""
     ids = sorted(ids)
     digest = hashlib.sha256(f"{recipient_email}:{','.join(map(str, ids))}".encode()).hexdigest()[:20]
@@ -57,14 +80,14 @@ def message_id_for(*, prefix, recipient_email, ids):
 class OutboxEmail(EmailMultiAlternatives):
     """An email with its MIME boundary derived from its Message-ID (the same bytes when sent again)."""
 
-    def _create_alternatives(self, msg):
+    def _create_alternatives(self, msg: Message) -> Message:
         msg = super()._create_alternatives(msg)
         # The generator otherwise draws a random boundary and compiles a regex per email to check it.
         msg.set_boundary("=_" + hashlib.sha256(self.extra_headers["Message-ID"].encode()).hexdigest()[:32])
         return msg
 
 
-def is_permanent(exc):
+def is_permanent(exc: BaseException) -> bool:
     # A 5xx answer about this message or recipient: retrying will not help, the next email may still go.
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in exc.recipients.values())
@@ -80,7 +103,7 @@ MARK_SENT_SQL = (
 )
 
 
-def mark_sent_each(waiting, *, claim_token, model):
+def mark_sent_each(waiting: list[tuple[list[int], str]], *, claim_token: str, model: Any) -> None:
     """Mark [(ids, message_id), ...] sent in one statement: all of them or, if the database fails, none."""
     pairs = [(pk, message_id) for ids, message_id in waiting for pk in ids]
     sql = MARK_SENT_SQL.format(
@@ -107,31 +130,31 @@ class SentMarks:
     worker can send twice to the emails of the last few milliseconds, each with the same Message-ID.
     """
 
-    def __init__(self, *, claim_token, model):
+    def __init__(self, *, claim_token: str, model: Any) -> None:
         self.claim_token = claim_token
         self.model = model
-        self.waiting = []
+        self.waiting: list[tuple[list[int], str]] = []
         self.flushed_at = time.monotonic()
 
-    def add(self, *, ids, message_id):
+    def add(self, *, ids: list[int], message_id: str) -> None:
         self.waiting.append((ids, message_id))
         if time.monotonic() - self.flushed_at >= MARK_SENT_EVERY:
             self.flush()
 
-    def flush(self):
+    def flush(self) -> None:
         if self.waiting:
             mark_sent_each(self.waiting, claim_token=self.claim_token, model=self.model)
             self.waiting = []
         self.flushed_at = time.monotonic()
 
 
-def mark_failed(*, model, ids, claim_token, error):
+def mark_failed(*, model: Any, ids: Sequence[int], claim_token: str, error: str) -> None:
     model.objects.filter(pk__in=ids, state=model.State.SENDING, claim_token=claim_token).update(
         state=model.State.FAILED, attempts=F("attempts") + 1, last_error=error[:1000]
     )
 
 
-def release(*, model, ids, claim_token, error):
+def release(*, model: Any, ids: Sequence[int], claim_token: str, error: str) -> list[int]:
     """Give rows back after a failed attempt; the fifth failed attempt marks them failed. Returns the ones to retry."""
     claimed = model.objects.filter(pk__in=ids, state=model.State.SENDING, claim_token=claim_token)
     claimed.filter(attempts__gte=MAX_SEND_ATTEMPTS - 1).update(
@@ -142,7 +165,7 @@ def release(*, model, ids, claim_token, error):
     return retry
 
 
-def release_stale_claims(*, model, now=None):
+def release_stale_claims(*, model: Any, now: datetime.datetime | None = None) -> int:
     """Rows claimed by a task that never came back go back to pending."""
     now = now or timezone.now()
     return model.objects.filter(state=model.State.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
@@ -151,8 +174,17 @@ def release_stale_claims(*, model, now=None):
 
 
 def outbox_send_batch(
-    *, model, ids, claim_token, build, group_key, queryset=None, connection=None, prepare=None, label="Outbox"
-):
+    *,
+    model: Any,
+    ids: Sequence[int],
+    claim_token: str,
+    build: Callable[[Any, list[Any], BaseEmailBackend], EmailMultiAlternatives],
+    group_key: Callable[[Any], Hashable],
+    queryset: QuerySet[Any] | None = None,
+    connection: BaseEmailBackend | None = None,
+    prepare: Callable[[list[Any]], object] | None = None,
+    label: str = "Outbox",
+) -> SendOutcome:
     """Send the pending rows `ids` of `model` over one SMTP connection, one email per group, marking each sent.
 
     `queryset` loads the claimed rows (with what `build` needs, in order); `prepare(rows)` runs once
@@ -166,7 +198,7 @@ def outbox_send_batch(
     outcome = SendOutcome()
     if not rows:
         return outcome
-    groups = defaultdict(list)
+    groups: defaultdict[Hashable, list[Any]] = defaultdict(list)
     for row in rows:
         groups[group_key(row)].append(row)
     connection = connection or get_connection()
@@ -214,10 +246,10 @@ def outbox_send_batch(
 class KeepingBackend(BaseEmailBackend):
     """A mail backend that sends nothing and keeps the messages it is given (the reminders' dry run)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.messages = []
+        self.messages: list[EmailMultiAlternatives] = []
 
-    def send_messages(self, messages):
+    def send_messages(self, messages: Sequence[EmailMultiAlternatives]) -> int:
         self.messages.extend(messages)
         return len(messages)

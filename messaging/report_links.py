@@ -9,6 +9,7 @@ longer partners the action.
 
 import datetime
 import secrets
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core import signing
@@ -16,9 +17,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Action, ActionPartner, Reminder, ReportLink
+from priorities.models import Action, ActionPartner, Status, Submission
+from priorities.services import submission_create
+from tracker.models import User
+
+from .models import Reminder, ReportLink
 from .notifications import Kind, notifications_record
-from .services import submission_create
 
 SALT = "plan-tracker.report-link"
 # Reminders to partners carry links; escalations and summaries go to staff, who sign in.
@@ -35,7 +39,7 @@ class LinkInvalid(Exception):
 class LinkUnusable(Exception):
     """A genuine link that can no longer be used: says why, and whether a new one may be asked for."""
 
-    def __init__(self, message, link, *, renewable=True):
+    def __init__(self, message: str, link: ReportLink, *, renewable: bool = True) -> None:
         super().__init__(message)
         self.link = link
         self.renewable = renewable
@@ -45,24 +49,33 @@ class RenewRefused(Exception):
     """No new link now: too soon, too many, or the person may no longer report on the action."""
 
 
-def link_token(link):
+def link_token(link: ReportLink) -> str:
     return signing.Signer(salt=SALT).sign_object({"l": link.pk, "n": link.nonce})
 
 
-def link_url(link):
-    return settings.SITE_URL + reverse("priorities:report-link", kwargs={"token": link_token(link)})
+def link_url(link: ReportLink) -> str:
+    return settings.SITE_URL + reverse("messaging:report-link", kwargs={"token": link_token(link)})
 
 
-def dry_run_url(*, action_code, recipient_email):
+def dry_run_url(*, action_code: str, recipient_email: str) -> str:
     """What --dry-run prints for a link it would make: the right shape, deliberately not a valid signature."""
     return (
         settings.SITE_URL
-        + reverse("priorities:report-link", kwargs={"token": "DRY-RUN"})
+        + reverse("messaging:report-link", kwargs={"token": "DRY-RUN"})
         + (f"  (for {action_code}, to {recipient_email}; not a valid link)")
     )
 
 
-def _new_link(*, action_id, user, organisation_id, email, reminder=None, origin=ReportLink.Origin.REMINDER, now=None):
+def _new_link(
+    *,
+    action_id: int,
+    user: User,
+    organisation_id: int,
+    email: str,
+    reminder: Reminder | None = None,
+    origin: str = ReportLink.Origin.REMINDER,
+    now: datetime.datetime | None = None,
+) -> ReportLink:
     now = now or timezone.now()
     return ReportLink(
         action_id=action_id,
@@ -77,7 +90,7 @@ def _new_link(*, action_id, user, organisation_id, email, reminder=None, origin=
     )
 
 
-def links_for_reminders(rows):
+def links_for_reminders(rows: Sequence[Reminder]) -> dict[int, str]:
     """{reminder id: URL} for the partner reminder rows a link goes with, making the links not made yet.
 
     Called as a batch is sent: a row's link is made once (unique per reminder), so sending it again
@@ -105,11 +118,11 @@ def links_for_reminders(rows):
     if missing:
         ReportLink.objects.bulk_create(missing, ignore_conflicts=True)
         existing = {link.reminder_id: link for link in ReportLink.objects.filter(reminder__in=eligible)}
-    base = settings.SITE_URL + reverse("priorities:report-link", kwargs={"token": "TOKEN"})
+    base = settings.SITE_URL + reverse("messaging:report-link", kwargs={"token": "TOKEN"})
     return {pk: base.replace("TOKEN", link_token(link)) for pk, link in existing.items()}
 
 
-def link_from_token(token):
+def link_from_token(token: str) -> ReportLink:
     """The link a token names (LinkInvalid if we did not sign it), whatever its state."""
     try:
         data = signing.Signer(salt=SALT).unsign_object(token)
@@ -127,7 +140,7 @@ def link_from_token(token):
     return link
 
 
-def may_report(link):
+def may_report(link: ReportLink) -> bool:
     """The person is still active, still at the organisation, and it still partners the action."""
     user = link.recipient_user
     return (
@@ -138,7 +151,7 @@ def may_report(link):
     )
 
 
-def check_usable(link, *, now=None):
+def check_usable(link: ReportLink, *, now: datetime.datetime | None = None) -> ReportLink:
     """Raise LinkUnusable saying why, unless the link can take a report now."""
     now = now or timezone.now()
     if link.used_at is not None:
@@ -164,13 +177,13 @@ def check_usable(link, *, now=None):
     return link
 
 
-def report_link_from_token(token):
+def report_link_from_token(token: str) -> ReportLink:
     """The usable link a token names: LinkInvalid or LinkUnusable otherwise."""
     return check_usable(link_from_token(token))
 
 
 @transaction.atomic
-def report_link_submit(*, token, status, note, evidence_url=""):
+def report_link_submit(*, token: str, status: Status | str, note: str, evidence_url: str = "") -> Submission:
     """Record the report made through a link, as its recipient, and use the link up (once, even if posted twice)."""
     link = link_from_token(token)
     link = (
@@ -199,7 +212,7 @@ def report_link_submit(*, token, status, note, evidence_url=""):
 
 
 @transaction.atomic
-def report_link_renew(*, token, now=None):
+def report_link_renew(*, token: str, now: datetime.datetime | None = None) -> ReportLink:
     """Email a fresh link to the address the old one was sent to; rate-limited, and only if they may still report."""
     now = now or timezone.now()
     old = link_from_token(token)

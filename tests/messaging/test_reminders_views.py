@@ -9,8 +9,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from priorities.models import Reminder, UpdateFrequency
-from priorities.reminders import reminders_run_daily
+from messaging.models import Reminder
+from messaging.reminders import reminders_run_daily
+from priorities.models import UpdateFrequency
 from tests.factories import ActionFactory, ActionPartnerFactory, PartnerFactory
 
 PASSWORD = "correct horse battery"
@@ -32,7 +33,7 @@ def overdue_action(org_a, partner_a):
 
 
 def remind_url(action):
-    return reverse("priorities:action-send-reminder", kwargs={"pk": action.pk})
+    return reverse("messaging:action-send-reminder", kwargs={"pk": action.pk})
 
 
 @pytest.mark.django_db
@@ -54,7 +55,7 @@ def test_send_now_is_for_the_secretariat_only(client, overdue_action, partner_a,
 def test_send_now_is_post_only_and_404s_for_other_objects(client, secretariat, overdue_action):
     client.force_login(secretariat)
     assert client.get(remind_url(overdue_action)).status_code == 405
-    missing = reverse("priorities:action-send-reminder", kwargs={"pk": overdue_action.pk + 1000})
+    missing = reverse("messaging:action-send-reminder", kwargs={"pk": overdue_action.pk + 1000})
     assert client.post(missing).status_code == 404
 
 
@@ -63,7 +64,7 @@ def test_send_now_writes_the_days_row_and_queues_it_after_commit(
     client, secretariat, overdue_action, partner_a, django_capture_on_commit_callbacks
 ):
     client.force_login(secretariat)
-    with mock.patch("priorities.tasks.send_reminder_batch.delay") as delay:
+    with mock.patch("messaging.tasks.send_reminder_batch.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(remind_url(overdue_action), follow=True)
     row = Reminder.objects.get()
@@ -162,13 +163,13 @@ def test_organisation_include_lists_its_reminders(rf, secretariat, org_a, org_b,
     reminders = Reminder.objects.for_organisation(org_a)
     assert list(reminders) == [mine]
     html = render_to_string(
-        "priorities/includes/organisation_reminders.html",
+        "messaging/includes/organisation_reminders.html",
         {"organisation": org_a, "organisation_reminders": reminders, "user": secretariat},
     )
     assert "a@example.org" in html and other.email not in html
     assert overdue_action.get_absolute_url() in html and "(reminder 2)" in html
     empty = render_to_string(
-        "priorities/includes/organisation_reminders.html",
+        "messaging/includes/organisation_reminders.html",
         {"organisation": org_b, "organisation_reminders": Reminder.objects.none(), "user": secretariat},
     )
     assert "No reminders have been sent to Organisation B." in empty

@@ -11,9 +11,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from priorities.models import ActionPartner, Notification, Reminder, ReportLink, Status, Submission, UpdateFrequency
-from priorities.reminders import reminders_run_daily
-from priorities.report_links import SALT, link_token
+from messaging.models import Notification, Reminder, ReportLink
+from messaging.reminders import reminders_run_daily
+from messaging.report_links import SALT, link_token
+from priorities.models import ActionPartner, Status, Submission, UpdateFrequency
 from priorities.services import submission_accept
 from tests.factories import ActionFactory, ActionPartnerFactory, PartnerFactory, SecretariatFactory, report_link_for
 
@@ -61,7 +62,7 @@ def link(action, ann):
 
 
 def path(link):
-    return reverse("priorities:report-link", kwargs={"token": link_token(link)})
+    return reverse("messaging:report-link", kwargs={"token": link_token(link)})
 
 
 REPORT = {"status": Status.AT_RISK, "note": "Partner withdrew", "evidence_url": "https://example.org/minutes"}
@@ -149,10 +150,10 @@ def test_bad_input_is_explained_and_changes_nothing(action, link):
 def test_a_tampered_link_is_refused(link):
     token = link_token(link)
     for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "nonsense", token.replace(":", "x", 1)):
-        response = Client().get(reverse("priorities:report-link", kwargs={"token": bad}))
+        response = Client().get(reverse("messaging:report-link", kwargs={"token": bad}))
         assert response.status_code == 404 and "not valid" in response.content.decode()
         assert "Send me a new link" not in response.content.decode()
-    assert Client().post(reverse("priorities:report-link", kwargs={"token": "nonsense"}), REPORT).status_code == 404
+    assert Client().post(reverse("messaging:report-link", kwargs={"token": "nonsense"}), REPORT).status_code == 404
     assert not Submission.objects.exists()
 
 
@@ -161,7 +162,7 @@ def test_a_link_is_for_its_own_action_only(action, link, ann, org_a):
     other_link = report_link_for(action=other, user=ann)
     # Another link's id with this link's nonce (or the reverse) is not a link, even correctly signed.
     spliced = signing.Signer(salt=SALT).sign_object({"l": other_link.pk, "n": link.nonce})
-    assert Client().get(reverse("priorities:report-link", kwargs={"token": spliced})).status_code == 404
+    assert Client().get(reverse("messaging:report-link", kwargs={"token": spliced})).status_code == 404
     # Naming another action in the form changes nothing: the link decides the action.
     Client().post(path(link), {**REPORT, "action": other.pk, "action_id": other.pk})
     assert list(Submission.objects.values_list("action__code", flat=True)) == ["5.31"]
@@ -205,7 +206,7 @@ def test_a_deactivated_person_or_an_ended_partnership_voids_the_link(action, lin
 def test_send_me_a_new_link_emails_the_same_address_and_is_rate_limited(
     action, link, ann, django_capture_on_commit_callbacks
 ):
-    renew = reverse("priorities:report-link-renew", kwargs={"token": link_token(link)})
+    renew = reverse("messaging:report-link-renew", kwargs={"token": link_token(link)})
     with django_capture_on_commit_callbacks(execute=True):
         response = Client().post(renew)
     assert response.status_code == 200 and "a***@example.org" in response.content.decode()
@@ -241,8 +242,8 @@ def test_reminder_digests_carry_a_link_per_action_for_partner_users_and_the_same
     assert url in digest.body and f'href="{url}"' in digest.alternatives[0][0]
     assert "Report progress on 5.31" in digest.alternatives[0][0]
     # The same row sent again (after a crash) makes the same link, not a second one.
-    from priorities.reminders import build_digest
-    from priorities.report_links import links_for_reminders
+    from messaging.reminders import build_digest
+    from messaging.report_links import links_for_reminders
 
     rows = list(Reminder.objects.filter(recipient_email="ann@example.org").select_related("action", "recipient_user"))
     again = build_digest(recipient_email="ann@example.org", reminders=rows, report_urls=links_for_reminders(rows))
@@ -263,10 +264,10 @@ def test_two_reports_at_once_through_one_link_make_one(link):
     """The second of two posts that both passed the checks before either wrote is refused by the UPDATE."""
     from unittest import mock
 
-    from priorities.report_links import LinkUnusable, report_link_submit
+    from messaging.report_links import LinkUnusable, report_link_submit
 
     ReportLink.objects.filter(pk=link.pk).update(used_at=timezone.now())
-    with mock.patch("priorities.report_links.check_usable", lambda link, **kwargs: link):
+    with mock.patch("messaging.report_links.check_usable", lambda link, **kwargs: link):
         with pytest.raises(LinkUnusable):
             report_link_submit(token=link_token(link), **REPORT)
     assert not Submission.objects.exists()

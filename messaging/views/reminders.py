@@ -1,17 +1,19 @@
 from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from priorities.models import Action
 from tracker.permissions import SECRETARIAT, role_required
 
-from ..models import Action, Reminder
+from ..models import Reminder
 from ..reminders import reminders_send_for_action
 
 
 @require_POST
 @role_required(SECRETARIAT)
-def action_send_reminder(request, pk):
+def action_send_reminder(request: HttpRequest, pk: int) -> HttpResponse:
     """The secretariat reminds an action's partner contacts now (once a day at most, shared with the daily job)."""
     action = get_object_or_404(Action.objects.visible_to(request.user).select_related("objective__priority"), pk=pk)
     if action.archived_with is not None:

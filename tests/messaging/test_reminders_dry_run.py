@@ -13,8 +13,9 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from priorities.models import Action, Reminder, ReportLink, Status, Submission, UpdateFrequency
-from priorities.reminders import partner_contacts, reminders_run_daily
+from messaging.models import Reminder, ReportLink
+from messaging.reminders import partner_contacts, reminders_run_daily
+from priorities.models import Action, Status, Submission, UpdateFrequency
 from tests.factories import (
     ActionFactory,
     ActionPartnerFactory,
@@ -26,7 +27,7 @@ from tests.factories import (
     PriorityFactory,
     SecretariatFactory,
 )
-from tests.priorities.reminder_clock import Clock
+from tests.messaging.reminder_clock import Clock
 from tracker.models import User
 
 WEDNESDAY = datetime.date(2026, 3, 11)

@@ -4,36 +4,45 @@ Each is a `Notification` row written in the transaction that made the event, und
 event and the recipient), so an event retried or recorded twice is still one email. Rows to send "as
 it happens" are queued after commit; rows a person wants "in a daily digest" wait for the daily job,
 which sends each person one email with all of them. Both go through the outbox reminders use
-(priorities/outbox.py): claimed by a task, sent with a stable Message-ID, retried, failures kept.
+(tracker/outbox.py): claimed by a task, sent with a stable Message-ID, retried, failures kept.
 """
 
 import uuid
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from tracker.models import User
+from priorities.models import Action, Status, Submission
+from tracker.celery import app as celery_app
+from tracker.models import Organisation, User
+from tracker.outbox import OutboxEmail, SendOutcome, message_id_for, outbox_send_batch, release_stale_claims
 
-from .models import Notification, NotificationPreference, Status
-from .outbox import OutboxEmail, message_id_for, outbox_send_batch, release_stale_claims
+from .models import Notification, NotificationPreference
 
 Kind = Notification.Kind
 Delivery = Notification.Delivery
+# The task that sends notification rows (messaging/tasks.py), found by its name when queued: the tasks call
+# this module's services (Celery's layout), so this module does not import them.
+SEND_NOTIFICATION_BATCH = "priorities.tasks.send_notification_batch"
 # The kinds a person chooses how to receive; a new link they asked for always comes at once.
 CHOOSABLE = (Kind.SUBMITTED, Kind.DECIDED)
 
 
-def notification_choices(user):
+def notification_choices(user: User) -> dict[str, str]:
     """{kind: delivery} for each kind a person may choose, "as it happens" unless they chose the digest."""
     chosen = dict(NotificationPreference.objects.filter(user=user).values_list("kind", "delivery"))
     return {kind: chosen.get(kind, Delivery.NOW) for kind in CHOOSABLE}
 
 
 @transaction.atomic
-def notification_choices_set(*, user, choices):
+def notification_choices_set(*, user: User, choices: dict[str, str]) -> dict[str, str]:
     """Save a person's choice per kind; unknown kinds or deliveries are refused, nothing half-saved."""
     if set(choices) - set(CHOOSABLE) or set(choices.values()) - set(Delivery.values):
         raise ValueError("Unknown notification kind or delivery.")
@@ -46,11 +55,11 @@ def notification_choices_set(*, user, choices):
     return notification_choices(user)
 
 
-def _address(user):
+def _address(user: User) -> str:
     return (user.email or "").strip().lower()
 
 
-def reviewers_for(action=None):
+def reviewers_for(action: Action | None = None) -> list[User]:
     """Who reviews a report: the action's owner, or with no (active) owner every active secretariat member."""
     owner = action.owner if action is not None else None
     if owner is not None and owner.is_active and _address(owner):
@@ -58,7 +67,7 @@ def reviewers_for(action=None):
     return list(User.objects.filter(role=User.Role.SECRETARIAT, is_active=True).exclude(email="").order_by("pk"))
 
 
-def submitter_recipients(*, submitted_by, organisation):
+def submitter_recipients(*, submitted_by: User, organisation: Organisation) -> list[tuple[str, User | None]]:
     """Who hears a decision: the person who submitted, or the organisation's contact once they are deactivated."""
     if submitted_by.is_active and _address(submitted_by):
         return [(_address(submitted_by), submitted_by)]
@@ -67,13 +76,23 @@ def submitter_recipients(*, submitted_by, organisation):
     return []
 
 
-def _absolute(path):
+def _absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
-def notifications_record(*, kind, event, recipients, subject, text, link_url="", link_label="", action=None):
+def notifications_record(
+    *,
+    kind: str,
+    event: str,
+    recipients: Iterable[tuple[str, User | None]],
+    subject: str,
+    text: str,
+    link_url: str = "",
+    link_label: str = "",
+    action: Action | None = None,
+) -> list[Notification]:
     """Write one notification per recipient [(email, user or None)] for `event`; queue the immediate ones."""
-    keys = {}
+    keys: dict[str, User | None] = {}
     for email, user in recipients:
         if email and email not in keys:
             keys[email] = user
@@ -110,20 +129,27 @@ def notifications_record(*, kind, event, recipients, subject, text, link_url="",
     return written
 
 
-def notifications_enqueue(*, notification_ids):
+def notifications_enqueue(*, notification_ids: Iterable[int]) -> None:
     """Queue the sending of these rows once the current transaction commits."""
     if not notification_ids:
         return
-    # Celery's layout: tasks import the services, so the services import the task module here.
-    from .tasks import send_notification_batch
-
     ids = list(notification_ids)
+    send_notification_batch = celery_app.tasks[SEND_NOTIFICATION_BATCH]
     transaction.on_commit(lambda: send_notification_batch.delay(notification_ids=ids))
 
 
 def notify_report_submitted(
-    *, event, action, organisation, submitted_by, what, details, review_path, via_link_to="", via_api_token=""
-):
+    *,
+    event: str,
+    action: Action | None,
+    organisation: Organisation,
+    submitted_by: User,
+    what: str,
+    details: Sequence[str],
+    review_path: str,
+    via_link_to: str = "",
+    via_api_token: str = "",
+) -> list[Notification]:
     """A partner reported (progress or a value): tell the action's owner, or every active secretariat member."""
     lines = [f"{submitted_by} ({organisation}) reported {what}.", *details]
     if via_link_to:
@@ -143,8 +169,18 @@ def notify_report_submitted(
 
 
 def notify_report_decided(
-    *, event, action, organisation, submitted_by, what, accepted, outcome, reason="", answer_path, decided_by
-):
+    *,
+    event: str,
+    action: Action | None,
+    organisation: Organisation,
+    submitted_by: User,
+    what: str,
+    accepted: bool,
+    outcome: str,
+    reason: str = "",
+    answer_path: str,
+    decided_by: User,
+) -> list[Notification]:
     """The secretariat decided: tell the person who submitted, accepted or returned with the reason."""
     if accepted:
         subject, lines, label = f"Accepted: {what}", [f"{decided_by} accepted {what}. {outcome}"], "See it"
@@ -164,14 +200,16 @@ def notify_report_decided(
     )
 
 
-def _progress_details(submission):
+def _progress_details(submission: Submission) -> list[str]:
     details = [f"Proposed status: {Status(submission.status).label}", f"Note: {submission.note or '(none)'}"]
     if submission.evidence_url:
         details.append(f"Evidence: {submission.evidence_url}")
     return details
 
 
-def notify_progress_submitted(*, submission, via_link_to="", via_api_token=""):
+def notify_progress_submitted(
+    *, submission: Submission, via_link_to: str = "", via_api_token: str = ""
+) -> list[Notification]:
     action = submission.action
     return notify_report_submitted(
         event=f"submission:{submission.pk}:submitted",
@@ -186,7 +224,7 @@ def notify_progress_submitted(*, submission, via_link_to="", via_api_token=""):
     )
 
 
-def notify_progress_decided(*, submission):
+def notify_progress_decided(*, submission: Submission) -> list[Notification]:
     action = submission.action
     accepted = submission.state == submission.State.ACCEPTED
     return notify_report_decided(
@@ -206,7 +244,7 @@ def notify_progress_decided(*, submission):
 # --- sending ------------------------------------------------------------------------------------
 
 
-def _context(rows):
+def _context(rows: Sequence[Notification]) -> dict[str, Any]:
     user = next((row.recipient_user for row in rows if row.recipient_user_id), None)
     return {
         "greeting_name": (user.get_full_name() or user.username) if user else "",
@@ -221,11 +259,13 @@ def _context(rows):
             for row in rows
         ],
         "site_url": settings.SITE_URL,
-        "choices_url": _absolute(reverse("priorities:notification-choices")),
+        "choices_url": _absolute(reverse("messaging:notification-choices")),
     }
 
 
-def build_notification_email(*, rows, connection=None):
+def build_notification_email(
+    *, rows: Sequence[Notification], connection: BaseEmailBackend | None = None
+) -> EmailMultiAlternatives:
     """One notification alone (its own subject), or a person's digest of several, as plain text and HTML."""
     if len(rows) == 1 and rows[0].delivery == Delivery.NOW:
         subject = rows[0].subject
@@ -235,23 +275,25 @@ def build_notification_email(*, rows, connection=None):
     email = rows[0].recipient_email
     message = OutboxEmail(
         subject=subject,
-        body=render_to_string("emails/notification.txt", context),
+        body=render_to_string("messaging/emails/notification.txt", context),
         to=[email],
         headers={
             "Message-ID": message_id_for(prefix="notification", recipient_email=email, ids=[row.pk for row in rows])
         },
         connection=connection,
     )
-    message.attach_alternative(render_to_string("emails/notification.html", context), "text/html")
+    message.attach_alternative(render_to_string("messaging/emails/notification.html", context), "text/html")
     return message
 
 
-def _group_key(row):
+def _group_key(row: Notification) -> Hashable:
     # "As it happens" is one email per row; a digest is one email per person.
     return ("digest", row.recipient_email) if row.delivery == Delivery.DIGEST else ("one", row.pk)
 
 
-def notifications_send_batch(*, notification_ids, claim_token, connection=None):
+def notifications_send_batch(
+    *, notification_ids: Sequence[int], claim_token: str, connection: BaseEmailBackend | None = None
+) -> SendOutcome:
     """Send these pending rows (each alone, or a person's digest rows together), marking each sent."""
     return outbox_send_batch(
         model=Notification,
@@ -265,14 +307,14 @@ def notifications_send_batch(*, notification_ids, claim_token, connection=None):
     )
 
 
-def notifications_digest_ids():
+def notifications_digest_ids() -> list[int]:
     """The rows waiting for the daily digest."""
     return list(
         Notification.objects.pending().filter(delivery=Delivery.DIGEST).order_by("pk").values_list("pk", flat=True)
     )
 
 
-def notifications_run_digest(*, send_now=False):
+def notifications_run_digest(*, send_now: bool = False) -> list[int] | SendOutcome:
     """The daily job: every pending digest row, one email per person; queued after commit, or sent here."""
     with transaction.atomic():
         release_stale_claims(model=Notification)
@@ -289,7 +331,7 @@ def notifications_run_digest(*, send_now=False):
 
 
 @transaction.atomic
-def notifications_retry_failed(*, notification_ids):
+def notifications_retry_failed(*, notification_ids: Iterable[int]) -> int:
     """Put failed rows back to pending with fresh attempts and queue them; sent rows are never touched."""
     ids = list(
         Notification.objects.filter(pk__in=notification_ids, state=Notification.State.FAILED).values_list(

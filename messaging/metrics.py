@@ -1,8 +1,10 @@
 """The email outbox in Prometheus: how many emails wait, and how long the oldest has waited (read at scrape time).
 
-Registered with tracker.metrics in PrioritiesConfig.ready(). Two queries per scrape, one per outbox table,
+Registered with tracker.metrics in MessagingConfig.ready(). Two queries per scrape, one per outbox table,
 each over the rows not yet sent (the `state` index), never over the sent ones, however many there are.
 """
+
+from collections.abc import Iterator
 
 from django.db.models import Count, Min
 from django.utils import timezone
@@ -14,7 +16,7 @@ UNSENT = (Reminder.State.PENDING, Reminder.State.SENDING)
 COUNTED = (*UNSENT, Reminder.State.FAILED)
 
 
-def _outbox(notification_delivery):
+def _outbox(notification_delivery: str) -> str:
     # Digest notifications wait for the daily digest by design: their own series, so an alert on the
     # age of the oldest email sent "as it happens" is not set off every day.
     return "notification_digests" if notification_delivery == Notification.Delivery.DIGEST else "notifications"
@@ -23,10 +25,10 @@ def _outbox(notification_delivery):
 class OutboxCollector:
     """plan_tracker_outbox_emails{outbox, state} and plan_tracker_outbox_oldest_unsent_seconds{outbox}."""
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         now = timezone.now()
-        counts = {}  # (outbox, state) -> n
-        oldest = {}  # outbox -> the oldest created_at of a pending or sending row
+        counts: dict[tuple[str, str], int] = {}  # (outbox, state) -> n
+        oldest: dict = {}  # outbox -> the oldest created_at of a pending or sending row
         rows = [
             ("reminders", row)
             for row in Reminder.objects.filter(state__in=COUNTED)

@@ -9,14 +9,15 @@ from django.core import mail
 from django.urls import reverse
 
 from indicators.services import measurement_submission_create, measurement_submission_return
-from priorities.models import Notification, NotificationPreference, Status
-from priorities.notifications import (
+from messaging.models import Notification, NotificationPreference
+from messaging.notifications import (
     notification_choices,
     notification_choices_set,
     notifications_run_digest,
     notifications_send_batch,
     notify_progress_submitted,
 )
+from priorities.models import Status
 from priorities.services import submission_accept, submission_create, submission_return
 from tests.factories import ActionPartnerFactory, MeasureFactory, PartnerFactory, SecretariatFactory
 
@@ -169,7 +170,7 @@ def test_a_digest_choice_holds_the_emails_until_the_daily_job_sends_one(
 def test_a_mail_server_refusal_is_kept_as_failed_and_shown_on_the_action_page(
     action, ann, owner, client, django_capture_on_commit_callbacks
 ):
-    with mock.patch("priorities.tasks.send_notification_batch.delay"):
+    with mock.patch("messaging.tasks.send_notification_batch.delay"):
         with django_capture_on_commit_callbacks(execute=True):
             submit(action, ann)
     row = Notification.objects.get()
@@ -186,7 +187,7 @@ def test_a_mail_server_refusal_is_kept_as_failed_and_shown_on_the_action_page(
 
 def test_the_choices_page_saves_per_kind_and_refuses_nonsense(client, ann):
     client.force_login(ann)
-    url = reverse("priorities:notification-choices")
+    url = reverse("messaging:notification-choices")
     html = client.get(url).content.decode()
     assert "As it happens" in html and "In a daily digest" in html
     response = client.post(url, {"submitted": "now", "decided": "digest"})
@@ -226,11 +227,11 @@ def test_the_admin_shows_notifications_without_their_links_and_sends_failed_ones
     Notification.objects.filter(pk=row.pk).update(state="failed", attempts=5, last_error="550")
     admin_user = SecretariatFactory(is_staff=True, is_superuser=True)
     client.force_login(admin_user)
-    html = client.get(reverse("admin:priorities_notification_change", args=[row.pk])).content.decode()
+    html = client.get(reverse("admin:messaging_notification_change", args=[row.pk])).content.decode()
     assert "owner@example.org" in html and "/reviews/#submission-" not in html
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
-            reverse("admin:priorities_notification_changelist"),
+            reverse("admin:messaging_notification_changelist"),
             {"action": "retry_failed", "_selected_action": [row.pk]},
         )
     row.refresh_from_db()

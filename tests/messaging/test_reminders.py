@@ -8,8 +8,8 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
-from priorities.models import Reminder, Status, UpdateFrequency
-from priorities.reminders import (
+from messaging.models import Reminder
+from messaging.reminders import (
     NO_HISTORY,
     Held,
     PartnerHistory,
@@ -22,6 +22,7 @@ from priorities.reminders import (
     reminders_send_batch,
     reminders_send_for_action,
 )
+from priorities.models import Status, UpdateFrequency
 from tests.factories import (
     ActionFactory,
     ActionPartnerFactory,
@@ -30,7 +31,7 @@ from tests.factories import (
     PartnerFactory,
     SecretariatFactory,
 )
-from tests.priorities.reminder_clock import Clock
+from tests.messaging.reminder_clock import Clock
 
 d = datetime.date
 TODAY = d(2025, 6, 11)  # a Wednesday
@@ -315,7 +316,7 @@ def test_dry_run_writes_and_sends_nothing(world):
 
 
 def test_the_daily_job_queues_sending_only_after_commit(world, django_capture_on_commit_callbacks):
-    with mock.patch("priorities.tasks.send_reminder_batch.delay") as delay:
+    with mock.patch("messaging.tasks.send_reminder_batch.delay") as delay:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             reminders_run_daily(today=TODAY)
         delay.assert_not_called()
@@ -327,7 +328,7 @@ def test_the_daily_job_queues_sending_only_after_commit(world, django_capture_on
 
 
 def test_the_task_sends_the_rows(world, settings, django_capture_on_commit_callbacks):
-    from priorities.tasks import send_daily_reminders
+    from messaging.tasks import send_daily_reminders
 
     settings.CELERY_TASK_ALWAYS_EAGER = True
     from tracker.celery import app
@@ -380,7 +381,7 @@ class BrokenConnection(LocmemBackend):
 
 
 def test_an_smtp_failure_mid_batch_puts_the_rest_back_and_a_retry_sends_each_once(world):
-    from priorities.reminders import reminders_record
+    from messaging.reminders import reminders_record
 
     reminders_record(owed=reminders_owed(today=TODAY))
     ids = list(Reminder.objects.values_list("pk", flat=True))
@@ -398,7 +399,7 @@ def test_an_smtp_failure_mid_batch_puts_the_rest_back_and_a_retry_sends_each_onc
 
 
 def test_five_failed_attempts_mark_the_rows_failed(world):
-    from priorities.reminders import reminders_record
+    from messaging.reminders import reminders_record
 
     reminders_record(owed=reminders_owed(today=TODAY))
     ids = list(Reminder.objects.values_list("pk", flat=True))
@@ -413,7 +414,7 @@ def test_five_failed_attempts_mark_the_rows_failed(world):
 
 
 def test_a_refused_recipient_fails_at_once_and_the_others_still_go(world):
-    from priorities.reminders import reminders_record
+    from messaging.reminders import reminders_record
 
     reminders_record(owed=reminders_owed(today=TODAY))
     ids = list(Reminder.objects.values_list("pk", flat=True))
@@ -432,7 +433,7 @@ def test_a_refused_recipient_fails_at_once_and_the_others_still_go(world):
 
 
 def test_rows_claimed_by_another_task_are_not_sent_twice_but_a_redelivered_task_takes_its_own_back(world):
-    from priorities.reminders import reminders_record
+    from messaging.reminders import reminders_record
 
     reminders_record(owed=reminders_owed(today=TODAY))
     ids = list(Reminder.objects.values_list("pk", flat=True))
@@ -550,7 +551,7 @@ def test_a_secretariat_reminder_after_a_failure_tries_the_failed_rows_again(worl
     Reminder.objects.filter(pk__in=[r.pk for r in rows]).update(
         state=State.FAILED, attempts=5, last_error="SMTPServerDisconnected"
     )
-    with mock.patch("priorities.tasks.send_reminder_batch.delay") as delay:
+    with mock.patch("messaging.tasks.send_reminder_batch.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             again = reminders_send_for_action(action=world["overdue"], by=secretary, today=TODAY)
     assert {(r.state, r.attempts) for r in again} == {(State.PENDING, 0)}
@@ -559,13 +560,13 @@ def test_a_secretariat_reminder_after_a_failure_tries_the_failed_rows_again(worl
 
 
 def test_retrying_failed_reminders_leaves_sent_ones_alone(world, django_capture_on_commit_callbacks):
-    from priorities.reminders import reminders_record, reminders_retry_failed
+    from messaging.reminders import reminders_record, reminders_retry_failed
 
     reminders_record(owed=reminders_owed(today=TODAY))
     failed, sent = Reminder.objects.order_by("pk")[:2]
     Reminder.objects.filter(pk=failed.pk).update(state=State.FAILED, attempts=5)
     Reminder.objects.filter(pk=sent.pk).update(state=State.SENT, sent_at=datetime.datetime.now(datetime.UTC))
-    with mock.patch("priorities.tasks.send_reminder_batch.delay") as delay:
+    with mock.patch("messaging.tasks.send_reminder_batch.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             assert reminders_retry_failed(reminder_ids=[failed.pk, sent.pk]) == 1
     delay.assert_called_once_with(reminder_ids=[failed.pk])
@@ -580,8 +581,8 @@ def test_a_database_failure_mid_batch_retries_the_same_task(settings):
 
     from django.db import OperationalError
 
-    from priorities.reminders import SendOutcome
-    from priorities.tasks import send_reminder_batch
+    from messaging.reminders import SendOutcome
+    from messaging.tasks import send_reminder_batch
 
     calls = []
 
@@ -591,7 +592,7 @@ def test_a_database_failure_mid_batch_retries_the_same_task(settings):
             raise OperationalError("server closed the connection unexpectedly")
         return SendOutcome()
 
-    with mock.patch("priorities.tasks.reminders_send_batch", side_effect=flaky):
+    with mock.patch("messaging.tasks.reminders_send_batch", side_effect=flaky):
         result = send_reminder_batch.apply(kwargs={"reminder_ids": [1, 2]}, task_id="batch-1")
     assert result.successful(), result.traceback
     assert calls == ["batch-1", "batch-1"]

@@ -1,20 +1,25 @@
-"""Celery tasks for the plan: thin wrappers that take ids or dates and call the services."""
+"""Celery tasks for messaging: thin wrappers that take ids or dates and call the services.
+
+Each keeps the name it had when it lived in priorities/tasks.py (`name="priorities.tasks..."`): beat's
+stored schedules (django_celery_beat's PeriodicTask rows, written by priorities' migrations 0006 and 0010)
+and the messages already queued name the tasks so, and the services queue them by these names.
+"""
 
 import datetime
 import uuid
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from .notifications import notifications_run_digest, notifications_send_batch
-from .reminders import MAX_SEND_ATTEMPTS, reminders_run_daily, reminders_send_batch
+from .notifications import SEND_NOTIFICATION_BATCH, notifications_run_digest, notifications_send_batch
+from .reminders import MAX_SEND_ATTEMPTS, SEND_REMINDER_BATCH, reminders_run_daily, reminders_send_batch
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def send_daily_reminders(today=None):
+@shared_task(name="priorities.tasks.send_daily_reminders", acks_late=True, reject_on_worker_lost=True)
+def send_daily_reminders(today: str | None = None) -> dict[str, int]:
     """Beat's daily job: write the reminders owed today and queue their sending."""
     day = datetime.date.fromisoformat(today) if today else timezone.localdate()
     summary = reminders_run_daily(today=day)
@@ -35,8 +40,8 @@ OUTBOX_BATCH_TASK: dict[str, Any] = {
 }
 
 
-@shared_task(**OUTBOX_BATCH_TASK)
-def send_reminder_batch(self, reminder_ids):
+@shared_task(name=SEND_REMINDER_BATCH, **OUTBOX_BATCH_TASK)
+def send_reminder_batch(self: Task, reminder_ids: list[int]) -> dict[str, int]:
     """Send these reminder rows; after a mail-server or database failure retry the rest with backoff."""
     # The task id survives redelivery and retries, so a re-run takes back the rows it had claimed.
     outcome = reminders_send_batch(reminder_ids=reminder_ids, claim_token=self.request.id or f"direct-{uuid.uuid4()}")
@@ -46,8 +51,8 @@ def send_reminder_batch(self, reminder_ids):
     return {"sent": len(outcome.sent_ids), "failed": len(outcome.failed_ids)}
 
 
-@shared_task(**OUTBOX_BATCH_TASK)
-def send_notification_batch(self, notification_ids):
+@shared_task(name=SEND_NOTIFICATION_BATCH, **OUTBOX_BATCH_TASK)
+def send_notification_batch(self: Task, notification_ids: list[int]) -> dict[str, int]:
     """Send these notification rows (the same outbox as reminders); retry the rest with backoff."""
     outcome = notifications_send_batch(
         notification_ids=notification_ids, claim_token=self.request.id or f"direct-{uuid.uuid4()}"
@@ -58,7 +63,7 @@ def send_notification_batch(self, notification_ids):
     return {"sent": len(outcome.sent_ids), "failed": len(outcome.failed_ids)}
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def send_notification_digests():
+@shared_task(name="priorities.tasks.send_notification_digests", acks_late=True, reject_on_worker_lost=True)
+def send_notification_digests() -> dict[str, int]:
     """Beat's daily job: queue each person's digest of the notifications they chose to get once a day."""
     return {"queued": len(notifications_run_digest())}
