@@ -26,7 +26,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.db.models import F, Max, OuterRef, QuerySet
+from django.db.models import Max, OuterRef, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -97,6 +97,10 @@ class PartnerHistory:
     last_sent_on: datetime.date | None = None  # the day it was sent (None while it is not)
     pending: bool = False  # an overdue reminder written and not yet sent: the next run sends it
     sending: bool = False  # one being sent by a task right now
+    # The last day a reminder about the action was written, whatever due date it was about: when the due
+    # date moves (a new update frequency, an import), the new date's reminders start afresh, but not the
+    # same day as one about the old date.
+    reminded_on: datetime.date | None = None
 
 
 NO_HISTORY = PartnerHistory()
@@ -184,8 +188,17 @@ def partner_reminder_due(
 
     One reminder in the DUE_SOON_DAYS before the due date. Once overdue: the first at once, each next
     one overdue_interval() days after the previous one was sent (a previous one that failed or was not
-    sent counts from the day it was written), never a second while one is waiting to go out.
+    sent counts from the day it was written), never a second while one is waiting to go out, and never two
+    on one day (a due date that moved the same day waits until tomorrow).
     """
+    decision = _reminder_for_due_date(due=due, today=today, history=history)
+    if decision.kind is not None and history.reminded_on == today:
+        return PartnerDecision(held=Held.NOT_DUE_AGAIN, next_on=today + datetime.timedelta(days=1), last_on=today)
+    return decision
+
+
+def _reminder_for_due_date(*, due: datetime.date, today: datetime.date, history: PartnerHistory) -> PartnerDecision:
+    """partner_reminder_due for the reminders about `due` alone."""
     days_left = (due - today).days
     if days_left > DUE_SOON_DAYS:
         return PartnerDecision(next_on=due - datetime.timedelta(days=DUE_SOON_DAYS))
@@ -209,22 +222,26 @@ def partner_reminder_due(
 
 
 def partner_histories(*, action_ids: Collection[int]) -> dict[tuple[int, int], PartnerHistory]:
-    """{(organisation id, action id): PartnerHistory} from the partner rows about each action's current due date."""
+    """{(organisation id, action id): PartnerHistory} from the partner rows about each action's current due date
+    (and the last day one was written about any due date)."""
     rows = (
         Reminder.objects.filter(
             action_id__in=action_ids,
             organisation__isnull=False,
             kind__in=[Reminder.Kind.DUE_SOON, Reminder.Kind.OVERDUE],
-            cycle=F("action__next_update_due"),
         )
-        .values_list("organisation_id", "action_id", "kind", "sequence", "state")
+        .values_list("organisation_id", "action_id", "kind", "sequence", "state", "cycle", "action__next_update_due")
         .annotate(written=Max("created_at"), sent=Max("sent_at"))
         .order_by()
     )
     found: defaultdict[tuple[int, int], list[tuple[Any, ...]]] = defaultdict(list)
-    for organisation_id, action_id, kind, sequence, state, written, sent in rows:
-        found[organisation_id, action_id].append((kind, sequence, state, written, sent))
-    histories = {}
+    last_written: dict[tuple[int, int], datetime.datetime] = {}
+    for organisation_id, action_id, kind, sequence, state, cycle, current, written, sent in rows:
+        key = (organisation_id, action_id)
+        last_written[key] = max(written, last_written.get(key, written))
+        if cycle == current:
+            found[key].append((kind, sequence, state, written, sent))
+    histories = {key: PartnerHistory(reminded_on=timezone.localdate(written)) for key, written in last_written.items()}
     for key, items in found.items():
         due_soon = [written for kind, _, _, written, _ in items if kind == Reminder.Kind.DUE_SOON]
         overdue = [item for item in items if item[0] == Reminder.Kind.OVERDUE]
@@ -238,6 +255,7 @@ def partner_histories(*, action_ids: Collection[int]) -> dict[tuple[int, int], P
             last_sent_on=timezone.localdate(max(sent)) if sent else None,
             pending=any(state == Reminder.State.PENDING for _, _, state, *_ in overdue),
             sending=any(state == Reminder.State.SENDING for _, _, state, *_ in overdue),
+            reminded_on=histories[key].reminded_on,
         )
     return histories
 

@@ -294,6 +294,27 @@ def test_an_action_overdue_for_months_is_reminded_until_its_partner_reports(worl
     assert "9.2 " not in "".join(m.body for m in mail.outbox)
 
 
+def test_a_due_date_moved_on_the_day_of_a_reminder_is_reminded_the_next_day_not_twice_that_day(world):
+    """Found by the stateful test: an import changed an overdue action's due date after the morning's run,
+    and the evening's run reminded the same people of it again (a new due date starts a new cycle)."""
+    action, clock = world["overdue"], world["clock"]
+    run_on(clock, TODAY)
+    assert Reminder.objects.filter(action=action, recipient_email="ann@example.org").count() == 1
+    type(action).objects.filter(pk=action.pk).update(next_update_due=TODAY - datetime.timedelta(days=1))
+    mail.outbox.clear()
+    again = reminders_run_daily(today=TODAY, send_now=True)
+    assert "9.2 " not in "".join(m.body for m in mail.outbox)
+    assert again.written == 0
+    assert Reminder.objects.filter(action=action, recipient_email="ann@example.org").count() == 1
+    # The next day, the new due date's first overdue reminder goes out.
+    run_on(clock, TODAY + datetime.timedelta(days=1))
+    rows = Reminder.objects.filter(action=action, recipient_email="ann@example.org").order_by("created_at", "pk")
+    assert [(r.cycle, r.sequence) for r in rows] == [
+        (TODAY - datetime.timedelta(days=2), 1),
+        (TODAY - datetime.timedelta(days=1), 1),
+    ]
+
+
 def test_weekly_summary_goes_to_the_commissioner_on_mondays_only(world):
     reminders_run_daily(today=TODAY, send_now=True)
     assert "comm@example.org" not in digests_by_recipient()
