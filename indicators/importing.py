@@ -161,7 +161,12 @@ def parse_measurements_file(*, filename: str, content: bytes) -> ImportPreview:
             row.value, problem = _parse_number(get["value"])
             if problem:
                 row.error("value", problem)
-            elif row.measure is not None and row.measure.unit == Measure.Unit.PERCENTAGE and not 0 <= row.value <= 100:
+            elif (
+                row.measure is not None
+                and row.measure.unit == Measure.Unit.PERCENTAGE
+                and row.value is not None
+                and not 0 <= row.value <= 100
+            ):
                 row.error("value", f"{row.cells['value']} is a percentage outside 0–100.")
         else:
             row.error("value", "Enter the value.")

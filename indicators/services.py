@@ -390,6 +390,8 @@ def _write_measurements(preview: ImportPreview, *, by: User, via: str, now: date
     """Every row of a valid preview as a measurement, with its history; returns how many."""
     measurements = []
     for row in preview.rows:
+        if row.period_start is None or row.period_end is None:  # a valid preview's rows all have their period
+            raise ValueError(f"Row {row.number} has no period: the preview was not valid.")
         measurement = Measurement(
             measure=row.measure,
             period_start=row.period_start,

@@ -17,7 +17,7 @@ from priorities.services import AlreadyDecidedError
 from tracker import imports
 from tracker.forms import apply_errors
 from tracker.models import User
-from tracker.permissions import COMMISSIONER, PARTNER, SECRETARIAT, RoleRequiredMixin, role_required
+from tracker.permissions import COMMISSIONER, PARTNER, SECRETARIAT, RoleRequiredMixin, role_required, signed_in_user
 from tracker.spreadsheets import csv_response, xlsx_response
 
 from . import exporting, services
@@ -338,7 +338,9 @@ class ImportUploadView(imports.ImportUploadView):
 
     def store(self, form: Form) -> MeasurementImport:
         upload = form.cleaned_data["file"]
-        return services.measurement_import_store(filename=upload.name, content=upload.read(), by=self.request.user)
+        return services.measurement_import_store(
+            filename=upload.name, content=upload.read(), by=signed_in_user(self.request)
+        )
 
 
 class MeasurementImportPages(imports.ImportPages[MeasurementImport, ImportPreview]):
@@ -362,7 +364,7 @@ class MeasurementImportPages(imports.ImportPages[MeasurementImport, ImportPrevie
         return parse_measurements_file(filename=upload.filename, content=bytes(upload.content))
 
     def confirm_upload(self, request: HttpRequest, upload: MeasurementImport) -> int:
-        return services.measurement_import_confirm(upload=upload, by=request.user)
+        return services.measurement_import_confirm(upload=upload, by=signed_in_user(request))
 
     def report_cells(self, row: ImportRow) -> list[str]:
         return [row.cells.get("measure", ""), row.period_cell, row.cells.get("value", "")]

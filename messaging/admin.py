@@ -41,7 +41,9 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["recipient_email", "subject", "action__code"]
     date_hierarchy = "created_at"
     # Not the text or the link: a new report link is in them, and whoever reads it could report as its recipient.
-    fields = readonly_fields = [f.name for f in Notification._meta.fields if f.name not in ("id", "text", "link_url")]
+    fields = readonly_fields = tuple(
+        f.name for f in Notification._meta.fields if f.name not in ("id", "text", "link_url")
+    )
     actions = ["retry_failed"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -227,6 +227,8 @@ def notify_progress_submitted(
 def notify_progress_decided(*, submission: Submission) -> list[Notification]:
     action = submission.action
     accepted = submission.state == submission.State.ACCEPTED
+    if submission.decided_by is None:  # the review services set it with the decision
+        raise ValueError(f"Submission {submission.pk} is not decided: nothing to notify.")
     return notify_report_decided(
         event=f"submission:{submission.pk}:{submission.state}",
         action=action,

@@ -56,7 +56,7 @@ def _notifications(person: User) -> Iterator[Row]:
             "subject": notification.subject,
             "text": notification.text,
             "link": notification.link_url,
-            "action": notification.action.code if notification.action_id else "",
+            "action": notification.action.code if notification.action is not None else "",
             "state": notification.get_state_display(),
             "written_at": notification.created_at,
             "sent_at": notification.sent_at,

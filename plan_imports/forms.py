@@ -36,13 +36,13 @@ class PlanImportForm(forms.Form):
     def __init__(self, *args: Any, plans: Iterable[Plan], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.plans = {str(plan.pk): plan for plan in plans}
-        self.fields["plan"].choices = [(pk, plan.title) for pk, plan in self.plans.items()] + [
+        self.fields["plan"].choices = [  # type: ignore[attr-defined]  # a ChoiceField, declared above(pk, plan.title) for pk, plan in self.plans.items()] + [
             (self.NEW_PLAN, "A new plan")
         ]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        choice = cleaned.get("plan")
+        cleaned = super().clean() or {}
+        choice = cleaned.get("plan") or ""
         cleaned["plan_object"] = self.plans.get(choice)
         if choice == self.NEW_PLAN and not " ".join(cleaned.get("new_plan_title", "").split()):
             self.add_error("new_plan_title", "Enter the title of the new plan.")

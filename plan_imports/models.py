@@ -32,4 +32,4 @@ class PlanImport(StoredUpload):
 
     @property
     def plan_title(self) -> str:
-        return self.plan.title if self.plan_id else self.new_plan_title
+        return self.plan.title if self.plan is not None else self.new_plan_title

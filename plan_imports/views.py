@@ -10,13 +10,13 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from priorities.models import Plan, UpdateFrequency
 from tracker import imports
-from tracker.permissions import SECRETARIAT, role_required
+from tracker.permissions import SECRETARIAT, role_required, signed_in_user
 
 from . import services
 from .forms import PlanImportForm
@@ -50,7 +50,7 @@ class PlanImportUploadView(imports.ImportUploadView):
         return services.plan_import_store(
             filename=upload.name,
             content=upload.read(),
-            by=self.request.user,
+            by=signed_in_user(self.request),
             plan=form.cleaned_data["plan_object"],
             new_plan_title=form.cleaned_data["new_plan_title"],
         )
@@ -83,7 +83,7 @@ class PlanImportPages(imports.ImportPages[PlanImport, PlanPreview]):
     def confirm_upload(self, request: HttpRequest, upload: PlanImport) -> int:
         # The organisations ticked on the preview are added; the names are bounded as a form field would be.
         ticked = [name[:300] for name in request.POST.getlist("create_organisation")[:1000]]
-        done = services.plan_import_confirm(upload=upload, by=request.user, create_organisations=ticked)
+        done = services.plan_import_confirm(upload=upload, by=signed_in_user(request), create_organisations=ticked)
         return done.rows_written
 
     def report_cells(self, row: PlanRow) -> list[str]:
@@ -104,7 +104,7 @@ plan_import_preview, plan_import_errors, plan_import_confirm = PlanImportPages()
 
 @require_GET
 @role_required(SECRETARIAT)
-def plan_import_template(request: HttpRequest, fmt: str) -> HttpResponse:
+def plan_import_template(request: HttpRequest, fmt: str) -> HttpResponseBase:
     """A file to fill in: the columns and one example row."""
     year = timezone.localdate().year
     example = [

@@ -17,14 +17,14 @@ import datetime
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -250,7 +250,7 @@ def upload_confirm(
 # --- the pages --------------------------------------------------------------------------------------------
 
 
-def template_response(rows: list[list[Any]], *, fmt: str, name: str, sheet: str) -> HttpResponse:
+def template_response(rows: list[list[Any]], *, fmt: str, name: str, sheet: str) -> HttpResponseBase:
     """A file to fill in for an import, as `name`.csv or `name`.xlsx (a sheet called `sheet`)."""
     if fmt == "csv":
         return csv_response(rows, f"{name}.csv")
@@ -349,7 +349,7 @@ class ImportPages(Generic[UploadT, PreviewT]):
             return render(request, self.done_template, {"upload": upload})
         return self.render_preview(request, upload, self.parse(upload))
 
-    def errors(self, request: HttpRequest, token: uuid.UUID) -> HttpResponse:
+    def errors(self, request: HttpRequest, token: uuid.UUID) -> HttpResponseBase:
         """Every problem of a stored upload as CSV: row, column, problem and the row's cells as read."""
         upload = self.own_upload(request, token)
         preview = self.parse(upload)
@@ -371,11 +371,14 @@ class ImportPages(Generic[UploadT, PreviewT]):
             messages.info(request, str(refused))
             return redirect(upload.get_absolute_url())
         except ImportNotValid as refused:
-            return self.render_preview(request, upload, refused.preview, status=400)
+            # Raised by this import's own check (self.parse's reader): its preview is this import's kind.
+            return self.render_preview(request, upload, cast(PreviewT, refused.preview), status=400)
         messages.success(request, self.confirmed_message.format(rows=written, filename=upload.filename))
         return redirect(upload.get_absolute_url())
 
-    def views(self) -> tuple[Callable[..., HttpResponse], Callable[..., HttpResponse], Callable[..., HttpResponse]]:
+    def views(
+        self,
+    ) -> tuple[Callable[..., HttpResponseBase], Callable[..., HttpResponseBase], Callable[..., HttpResponseBase]]:
         """(preview, errors, confirm) as views: GET, GET and POST, for `allowed_roles` only."""
         allowed = role_required(*self.allowed_roles)
         return (

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection as db_connection
 from django.db import models
@@ -81,7 +81,7 @@ class OutboxEmail(EmailMultiAlternatives):
     """An email with its MIME boundary derived from its Message-ID (the same bytes when sent again)."""
 
     def _create_alternatives(self, msg: Message) -> Message:
-        msg = super()._create_alternatives(msg)
+        msg = super()._create_alternatives(msg)  # type: ignore[misc]  # Django 5.2 has it; the stubs omit it
         # The generator otherwise draws a random boundary and compiles a regex per email to check it.
         msg.set_boundary("=_" + hashlib.sha256(self.extra_headers["Message-ID"].encode()).hexdigest()[:32])
         return msg
@@ -248,8 +248,8 @@ class KeepingBackend(BaseEmailBackend):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.messages: list[EmailMultiAlternatives] = []
+        self.messages: list[EmailMessage] = []
 
-    def send_messages(self, messages: Sequence[EmailMultiAlternatives]) -> int:
+    def send_messages(self, messages: Sequence[EmailMessage]) -> int:
         self.messages.extend(messages)
         return len(messages)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from priorities.forms import SubmissionForm
 from tracker.forms import apply_errors
+from tracker.permissions import AuthenticatedHttpRequest
 
 from ..forms import NotificationChoicesForm
 from ..models import Notification
@@ -31,7 +32,7 @@ logger = logging.getLogger("tracker.security")
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def notification_choices_view(request: HttpRequest) -> HttpResponse:
+def notification_choices_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Each signed-in person chooses, per kind, "as it happens" (the default) or "in a daily digest"."""
     current = notification_choices(request.user)
     form = NotificationChoicesForm(
@@ -48,7 +49,8 @@ def notification_choices_view(request: HttpRequest) -> HttpResponse:
 
 def _unusable(request: HttpRequest, error: Exception, status: int) -> HttpResponse:
     link = getattr(error, "link", None)
-    context = {"reason": str(error), "token": request.resolver_match.kwargs["token"] if link else None}
+    match = request.resolver_match
+    context = {"reason": str(error), "token": match.kwargs["token"] if link and match else None}
     context["renewable"] = getattr(error, "renewable", False)
     return render(request, "messaging/report_link_invalid.html", context, status=status)
 

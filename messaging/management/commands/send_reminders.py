@@ -11,7 +11,7 @@ from django.utils import timezone
 from messaging.models import Reminder
 from messaging.reminders import Held, HeldLine, reminders_run_daily
 
-NOT_SENT = {
+NOT_SENT: dict[str, str] = {
     Reminder.State.SKIPPED: "the organisation has submitted progress since",
     Reminder.State.ARCHIVED: "the action has been archived since",
 }
@@ -46,7 +46,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--date", type=str, help="Work as if today were this date (YYYY-MM-DD).")
 
-    def handle(self, *args: Any, dry_run: bool = False, date: datetime.date | None = None, **options: Any) -> None:
+    def handle(self, *args: Any, dry_run: bool = False, date: str | None = None, **options: Any) -> None:
         today = iso_date(date) if date else timezone.localdate()
         summary = reminders_run_daily(today=today, dry_run=dry_run, send_now=True)
         self.stdout.write(f"Reminders for {day(today)}{' (dry run)' if dry_run else ''}:")
@@ -63,6 +63,8 @@ class Command(BaseCommand):
         verb = "Would write" if dry_run else "Wrote"
         self.stdout.write(f"{verb} {summary.written} reminder(s) for {len(summary.recipients)} recipient(s).")
         outcome = summary.outcome
+        if outcome is None:  # a run with send_now=True always sends (or, dry, pretends to)
+            raise CommandError("The reminders job did not send: nothing to report.")
         if dry_run:
             self.stdout.write(
                 f"Would send {outcome.messages} email(s) covering {len(outcome.sent_ids)} reminder(s) "
@@ -89,7 +91,7 @@ class Command(BaseCommand):
             self.stdout.write("Partner reminders not sent today, and why:")
             for line in others:
                 why = line.held.value
-                if line.held is Held.NOT_DUE_AGAIN:
+                if line.held is Held.NOT_DUE_AGAIN and line.last_on and line.next_on:
                     why = f"reminded on {day(line.last_on)}; next reminder on {day(line.next_on)} if still not reported"
                 who = f"{line.organisation}: " if line.organisation else ""
                 self.stdout.write(f"  {who}{', '.join(line.actions)}: {why}")
