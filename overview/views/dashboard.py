@@ -30,7 +30,7 @@ class SinceForm(forms.Form):
 def dashboard(request):
     """The page around a cached body: recomputed only when the data, the day or the query changes."""
     body = cached_fragment(*_dashboard_fragment(request))
-    return render(request, "priorities/dashboard.html", {"body_html": body})
+    return render(request, "overview/dashboard.html", {"body_html": body})
 
 
 @prerendered("dashboard")
@@ -65,4 +65,4 @@ def _dashboard_body(request):
         # The organisation's page shows the plan these counts are of.
         plan_query=f"?{plan_switch(request).query}" if plan_slug else "",
     )
-    return render_to_string("priorities/includes/dashboard_body.html", {**context, "form": form})
+    return render_to_string("overview/includes/dashboard_body.html", {**context, "form": form})

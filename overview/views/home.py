@@ -86,4 +86,4 @@ def partner_home(request):
             "measure", "submitted_by", "decided_by"
         )[:20],
     }
-    return render(request, "priorities/partner_home.html", context)
+    return render(request, "overview/partner_home.html", context)

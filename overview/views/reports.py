@@ -56,7 +56,7 @@ def progress_report(request):
         what = f"Progress report as of {as_of:%Y-%m-%d}" + (f", part {part.number} of {len(parts)}" if part else "")
         rows = part.last - part.first + 1 if part else report.total
         record_access(request, kind=Kind.REPORT, what=what, rows=rows)
-    return render(request, "priorities/progress_report.html", context, status=400 if form.errors else 200)
+    return render(request, "overview/progress_report.html", context, status=400 if form.errors else 200)
 
 
 def _parts_page(request, parts, part):

@@ -48,7 +48,7 @@ def _queue_context(request, **extra):
 @role_required(*STAFF)
 def review_queue(request):
     """Pending submissions, oldest first; the commissioner may read it, only the secretariat decides."""
-    return render(request, "priorities/review_queue.html", _queue_context(request))
+    return render(request, "overview/review_queue.html", _queue_context(request))
 
 
 @require_POST
@@ -91,4 +91,4 @@ def submission_return_view(request, pk):
             messages.success(request, f"Returned to {submission.organisation} with your reason.")
             return redirect("overview:review-queue")
     context = _queue_context(request, return_form=form, returning=submission)
-    return render(request, "priorities/review_queue.html", context, status=400)
+    return render(request, "overview/review_queue.html", context, status=400)

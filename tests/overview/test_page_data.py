@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from overview.page_data import REPORT_ACTIONS_LIMIT, dashboard_data, progress_report_data
 from tests.factories import PlanFactory
-from tests.priorities.test_dashboard import make_plan
-from tests.priorities.test_progress_report import make_report_plan
+from tests.overview.test_dashboard import make_plan
+from tests.overview.test_progress_report import make_report_plan
 
 
 def _evaluated(data):

@@ -559,17 +559,17 @@ def test_archived_indicators_leave_the_register_filter_and_the_dashboard(client,
 def test_dashboard_and_report_query_counts_are_fixed_with_archived_items(
     client, commissioner, secretariat, django_assert_max_num_queries, plan, indicators
 ):
-    from tests.priorities.test_dashboard import make_plan
+    from tests.overview.test_dashboard import make_plan
 
     make_plan(30)
     action_archive(action=plan["used"], by=secretariat)
     objective_archive(objective=plan["second"], by=secretariat)
     indicator_archive(indicator=indicators["used"], by=secretariat)
     client.force_login(commissioner)
-    # The budgets of tests/priorities/test_dashboard.py: the live() filters add joins, not queries.
+    # The budgets of tests/overview/test_dashboard.py: the live() filters add joins, not queries.
     with django_assert_max_num_queries(16):
         assert client.get(reverse("overview:dashboard")).status_code == 200
-    # The report: one more, the actions it lists (tests/priorities/test_progress_report.py), and its row
+    # The report: one more, the actions it lists (tests/overview/test_progress_report.py), and its row
     # in the access log.
     with django_assert_max_num_queries(13):
         response = client.get(reverse("overview:progress-report"))

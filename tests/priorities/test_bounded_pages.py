@@ -2,7 +2,7 @@
 
 Each shows a summary, the first rows of what needs attention, and one page (50) of a list; the full
 lists stay downloads. Their size and query count do not grow with the number of actions. (The
-progress report lists up to 500 actions, then is in parts: tests/priorities/test_progress_report.py.)
+progress report lists up to 500 actions, then is in parts: tests/overview/test_progress_report.py.)
 """
 
 import csv
@@ -173,7 +173,7 @@ def test_partner_home_runs_a_fixed_number_of_queries(db, django_assert_max_num_q
         assert client.get(HOME, {"page": 2}).status_code == 200
 
 
-# --- the progress report: tests/priorities/test_progress_report.py lists every action (issue 22) ----
+# --- the progress report: tests/overview/test_progress_report.py lists every action (issue 22) ----
 
 
 # --- the review queue -------------------------------------------------------------------------------

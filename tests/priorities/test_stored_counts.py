@@ -260,7 +260,7 @@ def test_the_dashboard_afresh_runs_the_same_queries_at_any_size(client, commissi
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from tests.priorities.test_dashboard import make_plan
+    from tests.overview.test_dashboard import make_plan
     from tracker.caching import data_changed
 
     client.force_login(commissioner)
