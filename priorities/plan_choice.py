@@ -157,10 +157,12 @@ def plan_choose(request: HttpRequest, requested: str | None) -> Plan | None:
     if plan is None:
         _not_yours(request, requested)
         return None
+    # A plan to choose means a signed-in person (plans_for gives no plan to anyone else).
+    user = cast(User, request.user)
     if plan is default_plan(plans):
-        plan_choice_forget(user=request.user)
+        plan_choice_forget(user=user)
     elif not plan.chosen:
-        plan_choice_remember(user=request.user, plan=plan)
+        plan_choice_remember(user=user, plan=plan)
     return plan
 
 
