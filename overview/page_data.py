@@ -9,7 +9,7 @@ import datetime
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.db.models import Case, CharField, Count, F, OuterRef, Prefetch, Subquery, Value, When
+from django.db.models import Case, CharField, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from priorities.models import (
     Action,
     ActionChange,
     ActionPartner,
+    ActionQuerySet,
     Objective,
     ObjectiveStatusCount,
     Plan,
@@ -39,7 +40,9 @@ from tracker.sql import JoinedText
 LIST_LIMIT = 25
 
 
-def status_counts(actions, today, plan):
+def status_counts(
+    actions: ActionQuerySet, today: datetime.date, plan: Plan | None
+) -> tuple[dict[int, dict[str, int]], int]:
     """({objective_id: {status: n}}, overdue total) for the plan's actions (staff: every action).
 
     The counts per status are the stored ones (ObjectiveStatusCount, kept by the services): a few
@@ -155,7 +158,7 @@ def dashboard_data(
 # --- the progress report ----------------------------------------------------------------------------
 
 
-def actions_as_of(actions, as_of):
+def actions_as_of(actions: ActionQuerySet, as_of: datetime.date) -> QuerySet[Any]:
     """Annotate each action with its status, note and update time as of the end of `as_of` (history replayed).
 
     Today's are the action's last update, which action_record_update keeps with the status it sets:
@@ -182,14 +185,14 @@ def actions_as_of(actions, as_of):
 REPORT_ACTIONS_LIMIT = 500
 
 
-def build_report(user, as_of, plan):
+def build_report(user: User, as_of: datetime.date, plan: Plan | None) -> tuple[list[Plan], list[dict[str, Any]]]:
     """The plan (a list of it, or none) with its priorities, objectives and indicators, and the summary, as of a date.
 
     Each item as it stood on the date: one archived later was live then, one archived by then was not.
     Each objective carries `counts_then` (in STATUS_ORDER) and `total` as of the date, each priority
     its `total`, counted in one grouped query. The actions themselves are listed by list_actions().
     """
-    plans = Plan.objects.filter(pk=plan.pk if plan else None).prefetch_related(
+    plans_found = Plan.objects.filter(Q(pk=plan.pk if plan else None)).prefetch_related(
         Prefetch(
             "priorities",
             queryset=Priority.objects.live_on(as_of).prefetch_related(
@@ -201,10 +204,10 @@ def build_report(user, as_of, plan):
             queryset=SuccessIndicator.objects.live_on(as_of).prefetch_related("measures"),
         ),
     )
-    plans = list(plans)
+    plans: list[Any] = list(plans_found)  # with the counts set below
     # Indicator values as known on the date: recorded by then, as then corrected.
     annotate_as_of([m for plan in plans for i in plan.indicators.all() for m in i.measures.all()], as_of)
-    by_objective = {}
+    by_objective: dict[int, dict[str, int]] = {}
     rows = (
         actions_as_of(report_actions(user, as_of).filter(objective__priority__plan=plan), as_of)
         .order_by()
@@ -217,9 +220,9 @@ def build_report(user, as_of, plan):
         # No update by then: not started, as every action begins.
         status = status or Status.NOT_STARTED
         counts[status] = counts.get(status, 0) + n
-    totals = {}
-    for plan in plans:
-        for priority in plan.priorities.all():
+    totals: dict[str, int] = {}
+    for each in plans:
+        for priority in each.priorities.all():
             priority.total = 0
             for objective in priority.objectives.all():
                 counts = by_objective.get(objective.pk, {})
@@ -232,7 +235,7 @@ def build_report(user, as_of, plan):
     return plans, summary
 
 
-def report_actions(user, as_of):
+def report_actions(user: User, as_of: datetime.date) -> ActionQuerySet:
     """The actions the report counts and lists: those `user` may see, live at the end of `as_of`."""
     return Action.objects.visible_to(user).live_on(as_of)
 
@@ -248,7 +251,7 @@ class ReportPart:
     total: int
 
 
-def report_parts(plan, limit=REPORT_ACTIONS_LIMIT):
+def report_parts(plan: Any, limit: int = REPORT_ACTIONS_LIMIT) -> list[ReportPart]:
     """The parts of the plan's report, by priority, each of at most `limit` actions; [] when one page holds it all.
 
     A priority with more than `limit` actions is in several parts; one without actions is in none
@@ -256,7 +259,7 @@ def report_parts(plan, limit=REPORT_ACTIONS_LIMIT):
     """
     if plan is None or sum(priority.total for priority in plan.priorities.all()) <= limit:
         return []
-    parts = []
+    parts: list[ReportPart] = []
     for priority in plan.priorities.all():
         for start in range(0, priority.total, limit):
             last = min(start + limit, priority.total)
@@ -264,7 +267,9 @@ def report_parts(plan, limit=REPORT_ACTIONS_LIMIT):
     return parts
 
 
-def list_actions(user, as_of, plan, part=None, limit=REPORT_ACTIONS_LIMIT):
+def list_actions(
+    user: User, as_of: datetime.date, plan: Plan, part: ReportPart | None = None, limit: int = REPORT_ACTIONS_LIMIT
+) -> list[Any]:
     """The listed actions (all the plan's, or a part's), in report order, each with its status, note,
     update time and lead partners as of the date: one query.
 
@@ -296,14 +301,14 @@ def list_actions(user, as_of, plan, part=None, limit=REPORT_ACTIONS_LIMIT):
     )
 
 
-def _lay_out(plan, listed, parts, part):
+def _lay_out(plan: Any, listed: list[Any], parts: list[ReportPart], part: ReportPart | None) -> None:
     """Put each listed action under its objective, and say where each objective's actions are.
 
     Sets on each objective: `listed` (its actions on this page), `part_number` (the part that lists
     its first action, None on a one-page report) and, on a part, `continued_from` / `continues_in`
     (the part before or after, when the objective is split between parts).
     """
-    by_objective = {}
+    by_objective: dict[int, list[Any]] = {}
     for action in listed:
         by_objective.setdefault(action.objective_id, []).append(action)
     _format_dates(listed)
@@ -334,15 +339,15 @@ def _lay_out(plan, listed, parts, part):
             position += objective.total
 
 
-def _format_dates(actions):
+def _format_dates(actions: list[Any]) -> None:
     """Set `start_shown`, `target_shown` and `updated_shown` ("1 Mar 2025"; "" for none) on each action.
 
     Formatted once per distinct day (a few hundred rows share few dates): the template's date filter
     on every cell was the largest part of rendering 500 rows.
     """
-    shown = {}
+    shown: dict[datetime.date, str] = {}
 
-    def day(value):
+    def day(value: datetime.date | None) -> str:
         if value is None:
             return ""
         if value not in shown:
@@ -354,17 +359,18 @@ def _format_dates(actions):
         action.updated_shown = day(timezone.localtime(action.updated_then).date()) if action.updated_then else ""
 
 
-def _person(prefix):
+def _person(prefix: str) -> Coalesce:
     """SQL for a user's full name, or their username when they have none (as User.__str__)."""
     full_name = Trim(Concat(f"{prefix}first_name", Value(" "), f"{prefix}last_name", output_field=CharField()))
     return Coalesce(NullIf(full_name, Value("")), f"{prefix}username", output_field=CharField())
 
 
-def _report_action_rows(actions, as_of):
+def _report_action_rows(actions: ActionQuerySet, as_of: datetime.date) -> Iterator[list[Any]]:
     """The Actions sheet from values() rows: one query, typed cells, "last update" as a date and who made it."""
     end = timezone.make_aware(datetime.datetime.combine(as_of + datetime.timedelta(days=1), datetime.time.min))
     latest = ProgressUpdate.objects.filter(action=OuterRef("pk"), created_at__lt=end).order_by("-created_at", "-pk")
     # Who made the update the row shows: today's is the last update (as actions_as_of).
+    updated_by: Coalesce | Subquery
     if as_of >= timezone.localdate():
         updated_by = _person("last_update__author__")
     else:
@@ -424,9 +430,9 @@ def _report_action_rows(actions, as_of):
         ]
 
 
-def _report_indicator_rows(as_of, plan):
+def _report_indicator_rows(as_of: datetime.date, plan: Plan | None) -> Iterator[list[Any]]:
     """The Indicators sheet: numbers as numbers, the period's end as a date, each value as known on `as_of`."""
-    measures = list(
+    measures: list[Any] = list(  # annotated with their values as of the date
         Measure.objects.filter(indicator__plan=plan, indicator__in=SuccessIndicator.objects.live_on(as_of))
         .select_related("indicator__plan")
         .order_by("indicator__plan__title", "indicator__plan_id", "indicator__position", "indicator__code", "pk")

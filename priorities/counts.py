@@ -46,7 +46,7 @@ def objective_status_recount(*, objective_ids: Iterable[int]) -> None:
 
 
 @transaction.atomic
-def partnership_reported(*, action: Action, organisation: Organisation, at: datetime.datetime) -> int:
+def partnership_reported(*, action: Action, organisation: Organisation | None, at: datetime.datetime) -> int:
     """Record that `organisation` reported on `action` at `at` (an update or a submission), if it is the latest.
 
     Returns how many partnerships changed (0 or 1).

@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 import datetime
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
@@ -14,8 +17,14 @@ from tracker.sql import JoinedText
 
 from .scheduling import add_months
 
+if TYPE_CHECKING:
+    # Only for annotations: tracker's models load in their own app; nothing here needs them at run time.
+    from django.contrib.auth.models import AnonymousUser
 
-def code_sort_key(code):
+    from tracker.models import Organisation, User
+
+
+def code_sort_key(code: object) -> str:
     """Sort key for dotted codes in natural order: 5.2 < 5.10, 5.19 < 5.21."""
     parts = []
     for part in str(code).split("."):
@@ -50,12 +59,12 @@ class UpdateFrequency(models.IntegerChoices):
     ANNUALLY = 12, "Annually"
 
 
-class PlanQuerySet(models.QuerySet):
-    def published(self):
+class PlanQuerySet(models.QuerySet["Plan"]):
+    def published(self) -> Self:
         """Plans the secretariat has published: the only ones the public pages and open data show."""
         return self.filter(published_at__isnull=False)
 
-    def publication_scope(self, plan):
+    def publication_scope(self, plan: Plan) -> dict[str, int]:
         """What publishing `plan` makes public, counted by the public pages' own rules (public_pages/data.py).
 
         {"priorities", "objectives", "actions", "organisations", "summaries", "updates", "indicators",
@@ -109,11 +118,11 @@ class Plan(models.Model):
     class Meta:
         ordering = ["title"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.title
 
     @property
-    def is_published(self):
+    def is_published(self) -> bool:
         return self.published_at is not None
 
 
@@ -124,7 +133,7 @@ class PlanChoice(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="+")
     chosen_at = models.DateTimeField(default=timezone.now)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user}: {self.plan}"
 
 
@@ -141,16 +150,16 @@ class PlanPublication(models.Model):
     class Meta:
         ordering = ["-decided_at", "-pk"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.plan} {'published' if self.published else 'unpublished'} {self.decided_at:%d %b %Y %H:%M}"
 
 
-def live_q(prefix=""):
+def live_q(prefix: str = "") -> Q:
     """Q: the item at `prefix` ("", "objective__" ...) is not archived."""
     return Q(**{f"{prefix}archived_at__isnull": True})
 
 
-def live_on_q(day, prefix=""):
+def live_on_q(day: datetime.date, prefix: str = "") -> Q:
     """Q: the item at `prefix` was live at the end of `day` (not archived, or archived on a later day)."""
     next_day = timezone.make_aware(datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min))
     return live_q(prefix) | Q(**{f"{prefix}archived_at__gte": next_day})
@@ -172,16 +181,16 @@ class Archivable(models.Model):
         abstract = True
 
     @property
-    def is_archived(self):
+    def is_archived(self) -> bool:
         return self.archived_at is not None
 
 
-class PriorityQuerySet(models.QuerySet):
-    def live(self):
+class PriorityQuerySet(models.QuerySet["Priority"]):
+    def live(self) -> Self:
         """Priorities not archived."""
         return self.filter(live_q())
 
-    def live_on(self, day):
+    def live_on(self, day: datetime.date) -> Self:
         """Priorities live at the end of `day`."""
         return self.filter(live_on_q(day))
 
@@ -201,19 +210,19 @@ class Priority(Archivable):
             models.UniqueConstraint(fields=["plan", "number"], name="unique_priority_number_per_plan"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Priority {self.number}: {self.title}"
 
 
 OBJECTIVE_LEVELS = ("", "priority__")
 
 
-class ObjectiveQuerySet(models.QuerySet):
-    def live(self):
+class ObjectiveQuerySet(models.QuerySet["Objective"]):
+    def live(self) -> Self:
         """Objectives not archived, nor under an archived priority."""
         return self.filter(*(live_q(level) for level in OBJECTIVE_LEVELS))
 
-    def live_on(self, day):
+    def live_on(self, day: datetime.date) -> Self:
         """Objectives live at the end of `day` (as were their priorities)."""
         return self.filter(*(live_on_q(day, level) for level in OBJECTIVE_LEVELS))
 
@@ -232,10 +241,10 @@ class Objective(Archivable):
             models.UniqueConstraint(fields=["priority", "code"], name="unique_objective_code_per_priority"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.code} {self.title}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.sort_key = code_sort_key(self.code)
         super().save(*args, **kwargs)
 
@@ -244,18 +253,18 @@ ACTION_LEVELS = ("", "objective__", "objective__priority__")
 DUE_SOON_DAYS = 30  # "due soon" on the partner's home: the next update falls due within this many days
 
 
-def _pending_submissions(user):
+def _pending_submissions(user: User) -> SubmissionQuerySet:
     """Submissions awaiting review that count for `user`: for a partner, their organisation's; for staff, all."""
     pending = Submission.objects.pending()
     if user.role == user.Role.PARTNER:
-        pending = pending.filter(organisation_id=user.organisation_id)
+        pending = pending.filter(Q(organisation_id=user.organisation_id))
     return pending
 
 
-class ObjectiveStatusCountQuerySet(models.QuerySet):
-    def by_objective(self):
+class ObjectiveStatusCountQuerySet(models.QuerySet["ObjectiveStatusCount"]):
+    def by_objective(self) -> dict[int, dict[str, int]]:
         """{objective_id: {status: n}} from the stored counts (statuses with no action left out), one query."""
-        counts = {}
+        counts: dict[int, dict[str, int]] = {}
         # Archived objectives (or their priorities) leave the dashboard; archived actions are not counted.
         live = self.filter(
             count__gt=0, objective__archived_at__isnull=True, objective__priority__archived_at__isnull=True
@@ -264,7 +273,7 @@ class ObjectiveStatusCountQuerySet(models.QuerySet):
             counts.setdefault(objective_id, {})[status] = n
         return counts
 
-    def computed(self):
+    def computed(self) -> dict[tuple[int, str], int]:
         """{(objective_id, status): n} counted from the actions themselves, for checking the stored counts."""
         rows = (
             Action.objects.filter(archived_at__isnull=True)
@@ -274,11 +283,11 @@ class ObjectiveStatusCountQuerySet(models.QuerySet):
         )
         return {(row["objective_id"], row["status"]): row["n"] for row in rows}
 
-    def stored(self):
+    def stored(self) -> dict[tuple[int, str], int]:
         """{(objective_id, status): n} as stored, statuses with no action left out."""
         return {(o, s): n for o, s, n in self.filter(count__gt=0).values_list("objective_id", "status", "count")}
 
-    def differences(self):
+    def differences(self) -> list[tuple[int, str, int, int]]:
         """[(objective_id, status, stored, computed)] wherever the stored count is not the actions' own."""
         stored, computed = self.stored(), self.computed()
         return sorted(
@@ -304,24 +313,24 @@ class ObjectiveStatusCount(models.Model):
             models.UniqueConstraint(fields=["objective", "status"], name="unique_status_count_per_objective"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.objective.code} {self.get_status_display()}: {self.count}"
 
 
-class ActionQuerySet(models.QuerySet):
-    def live(self):
+class ActionQuerySet(models.QuerySet["Action"]):
+    def live(self) -> Self:
         """Actions not archived, nor under an archived objective or priority (computed, never copied down)."""
         return self.filter(*(live_q(level) for level in ACTION_LEVELS))
 
-    def live_on(self, day):
+    def live_on(self, day: datetime.date) -> Self:
         """Actions live at the end of `day`: the progress report as of that day shows them."""
         return self.filter(*(live_on_q(day, level) for level in ACTION_LEVELS))
 
-    def archived(self):
+    def archived(self) -> Self:
         """Actions archived themselves or hidden by an archived objective or priority."""
         return self.exclude(pk__in=self.live().values("pk"))
 
-    def visible_to(self, user):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         """The actions a user may see: all for secretariat and commissioner, their organisation's for partners."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
@@ -333,14 +342,14 @@ class ActionQuerySet(models.QuerySet):
             )
         return self.none()
 
-    def partner_reporting(self, organisation_id, state, today=None):
+    def partner_reporting(self, organisation_id: int | None, state: str, today: datetime.date | None = None) -> Self:
         """Actions the organisation partners, by its reporting: "current", "late", "never" (ActionPartner rule)."""
-        partnerships = ActionPartner.objects.filter(organisation_id=organisation_id, action=OuterRef("pk"))
+        partnerships = ActionPartner.objects.filter(Q(organisation_id=organisation_id), action=OuterRef("pk"))
         if state in REPORTING_STATES:
-            partnerships = partnerships.with_reporting(today).filter(reporting=state)
+            partnerships = partnerships.with_reporting(today).filter(Q(reporting=state))
         return self.filter(Exists(partnerships))
 
-    def with_awaiting_review(self, user):
+    def with_awaiting_review(self, user: User) -> Self:
         """Annotate `awaiting_review`: progress submitted on the action waits for the secretariat's decision.
 
         For a partner only their own organisation's submissions count (what they see as "Submitted,
@@ -348,7 +357,7 @@ class ActionQuerySet(models.QuerySet):
         """
         return self.annotate(awaiting_review=Exists(_pending_submissions(user).filter(action=OuterRef("pk"))))
 
-    def awaiting_review(self, user, awaiting=True):
+    def awaiting_review(self, user: User, awaiting: bool = True) -> Self:
         """Actions with progress awaiting review as with_awaiting_review counts it (awaiting=False: without).
 
         One uncorrelated subquery (the few pending submissions, hashed once), not an Exists per action.
@@ -356,12 +365,12 @@ class ActionQuerySet(models.QuerySet):
         q = Q(pk__in=_pending_submissions(user).values("action_id"))
         return self.filter(q) if awaiting else self.exclude(q)
 
-    def overdue(self, today=None):
+    def overdue(self, today: datetime.date | None = None) -> Self:
         """Actions whose next update is due before today and that are not completed."""
         today = today or timezone.localdate()
         return self.exclude(status=Status.COMPLETED).filter(next_update_due__lt=today)
 
-    def partner_summary(self, user, today=None):
+    def partner_summary(self, user: User, today: datetime.date | None = None) -> dict[str, int]:
         """One aggregate query: {"total", each status, "overdue", "due_soon", "awaiting_review"} over these actions.
 
         As on the partner's home, progress awaiting review (with_awaiting_review's rule) is neither
@@ -383,7 +392,7 @@ class ActionQuerySet(models.QuerySet):
             awaiting_review=models.Count("pk", filter=awaiting),
         )
 
-    def for_register(self, today=None):
+    def for_register(self, today: datetime.date | None = None) -> Self:
         """Everything the register shows and sorts on, in a fixed number of queries."""
         today = today or timezone.localdate()
         severity = [Status.OFF_TRACK, Status.AT_RISK, Status.ON_TRACK, Status.NOT_STARTED, Status.COMPLETED]
@@ -411,7 +420,7 @@ class ActionQuerySet(models.QuerySet):
             )
         )
 
-    def export_rows(self):
+    def export_rows(self) -> models.QuerySet[Action, tuple[Any, ...]]:
         """The register's download as plain rows (`values_list`, no model objects), keeping the filters and ordering.
 
         Called on a queryset annotated by with_awaiting_review(user): the download's "Overdue" column says
@@ -439,7 +448,7 @@ class ActionQuerySet(models.QuerySet):
             )
         )
 
-    def partner_lists(self):
+    def partner_lists(self) -> dict[int, str]:
         """{action pk: "Europol (lead); Eurojust"} for these actions, lead first then by name, joined in SQL.
 
         One query whatever the number of actions. PostgreSQL groups every partnership at once
@@ -452,6 +461,7 @@ class ActionQuerySet(models.QuerySet):
             Case(When(role=ActionPartner.Role.LEAD, then=Value(" (lead)")), default=Value("")),
             output_field=models.TextField(),
         )
+        rows: models.QuerySet[Any, tuple[int, str]]
         if connection.vendor == "postgresql":
             rows = (
                 ActionPartner.objects.filter(action__in=self.order_by().values("pk"))
@@ -535,18 +545,18 @@ class Action(Archivable):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.code} {self.title}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.sort_key = code_sort_key(self.code)
         super().save(*args, **kwargs)
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("priorities:action-detail", kwargs={"pk": self.pk})
 
     @property
-    def archived_with(self):
+    def archived_with(self) -> Archivable | None:
         """The archived objective or priority that hides this action, if any (its own archive comes first)."""
         if self.archived_at:
             return self
@@ -557,7 +567,7 @@ class Action(Archivable):
         return None
 
     @property
-    def is_overdue(self):
+    def is_overdue(self) -> bool:
         return (
             self.status != Status.COMPLETED
             and self.next_update_due is not None
@@ -568,21 +578,21 @@ class Action(Archivable):
 REPORTING_STATES = ("current", "late", "never")
 
 
-def reporting_cycle_starts(today=None):
+def reporting_cycle_starts(today: datetime.date | None = None) -> dict[int, datetime.datetime]:
     """{update frequency in months: the moment its current cycle began}, counted back from today.
 
     A partner has reported "within the cycle" when its last report is at or after that moment; an
     action without a frequency counts once the partner has reported at all.
     """
     today = today or timezone.localdate()
-    starts = {}
+    starts: dict[int, datetime.datetime] = {}
     for months in UpdateFrequency.values:
         start = add_months(today, -months)
-        starts[months] = timezone.make_aware(timezone.datetime(start.year, start.month, start.day))
+        starts[months] = timezone.make_aware(datetime.datetime(start.year, start.month, start.day))
     return starts
 
 
-def reporting_cycle_q(today=None, frequency="update_frequency"):
+def reporting_cycle_q(today: datetime.date | None = None, frequency: str = "update_frequency") -> Q:
     """Q on a `last_reported` annotation: reported within the update cycle (`frequency` names its field)."""
     q = Q(**{f"{frequency}__isnull": True, "last_reported__isnull": False})
     for months, start in reporting_cycle_starts(today).items():
@@ -590,7 +600,7 @@ def reporting_cycle_q(today=None, frequency="update_frequency"):
     return q
 
 
-def last_report_by(organisation_ref, action_ref):
+def last_report_by(organisation_ref: Any, action_ref: Any) -> Greatest:
     """Subquery: when the organisation last reported on the action (a submission or an update it made)."""
     submitted = Submission.objects.filter(action=action_ref, organisation=organisation_ref).order_by("-submitted_at")
     updated = ProgressUpdate.objects.filter(action=action_ref, organisation=organisation_ref).order_by("-created_at")
@@ -600,12 +610,12 @@ def last_report_by(organisation_ref, action_ref):
     return Greatest(Coalesce(last_submission, last_update), Coalesce(last_update, last_submission))
 
 
-class ActionPartnerQuerySet(models.QuerySet):
-    def live(self):
+class ActionPartnerQuerySet(models.QuerySet["ActionPartner"]):
+    def live(self) -> Self:
         """Partnerships on live actions (Action.objects.live), as the register and the dashboard count them."""
         return self.filter(*(live_q(f"action__{level}") for level in ACTION_LEVELS))
 
-    def with_reporting(self, today=None):
+    def with_reporting(self, today: datetime.date | None = None) -> Self:
         """Annotate each partnership with `last_reported` and `reporting` ("current", "late" or "never").
 
         The one rule for "has this organisation reported on this action": the organisation page, the
@@ -624,13 +634,13 @@ class ActionPartnerQuerySet(models.QuerySet):
             )
         )
 
-    def of_actions(self, actions):
+    def of_actions(self, actions: models.QuerySet[Action]) -> Self:
         """The partnerships of `actions`; all of them, without a semi-join, when `actions` is every action."""
         if not actions.query.has_filters():
             return self
         return self.filter(action__in=actions)
 
-    def refresh_last_reported(self):
+    def refresh_last_reported(self) -> int:
         """Set `last_reported_at` of these partnerships from their reports (last_report_by), in one UPDATE.
 
         For partnerships whose reports are not known to the services that record them one by one: new
@@ -638,14 +648,14 @@ class ActionPartnerQuerySet(models.QuerySet):
         """
         return self.update(last_reported_at=last_report_by(OuterRef("organisation_id"), OuterRef("action_id")))
 
-    def reporting_differences(self):
+    def reporting_differences(self) -> list[tuple[int, datetime.datetime | None, datetime.datetime | None]]:
         """[(partnership pk, stored last_reported_at, computed)] wherever the stored value is not the reports' own."""
         rows = self.annotate(computed=last_report_by(OuterRef("organisation_id"), OuterRef("action_id"))).values_list(
             "pk", "last_reported_at", "computed"
         )
         return [(pk, stored, computed) for pk, stored, computed in rows.iterator() if stored != computed]
 
-    def engagement(self, today=None):
+    def engagement(self, today: datetime.date | None = None) -> list[dict[str, Any]]:
         """Per organisation: actions partnered, reported within their update cycle, and reported at all.
 
         One grouped query over with_reporting(), so the counts follow the same rule as the register's
@@ -663,7 +673,7 @@ class ActionPartnerQuerySet(models.QuerySet):
                 ever=models.Count("pk", filter=~Q(reporting="never")),
             )
         )
-        organisations = self.model.organisation.field.related_model.objects
+        organisations = cast("type[Organisation]", self.model.organisation.field.related_model).objects
         names = {
             pk: (name, slug)
             for pk, name, slug in organisations.filter(pk__in=[row["organisation_id"] for row in counts]).values_list(
@@ -696,12 +706,12 @@ class ActionPartner(models.Model):
             models.UniqueConstraint(fields=["action", "organisation"], name="unique_partner_per_action"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.organisation} ({self.get_role_display()}) on {self.action.code}"
 
 
-class ProgressUpdateQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class ProgressUpdateQuerySet(models.QuerySet["ProgressUpdate"]):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         """Updates on the actions a user may see."""
         return self.filter(action__in=Action.objects.visible_to(user))
 
@@ -759,11 +769,11 @@ class ProgressUpdate(models.Model):
             models.Index(fields=["action", "organisation", "created_at"], name="update_action_org_time"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.action.code}: {self.get_status_display()} ({self.created_at:%d %b %Y})"
 
     @property
-    def status_changed(self):
+    def status_changed(self) -> bool:
         return bool(self.previous_status) and self.previous_status != self.status
 
 
@@ -799,7 +809,7 @@ class ActionChange(ChangeRecord):
     FIELD_LABELS = CHANGE_FIELD_LABELS
 
     @classmethod
-    def about(cls, action: Action, *, version: int | None = None) -> "ChangeSubject[ActionChange]":
+    def about(cls, action: Action, *, version: int | None = None) -> ChangeSubject[ActionChange]:
         """Changes of `action` that produced `version` (by default the action's version now)."""
         return ChangeSubject(cls, {"action": action, "action_version": action.version if version is None else version})
 
@@ -845,7 +855,7 @@ class PlanChange(ChangeRecord):
         indexes = [models.Index(fields=["item_kind", "item_id"], name="plan_change_item")]
 
     @classmethod
-    def about(cls, *, plan: Plan, kind: str, item: models.Model, label: str) -> "ChangeSubject[PlanChange]":
+    def about(cls, *, plan: Plan, kind: str, item: models.Model, label: str) -> ChangeSubject[PlanChange]:
         """Changes of `item` (the plan, one of its priorities or objectives), named `label` as it is now."""
         return ChangeSubject(cls, {"plan": plan, "item_kind": kind, "item_id": item.pk, "item_label": label})
 
@@ -881,16 +891,16 @@ class ArchiveDecision(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.item} {'archived' if self.archived else 'restored'} {self.decided_at:%d %b %Y %H:%M}"
 
     @property
-    def item(self):
+    def item(self) -> Priority | Objective | None:
         return self.priority or self.objective
 
 
-class SubmissionQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class SubmissionQuerySet(models.QuerySet["Submission"]):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         """Staff see every submission; a partner sees only their own organisation's."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
@@ -900,14 +910,14 @@ class SubmissionQuerySet(models.QuerySet):
             return self.filter(organisation_id=user.organisation_id, action__in=Action.objects.visible_to(user))
         return self.none()
 
-    def pending(self):
+    def pending(self) -> Self:
         return self.filter(state=Submission.State.SUBMITTED)
 
-    def pending_from(self, *, action_ref, organisation_ref):
+    def pending_from(self, *, action_ref: Any, organisation_ref: Any) -> Exists:
         """Exists: the organisation has progress on the action waiting for review (no reminder is owed then)."""
         return Exists(self.pending().filter(action=action_ref, organisation=organisation_ref))
 
-    def awaiting_answer(self):
+    def awaiting_answer(self) -> Self:
         """Returned submissions their organisation has not answered yet (no later submission on the action)."""
         later = Submission.objects.filter(
             action=OuterRef("action"), organisation=OuterRef("organisation"), submitted_at__gt=OuterRef("submitted_at")
@@ -964,5 +974,5 @@ class Submission(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.action.code} from {self.organisation}: {self.get_status_display()} ({self.get_state_display()})"

@@ -1,18 +1,27 @@
 """Every write to the plan goes through these functions (views, the admin, commands and tasks call them)."""
 
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Any, cast
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Manager, Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
 from tracker.caching import data_changed
 from tracker.history import record_changes
+from tracker.models import Organisation, User
 
 from .counts import objective_status_recount, partnership_reported
 from .models import (
     Action,
     ActionChange,
     ActionPartner,
+    ActionQuerySet,
     ArchiveDecision,
     Objective,
     Plan,
@@ -39,13 +48,13 @@ PUBLIC_SUMMARY_MAX_LENGTH = 1000
 class StaleActionError(Exception):
     """Someone else saved the action after this user opened it."""
 
-    def __init__(self, action, seen_version):
+    def __init__(self, action: Action, seen_version: int) -> None:
         super().__init__(f"Action {action.code} was changed by someone else.")
         self.action = action
         self.seen_version = seen_version
 
     @property
-    def changes(self):
+    def changes(self) -> list[ActionChange]:
         """What others changed since `seen_version`, oldest first."""
         return list(
             ActionChange.objects.filter(action=self.action, action_version__gt=self.seen_version)
@@ -54,7 +63,7 @@ class StaleActionError(Exception):
         )
 
     @property
-    def updates(self):
+    def updates(self) -> list[ProgressUpdate]:
         return list(
             ProgressUpdate.objects.filter(action=self.action, action_version__gt=self.seen_version)
             .select_related("author", "organisation")
@@ -62,7 +71,7 @@ class StaleActionError(Exception):
         )
 
 
-def _lock(action, expected_version=None):
+def _lock(action: Action, expected_version: int | None = None) -> Action:
     """The action's row, locked until the transaction ends; refuses a stale `expected_version`."""
     locked = (
         Action.objects.select_for_update(of=("self",))
@@ -74,7 +83,7 @@ def _lock(action, expected_version=None):
     return locked
 
 
-def action_next_update_due(*, action, last_update_at=None):
+def action_next_update_due(*, action: Action, last_update_at: datetime.datetime | None = None) -> datetime.date | None:
     """The date the action's next progress update falls due (None without a frequency or a start)."""
     plan = action.objective.priority.plan
     last_on = timezone.localdate(last_update_at) if last_update_at else None
@@ -86,9 +95,9 @@ def action_next_update_due(*, action, last_update_at=None):
     )
 
 
-def validate_update(*, action, status, note):
+def validate_update(*, action: Action, status: str, note: str | None) -> None:
     """The rules every progress update obeys, whoever records it."""
-    errors = {}
+    errors: dict[str, str] = {}
     if status not in Status.values:
         errors["status"] = "Select a valid status."
     note = (note or "").strip()
@@ -103,7 +112,7 @@ def validate_update(*, action, status, note):
         raise ValidationError(errors)
 
 
-def _save_new_version(action, *, fields):
+def _save_new_version(action: Action, *, fields: Iterable[str]) -> None:
     action.version += 1
     action.save(update_fields=[*fields, "version", "updated_at"])
 
@@ -111,19 +120,19 @@ def _save_new_version(action, *, fields):
 @transaction.atomic
 def action_record_update(
     *,
-    action,
-    status,
-    note,
-    by,
-    evidence_url="",
-    organisation=None,
-    accepted_by=None,
-    expected_version=None,
-    at=None,
-    is_demo=False,
-    is_public=False,
-    via="web",
-):
+    action: Action,
+    status: str,
+    note: str | None,
+    by: User | None,
+    evidence_url: str | None = "",
+    organisation: Organisation | None = None,
+    accepted_by: User | None = None,
+    expected_version: int | None = None,
+    at: datetime.datetime | None = None,
+    is_demo: bool = False,
+    is_public: bool = False,
+    via: str = "web",
+) -> ProgressUpdate:
     """Record a progress update and make its status the action's status; refuses a stale version.
 
     `is_public` shows the update (status, date, note) on the public pages once the plan is published.
@@ -170,7 +179,7 @@ def action_record_update(
     return update
 
 
-def _display(field, value):
+def _display(field: str, value: Any) -> str:
     if value is None or value == "":
         return ""
     if field == "update_frequency":
@@ -182,12 +191,20 @@ def _display(field, value):
     return str(value)
 
 
-def _partners_display(pairs):
+def _partners_display(pairs: Iterable[tuple[str, str]]) -> str:
     return "; ".join(f"{name} ({role})" for name, role in sorted(pairs))
 
 
 @transaction.atomic
-def action_update_details(*, action, by, expected_version=None, partners=None, via="web", **changes):
+def action_update_details(
+    *,
+    action: Action,
+    by: User | None,
+    expected_version: int | None = None,
+    partners: Iterable[tuple[Organisation, str]] | None = None,
+    via: str = "web",
+    **changes: Any,
+) -> list[ActionChange]:
     """Change an action's details or partners, recording each change; refuses a stale version.
 
     `changes` may hold any of DETAIL_FIELDS and PLACE_FIELDS (a new code, or another objective of the
@@ -201,9 +218,10 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
     old_objective_id = locked.objective_id
     if "code" in changes or "objective" in changes:
         _check_action_place(action=locked, changes=changes)
-    before, after = {}, {}
+    before: dict[str, str] = {}
+    after: dict[str, str] = {}
 
-    def record(field, old, new):
+    def record(field: str, old: str, new: str) -> None:
         before[field], after[field] = old, new
 
     if "public_summary" in changes:
@@ -238,7 +256,8 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
     if not after:
         return []
     locked.full_clean(exclude=["objective", "last_update", "owner"])
-    last_at = locked.last_update.created_at if locked.last_update_id else None
+    last_update = locked.last_update if locked.last_update_id else None
+    last_at = last_update.created_at if last_update is not None else None
     locked.next_update_due = action_next_update_due(action=locked, last_update_at=last_at)
     # Action.save() keeps sort_key in step with the code; it must be saved with it.
     sort_key = ["sort_key"] if "code" in changes else []
@@ -251,7 +270,17 @@ def action_update_details(*, action, by, expected_version=None, partners=None, v
 
 
 @transaction.atomic
-def action_create(*, objective, code, title, description, by, via="web", recount=True, **details):
+def action_create(
+    *,
+    objective: Objective,
+    code: str,
+    title: str,
+    description: str,
+    by: User | None,
+    via: str = "web",
+    recount: bool = True,
+    **details: Any,
+) -> Action:
     """Add an action to an objective, recording its creation.
 
     `recount=False` leaves the objective's stored status counts to the caller: an import adding
@@ -270,7 +299,7 @@ def action_create(*, objective, code, title, description, by, via="web", recount
 
 
 @transaction.atomic
-def stored_counts_refresh():
+def stored_counts_refresh() -> None:
     """Set every stored count from the rows themselves: after writes that bypass the services (loaddata).
 
     Each partnership's last report (ActionPartnerQuerySet.refresh_last_reported) and the actions per
@@ -281,7 +310,7 @@ def stored_counts_refresh():
 
 
 @transaction.atomic
-def actions_delete(*, actions):
+def actions_delete(*, actions: QuerySet[Action]) -> int:
     """Delete actions (the admin's delete) and count their objectives' statuses again."""
     objective_ids = set(actions.values_list("objective_id", flat=True))
     deleted, _ = actions.delete()
@@ -292,7 +321,7 @@ def actions_delete(*, actions):
 class AlreadyDecidedError(Exception):
     """The submission was accepted or returned by someone else first."""
 
-    def __init__(self, submission):
+    def __init__(self, submission: Any) -> None:
         who = submission.decided_by or "someone else"
         super().__init__(
             f"This submission was already {submission.get_state_display().lower()} by {who} "
@@ -305,7 +334,7 @@ class AlreadyDecidedError(Exception):
 # indicators.services): lock the report while it still waits, check a return's reason, record the decision.
 
 
-def lock_pending(queryset, submission):
+def lock_pending(queryset: QuerySet[Any] | Manager[Any], submission: Any) -> Any:
     """`submission` from `queryset`, locked for a decision; AlreadyDecidedError if someone decided first."""
     locked = queryset.select_for_update(of=("self",)).select_related("decided_by").get(pk=submission.pk)
     if locked.state != locked.State.SUBMITTED:
@@ -313,7 +342,7 @@ def lock_pending(queryset, submission):
     return locked
 
 
-def clean_return_reason(reason, what):
+def clean_return_reason(reason: str | None, what: str) -> str:
     """The reason for returning `what` ("the submission", "the value"), stripped; refused if empty or too long."""
     reason = (reason or "").strip()
     if not reason:
@@ -325,7 +354,7 @@ def clean_return_reason(reason, what):
     return reason
 
 
-def record_decision(locked, *, by, state, **fields):
+def record_decision(locked: Any, *, by: User, state: str, **fields: Any) -> None:
     """Save the decision on a locked report: its new state, who decided and when, and `fields`."""
     locked.state = state
     locked.decided_by = by
@@ -336,7 +365,16 @@ def record_decision(locked, *, by, state, **fields):
 
 
 @transaction.atomic
-def submission_create(*, action, by, status, note, evidence_url="", via_link_to="", via_api_token=""):
+def submission_create(
+    *,
+    action: Action,
+    by: User,
+    status: str,
+    note: str | None,
+    evidence_url: str | None = "",
+    via_link_to: str = "",
+    via_api_token: str = "",
+) -> Submission:
     """A partner user proposes a progress update on one of their organisation's actions.
 
     `via_link_to`: the address of the reminder whose link it came through (messaging.report_links);
@@ -365,7 +403,7 @@ def submission_create(*, action, by, status, note, evidence_url="", via_link_to=
 
 
 @transaction.atomic
-def submission_accept(*, submission, by):
+def submission_accept(*, submission: Submission, by: User) -> ProgressUpdate:
     """Accept a partner's submission: it becomes an official update, reported by them, accepted by `by`."""
     locked = lock_pending(Submission.objects, submission)
     update = action_record_update(
@@ -385,7 +423,7 @@ def submission_accept(*, submission, by):
 
 
 @transaction.atomic
-def submission_return(*, submission, by, reason):
+def submission_return(*, submission: Submission, by: User, reason: str | None) -> Submission:
     """Send a submission back to the partner with a reason they can answer."""
     reason = clean_return_reason(reason, "the submission")
     locked = lock_pending(Submission.objects, submission)
@@ -396,7 +434,9 @@ def submission_return(*, submission, by, reason):
 
 
 @transaction.atomic
-def progress_update_set_public(*, update, public, by, via="web"):
+def progress_update_set_public(
+    *, update: ProgressUpdate, public: bool, by: User | None, via: str = "web"
+) -> ActionChange | None:
     """Show an update on the public pages or withdraw it, recording the choice in the action's history."""
     locked = ProgressUpdate.objects.select_for_update(of=("self",)).select_related("action").get(pk=update.pk)
     if locked.is_public == bool(public):
@@ -415,7 +455,7 @@ def progress_update_set_public(*, update, public, by, via="web"):
     return change
 
 
-def _decide_publication(plan, *, published, by):
+def _decide_publication(plan: Plan, *, published: bool, by: User | None) -> PlanPublication | None:
     locked = Plan.objects.select_for_update().get(pk=plan.pk)
     if locked.is_published == published:
         return None
@@ -428,7 +468,7 @@ def _decide_publication(plan, *, published, by):
 
 
 @transaction.atomic
-def plan_publish(*, plan, by):
+def plan_publish(*, plan: Plan, by: User) -> PlanPublication | None:
     """Publish the plan's public pages and open data (accepted, public items only); None if already published."""
     if by.role != by.Role.SECRETARIAT:
         raise PermissionDenied("Only the secretariat publishes the plan.")
@@ -436,7 +476,7 @@ def plan_publish(*, plan, by):
 
 
 @transaction.atomic
-def plan_unpublish(*, plan, by):
+def plan_unpublish(*, plan: Plan, by: User) -> PlanPublication | None:
     """Take the plan's public pages and open data down at once; None if it was not published."""
     if by.role != by.Role.SECRETARIAT:
         raise PermissionDenied("Only the secretariat unpublishes the plan.")
@@ -454,11 +494,11 @@ PRIORITY_FIELDS = ("number", "title", "aim")
 OBJECTIVE_FIELDS = ("code", "title")
 
 
-def _lock_plan(plan_id):
+def _lock_plan(plan_id: int) -> Plan:
     return Plan.objects.select_for_update().get(pk=plan_id)
 
 
-def _plan_display(value):
+def _plan_display(value: Any) -> str:
     if value is None or value == "":
         return ""
     if hasattr(value, "strftime"):
@@ -466,12 +506,23 @@ def _plan_display(value):
     return str(value)
 
 
-def _clean_text(value):
+def _clean_text(value: str | None) -> str:
     """Stripped text with browsers' CRLF line ends made LF, so an untouched textarea saves unchanged."""
     return (value or "").replace("\r\n", "\n").strip()
 
 
-def _record_plan_changes(*, plan, kind, item, label, old, new, by, via, at=None):
+def _record_plan_changes(
+    *,
+    plan: Plan,
+    kind: str,
+    item: Model,
+    label: str,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    by: User | None,
+    via: str,
+    at: datetime.datetime | None = None,
+) -> list[PlanChange]:
     """PlanChange rows for the fields whose value differs between the dicts `old` and `new`."""
     changed = [field for field, value in new.items() if old.get(field) != value]
     return record_changes(
@@ -484,7 +535,7 @@ def _record_plan_changes(*, plan, kind, item, label, old, new, by, via, at=None)
     )
 
 
-def _record_created(*, plan, kind, item, label, by, via):
+def _record_created(*, plan: Plan, kind: str, item: Model, label: str, by: User | None, via: str) -> PlanChange:
     [row] = record_changes(
         subject=PlanChange.about(plan=plan, kind=kind, item=item, label=label),
         before={},
@@ -495,25 +546,35 @@ def _record_created(*, plan, kind, item, label, by, via):
     return row
 
 
-def _check_plan_dates(plan):
+def _check_plan_dates(plan: Plan) -> None:
     if plan.start_date and plan.end_date and plan.end_date < plan.start_date:
         raise ValidationError({"end_date": "The end date must be the same as or after the start date."})
 
 
-def _refresh_due_dates(plan):
+def _refresh_due_dates(plan: Plan) -> None:
     """Recount every action's next update of the plan: an action without its own start counts from the plan's."""
     actions = list(
         Action.objects.filter(objective__priority__plan=plan).select_related("objective__priority__plan", "last_update")
     )
     for action in actions:
-        last_at = action.last_update.created_at if action.last_update_id else None
+        last_update = action.last_update if action.last_update_id else None
+        last_at = last_update.created_at if last_update is not None else None
         action.next_update_due = action_next_update_due(action=action, last_update_at=last_at)
     Action.objects.bulk_update(actions, ["next_update_due"], batch_size=500)
     data_changed()  # bulk_update sends no signals: cached pages must not outlive the new dates
 
 
 @transaction.atomic
-def plan_create(*, by, title, organisation_name="", start_date=None, end_date=None, source_url="", via="web"):
+def plan_create(
+    *,
+    by: User | None,
+    title: str,
+    organisation_name: str = "",
+    start_date: datetime.date | None = None,
+    end_date: datetime.date | None = None,
+    source_url: str = "",
+    via: str = "web",
+) -> Plan:
     """Start a new plan (not published), recording its creation and each value it starts with."""
     plan = Plan(
         title=_clean_text(title),
@@ -541,7 +602,7 @@ def plan_create(*, by, title, organisation_name="", start_date=None, end_date=No
 
 
 @transaction.atomic
-def plan_update(*, plan, by, via="web", **changes):
+def plan_update(*, plan: Plan, by: User | None, via: str = "web", **changes: Any) -> list[PlanChange]:
     """Change a plan's title, publisher, dates or source link, recording each change; returns the rows."""
     unknown = set(changes) - set(PLAN_FIELDS)
     if unknown:
@@ -570,14 +631,16 @@ def plan_update(*, plan, by, via="web", **changes):
     return rows
 
 
-def _check_priority_number(priority):
+def _check_priority_number(priority: Priority) -> None:
     clash = Priority.objects.filter(plan_id=priority.plan_id, number=priority.number).exclude(pk=priority.pk)
     if priority.number is not None and clash.exists():
         raise ValidationError({"number": f"This plan already has a priority {priority.number}: choose another number."})
 
 
 @transaction.atomic
-def priority_create(*, plan, by, number, title, aim="", via="web"):
+def priority_create(
+    *, plan: Plan, by: User | None, number: int, title: str, aim: str = "", via: str = "web"
+) -> Priority:
     """Add a priority to a plan; its number is unique in the plan."""
     _lock_plan(plan.pk)
     priority = Priority(plan=plan, number=number, title=_clean_text(title), aim=_clean_text(aim))
@@ -600,7 +663,7 @@ def priority_create(*, plan, by, number, title, aim="", via="web"):
 
 
 @transaction.atomic
-def priority_update(*, priority, by, via="web", **changes):
+def priority_update(*, priority: Priority, by: User | None, via: str = "web", **changes: Any) -> list[PlanChange]:
     """Change a priority's number, title or aim, recording each change; returns the rows."""
     unknown = set(changes) - set(PRIORITY_FIELDS)
     if unknown:
@@ -627,14 +690,14 @@ def priority_update(*, priority, by, via="web", **changes):
     return rows
 
 
-def _clean_code(code):
+def _clean_code(code: str | None) -> str:
     code = (code or "").strip()
     if not code:
         raise ValidationError({"code": "Enter the code, e.g. 5.1."})
     return code
 
 
-def _check_objective_code(objective, plan_id):
+def _check_objective_code(objective: Objective, plan_id: int) -> None:
     clash = (
         Objective.objects.filter(priority__plan_id=plan_id, code__iexact=objective.code)
         .exclude(pk=objective.pk)
@@ -648,7 +711,7 @@ def _check_objective_code(objective, plan_id):
 
 
 @transaction.atomic
-def objective_create(*, priority, by, code, title, via="web"):
+def objective_create(*, priority: Priority, by: User | None, code: str, title: str, via: str = "web") -> Objective:
     """Add an objective to a priority; its code is unique in the plan and sorts naturally (5.2 before 5.10)."""
     plan = _lock_plan(priority.plan_id)
     objective = Objective(priority=priority, code=_clean_code(code), title=_clean_text(title))
@@ -671,7 +734,7 @@ def objective_create(*, priority, by, code, title, via="web"):
 
 
 @transaction.atomic
-def objective_update(*, objective, by, via="web", **changes):
+def objective_update(*, objective: Objective, by: User | None, via: str = "web", **changes: Any) -> list[PlanChange]:
     """Change an objective's code or title, recording each change; returns the rows."""
     unknown = set(changes) - set(OBJECTIVE_FIELDS)
     if unknown:
@@ -700,13 +763,13 @@ def objective_update(*, objective, by, via="web", **changes):
     return rows
 
 
-def _check_action_code(*, code, plan_id, exclude_pk=None):
-    clash = Action.objects.filter(objective__priority__plan_id=plan_id, code__iexact=code).exclude(pk=exclude_pk)
+def _check_action_code(*, code: str, plan_id: int, exclude_pk: int | None = None) -> None:
+    clash = Action.objects.filter(objective__priority__plan_id=plan_id, code__iexact=code).exclude(Q(pk=exclude_pk))
     if clash.exists():
         raise ValidationError({"code": f"Action {code} already exists in this plan: choose another code."})
 
 
-def _check_action_place(*, action, changes):
+def _check_action_place(*, action: Action, changes: dict[str, Any]) -> None:
     """A new code must be free in the plan; a new objective must be one of the same plan."""
     plan_id = action.objective.priority.plan_id
     _lock_plan(plan_id)
@@ -720,7 +783,17 @@ def _check_action_place(*, action, changes):
 
 
 @transaction.atomic
-def action_add(*, objective, by, code, title, description, partners=(), via="web", **details):
+def action_add(
+    *,
+    objective: Objective,
+    by: User | None,
+    code: str,
+    title: str,
+    description: str,
+    partners: Iterable[tuple[Organisation, str]] = (),
+    via: str = "web",
+    **details: Any,
+) -> Action:
     """Add an action to an objective with its partners; its code is unique in the plan.
 
     `details` may hold the other DETAIL_FIELDS; `partners` is a list of (organisation, role) pairs.
@@ -766,14 +839,14 @@ REFERENCE_LABELS = {
 NOT_REFERENCES = {"priorities.actionpartner", "priorities.objectivestatuscount"}
 
 
-def _label(model, n):
+def _label(model: type[Model], n: int) -> str:
     key = model._meta.label_lower
     default = getattr(model, "REFERENCE_LABEL", (str(model._meta.verbose_name), str(model._meta.verbose_name_plural)))
     one, many = REFERENCE_LABELS.get(key, default)
     return f"{n:,} {one if n == 1 else many}"
 
 
-def plan_item_references(*, item):
+def plan_item_references(*, item: Priority | Objective | Action) -> list[str]:
     """What refers to a priority, objective or action, in plain words ("3 progress updates"); [] if nothing.
 
     Every relation that points at the item counts (so one added later counts too), except its partners
@@ -793,12 +866,12 @@ def plan_item_references(*, item):
     return found
 
 
-def _require_secretariat(by):
+def _require_secretariat(by: User | None) -> None:
     if by is None or by.role != by.Role.SECRETARIAT:
         raise PermissionDenied("Only the secretariat archives, restores or deletes the plan's items.")
 
 
-def _refuse_pending_reviews(actions, what):
+def _refuse_pending_reviews(actions: QuerySet[Action] | list[int], what: str) -> None:
     """Archiving would hide progress still waiting for a decision: the secretariat decides it first."""
     codes = sorted(
         set(Submission.objects.pending().filter(action__in=actions).values_list("action__code", flat=True)),
@@ -810,7 +883,9 @@ def _refuse_pending_reviews(actions, what):
         )
 
 
-def _record_hidden(actions, *, old, new, by, at, via):
+def _record_hidden(
+    actions: Iterable[Action], *, old: str, new: str, by: User | None, at: datetime.datetime, via: str
+) -> None:
     """An ActionChange on each action an objective's or priority's decision hid or showed again."""
     record_changes(
         subject=[ActionChange.about(action) for action in actions],
@@ -823,7 +898,7 @@ def _record_hidden(actions, *, old, new, by, at, via):
 
 
 @transaction.atomic
-def action_archive(*, action, by, via="web"):
+def action_archive(*, action: Action, by: User | None, via: str = "web") -> ActionChange | None:
     """Archive an action: it leaves the live pages and reminders; None if it was archived already."""
     _require_secretariat(by)
     locked = _lock(action)
@@ -848,7 +923,7 @@ def action_archive(*, action, by, via="web"):
 
 
 @transaction.atomic
-def action_restore(*, action, by, via="web"):
+def action_restore(*, action: Action, by: User | None, via: str = "web") -> ActionChange | None:
     """Bring an archived action back; None if it was not archived (an archived objective may still hide it)."""
     _require_secretariat(by)
     locked = _lock(action)
@@ -868,7 +943,15 @@ def action_restore(*, action, by, via="web"):
     return change
 
 
-def _decide_archive(item, *, archived, by, via, actions, label):
+def _decide_archive(
+    item: Priority | Objective,
+    *,
+    archived: bool,
+    by: User | None,
+    via: str,
+    actions: ActionQuerySet,
+    label: str,
+) -> ArchiveDecision | None:
     """Archive or restore a priority or objective (`actions`: its actions), logging the decision."""
     _require_secretariat(by)
     locked = type(item).objects.select_for_update().get(pk=item.pk)
@@ -893,7 +976,7 @@ def _decide_archive(item, *, archived, by, via, actions, label):
 
 
 @transaction.atomic
-def objective_archive(*, objective, by, via="web"):
+def objective_archive(*, objective: Objective, by: User | None, via: str = "web") -> ArchiveDecision | None:
     """Archive an objective: it and every action under it leave the live pages; None if already archived."""
     return _decide_archive(
         objective,
@@ -906,7 +989,7 @@ def objective_archive(*, objective, by, via="web"):
 
 
 @transaction.atomic
-def objective_restore(*, objective, by, via="web"):
+def objective_restore(*, objective: Objective, by: User | None, via: str = "web") -> ArchiveDecision | None:
     """Bring an archived objective back with its actions (those archived themselves stay archived)."""
     return _decide_archive(
         objective,
@@ -919,7 +1002,7 @@ def objective_restore(*, objective, by, via="web"):
 
 
 @transaction.atomic
-def priority_archive(*, priority, by, via="web"):
+def priority_archive(*, priority: Priority, by: User | None, via: str = "web") -> ArchiveDecision | None:
     """Archive a priority: it, its objectives and their actions leave the live pages; None if already archived."""
     return _decide_archive(
         priority,
@@ -932,7 +1015,7 @@ def priority_archive(*, priority, by, via="web"):
 
 
 @transaction.atomic
-def priority_restore(*, priority, by, via="web"):
+def priority_restore(*, priority: Priority, by: User | None, via: str = "web") -> ArchiveDecision | None:
     """Bring an archived priority back with what is under it (items archived themselves stay archived)."""
     return _decide_archive(
         priority,
@@ -945,7 +1028,7 @@ def priority_restore(*, priority, by, via="web"):
 
 
 @transaction.atomic
-def plan_item_delete(*, item, by):
+def plan_item_delete(*, item: Priority | Objective | Action, by: User | None) -> None:
     """Delete a priority, objective or action that nothing refers to; refused once anything does (archive it)."""
     _require_secretariat(by)
     locked = type(item).objects.select_for_update().get(pk=item.pk)
@@ -959,9 +1042,9 @@ def plan_item_delete(*, item, by):
         objective_status_recount(objective_ids=[locked.objective_id])
 
 
-def _unique_slug(model, text, fallback):
+def _unique_slug(model: type[Plan | Organisation], text: str, fallback: str) -> str:
     """A slug for `text` that no row of `model` has yet (a number is added when needed)."""
-    limit = model._meta.get_field("slug").max_length
+    limit = cast(int, model._meta.get_field("slug").max_length)  # a SlugField's is always set
     base = (slugify(text) or fallback)[: limit - 6].strip("-") or fallback
     taken = set(model.objects.filter(slug__startswith=base).values_list("slug", flat=True))
     slug, number = base, 1
@@ -972,7 +1055,7 @@ def _unique_slug(model, text, fallback):
 
 
 @transaction.atomic
-def plan_choice_remember(*, user, plan):
+def plan_choice_remember(*, user: User, plan: Plan) -> PlanChoice:
     """Remember the plan a person chose in the plan switcher (one row per person, replaced on a new choice).
 
     One upsert: two tabs choosing at once cannot both insert (the second replaces the first).
@@ -986,13 +1069,22 @@ def plan_choice_remember(*, user, plan):
     return choice
 
 
-def plan_choice_forget(*, user):
+def plan_choice_forget(*, user: User) -> None:
     """Forget the plan a person chose: their pages show the default plan again (plan_choice.default_plan)."""
     PlanChoice.objects.filter(user=user).delete()
 
 
 @transaction.atomic
-def plan_start_next(*, plan, title, start_date, end_date, actions, by, via="web"):
+def plan_start_next(
+    *,
+    plan: Plan,
+    title: str | None,
+    start_date: datetime.date | None,
+    end_date: datetime.date | None,
+    actions: Iterable[Action],
+    by: User | None,
+    via: str = "web",
+) -> tuple[Plan, list[Action]]:
     """Start the plan that follows `plan` and carry the chosen actions of `plan` forward into it.
 
     Each copy keeps its code, title, description, owner, update frequency and partners (with their
