@@ -15,6 +15,7 @@ why each partner reminder it does not owe today is not owed; a dry run is the re
 import dataclasses
 import datetime
 import enum
+import functools
 import logging
 import uuid
 from collections import Counter, defaultdict
@@ -215,6 +216,7 @@ def _reminder_for_due_date(*, due: datetime.date, today: datetime.date, history:
     if not history.last_sequence:
         return PartnerDecision(kind=Reminder.Kind.OVERDUE, sequence=1)
     last_on = history.last_sent_on or history.last_written_on
+    assert last_on is not None  # an overdue reminder with a sequence was written on a day
     next_on = last_on + datetime.timedelta(days=overdue_interval(history.last_sequence))
     if next_on <= today:
         return PartnerDecision(kind=Reminder.Kind.OVERDUE, sequence=history.last_sequence + 1)
@@ -272,6 +274,7 @@ def partner_contacts(*, organisation_ids: Collection[int]) -> defaultdict[int, l
         .order_by("pk")
     )
     for user in users:
+        assert user.organisation_id is not None  # filtered on it above
         contacts[user.organisation_id].append(Contact(user.email.strip().lower(), user.pk, user.organisation_id))
     fallback = Organisation.objects.filter(pk__in=set(organisation_ids) - set(contacts)).exclude(contact_email="")
     for organisation in fallback:
@@ -327,8 +330,8 @@ def _partner_due(*, actions: Sequence[Action], today: datetime.date, manual: boo
             history = histories.get((organisation_id, action.pk), NO_HISTORY)
             # An action with no update frequency has no due date: only the secretariat reminds about it.
             decision = partner_reminder_due(due=due, today=today, history=history) if due else PartnerDecision()
-            if decision.kind is not None:
-                kind, cycle, sequence = decision.kind, action.next_update_due, decision.sequence
+            if decision.kind is not None and due is not None:  # (a decision names a kind only for a due date)
+                kind, cycle, sequence = decision.kind, due, decision.sequence
             elif manual:
                 kind, cycle, sequence = _manual_reminder(action=action, today=today, history=history)
             else:
@@ -351,13 +354,16 @@ def _manual_reminder(
     *, action: Action, today: datetime.date, history: PartnerHistory
 ) -> tuple[str, datetime.date, int]:
     """(kind, cycle, sequence) of a reminder the secretariat asks for outside the schedule."""
+    due = action.next_update_due
+    if due is None:  # no due date, so no history about one (partner_histories keys rows by due date)
+        return Reminder.Kind.MANUAL, today, 0
     if history.last_sequence and (
         history.pending or history.sending or history.last_written_on == today or history.last_sent_on == today
     ):
         # The overdue reminder written today, or waiting to go out: sent (again if it failed) now.
-        return Reminder.Kind.OVERDUE, action.next_update_due, history.last_sequence
+        return Reminder.Kind.OVERDUE, due, history.last_sequence
     if not history.last_sequence and history.due_soon_on == today:
-        return Reminder.Kind.DUE_SOON, action.next_update_due, 0
+        return Reminder.Kind.DUE_SOON, due, 0
     return Reminder.Kind.MANUAL, today, 0
 
 
@@ -379,17 +385,11 @@ def reminders_due(*, today: datetime.date) -> DueReminders:
     due = _partner_due(actions=actions, today=today)
     owed = due.owed
     for action in actions:
-        owner = action.owner
-        if (today - action.next_update_due).days >= ESCALATE_AFTER_DAYS and owner and owner.is_active and owner.email:
+        owner, due_on = action.owner, action.next_update_due
+        assert due_on is not None  # _in_window keeps the actions with a due date
+        if (today - due_on).days >= ESCALATE_AFTER_DAYS and owner and owner.is_active and owner.email:
             owed.append(
-                OwedReminder(
-                    owner.email.strip().lower(),
-                    owner.pk,
-                    None,
-                    action.pk,
-                    Reminder.Kind.ESCALATION,
-                    action.next_update_due,
-                )
+                OwedReminder(owner.email.strip().lower(), owner.pk, None, action.pk, Reminder.Kind.ESCALATION, due_on)
             )
     if today.weekday() == 0 and actions:
         commissioners = User.objects.filter(role=User.Role.COMMISSIONER, is_active=True).exclude(email="")
@@ -481,7 +481,7 @@ def reminders_enqueue(*, reminder_ids: Iterable[int]) -> None:
     """Queue the sending of the pending rows once the current transaction commits."""
     send_reminder_batch = celery_app.tasks[SEND_REMINDER_BATCH]
     for batch in batches_by_recipient(reminder_ids=reminder_ids):
-        transaction.on_commit(lambda batch=batch: send_reminder_batch.delay(reminder_ids=batch))
+        transaction.on_commit(functools.partial(send_reminder_batch.delay, reminder_ids=batch))
 
 
 def action_labels(actions: Iterable[Action]) -> dict[int, str]:
@@ -531,7 +531,9 @@ def _describe_held(held: Sequence[HeldReminder]) -> list[HeldLine]:
         )
     }
     labels = action_labels(actions.values())
-    names = dict(Organisation.objects.filter(pk__in={h.organisation_id for h in held}).values_list("pk", "name"))
+    names: dict[int | None, str] = dict(
+        Organisation.objects.filter(pk__in={h.organisation_id for h in held}).values_list("pk", "name")
+    )
     reasons = list(Held)
     groups: defaultdict[tuple[str, Held, datetime.date | None, datetime.date | None], set[int]] = defaultdict(set)
     for item in held:

@@ -96,30 +96,33 @@ def links_for_reminders(rows: Sequence[Reminder]) -> dict[int, str]:
     Called as a batch is sent: a row's link is made once (unique per reminder), so sending it again
     gives the same URL, and the newest link for a person and action replaces the older ones.
     """
-    eligible = [
-        row
-        for row in rows
-        if row.kind in LINKED_KINDS and row.recipient_user_id and row.organisation_id and row.recipient_user.is_active
-    ]
+    eligible: list[tuple[Reminder, User, int]] = []  # (row, its recipient, their organisation's id)
+    for row in rows:
+        if row.kind not in LINKED_KINDS or not row.recipient_user_id or not row.organisation_id:
+            continue
+        if (user := row.recipient_user) is not None and user.is_active:
+            eligible.append((row, user, row.organisation_id))
     if not eligible:
         return {}
-    existing = {link.reminder_id: link for link in ReportLink.objects.filter(reminder__in=eligible)}
+    reminders = [row for row, _, _ in eligible]
+    existing = _links_by_reminder(reminders)
     missing = [
         _new_link(
-            action_id=row.action_id,
-            user=row.recipient_user,
-            organisation_id=row.organisation_id,
-            email=row.recipient_email,
-            reminder=row,
+            action_id=row.action_id, user=user, organisation_id=organisation_id, email=row.recipient_email, reminder=row
         )
-        for row in eligible
+        for row, user, organisation_id in eligible
         if row.pk not in existing
     ]
     if missing:
         ReportLink.objects.bulk_create(missing, ignore_conflicts=True)
-        existing = {link.reminder_id: link for link in ReportLink.objects.filter(reminder__in=eligible)}
+        existing = _links_by_reminder(reminders)
     base = settings.SITE_URL + reverse("messaging:report-link", kwargs={"token": "TOKEN"})
     return {pk: base.replace("TOKEN", link_token(link)) for pk, link in existing.items()}
+
+
+def _links_by_reminder(reminders: Sequence[Reminder]) -> dict[int, ReportLink]:
+    links = ReportLink.objects.filter(reminder__in=reminders)
+    return {link.reminder_id: link for link in links if link.reminder_id is not None}
 
 
 def link_from_token(token: str) -> ReportLink:
@@ -128,11 +131,11 @@ def link_from_token(token: str) -> ReportLink:
         data = signing.Signer(salt=SALT).unsign_object(token)
     except (signing.BadSignature, ValueError, TypeError) as error:
         raise LinkInvalid("This link is not valid.") from error
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not isinstance(data.get("l"), int):
         raise LinkInvalid("This link is not valid.")
     link = (
         ReportLink.objects.select_related("action__objective__priority__plan", "recipient_user", "organisation")
-        .filter(pk=data.get("l"))
+        .filter(pk=data["l"])
         .first()
     )
     if link is None or not secrets.compare_digest(link.nonce, str(data.get("n"))):

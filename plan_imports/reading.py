@@ -15,9 +15,9 @@ of rows. plan_imports.services.plan_import_confirm writes a valid file in one tr
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import Q
+from django.db.models import Field, Model, Q
 from django.db.models.functions import Lower
 
 from priorities.models import Action, ActionPartner, Objective, Plan, Priority, UpdateFrequency
@@ -42,11 +42,19 @@ COLUMNS = (
 )
 # Without these the file cannot say what it is about; the others may be left out (their cells are then blank).
 REQUIRED_COLUMNS = ("priority", "objective", "action", "action title", "description")
-CODE_MAX_LENGTH = Action._meta.get_field("code").max_length
-PRIORITY_TITLE_MAX_LENGTH = Priority._meta.get_field("title").max_length
-OBJECTIVE_TITLE_MAX_LENGTH = Objective._meta.get_field("title").max_length
-ACTION_TITLE_MAX_LENGTH = Action._meta.get_field("title").max_length
-ORGANISATION_NAME_MAX_LENGTH = Organisation._meta.get_field("name").max_length
+
+
+def _max_length(model: type[Model], name: str) -> int:
+    model_field = model._meta.get_field(name)
+    assert isinstance(model_field, Field)
+    return cast(int, model_field.max_length)  # a CharField's is always set
+
+
+CODE_MAX_LENGTH = _max_length(Action, "code")
+PRIORITY_TITLE_MAX_LENGTH = _max_length(Priority, "title")
+OBJECTIVE_TITLE_MAX_LENGTH = _max_length(Objective, "title")
+ACTION_TITLE_MAX_LENGTH = _max_length(Action, "title")
+ORGANISATION_NAME_MAX_LENGTH = _max_length(Organisation, "name")
 DESCRIPTION_MAX_LENGTH = 10_000
 PRIORITY_NUMBER_MAX = 32767  # PositiveSmallIntegerField
 FIRST_YEAR, LAST_YEAR = 1900, 2999  # the dates an action's schedule may be counted from
@@ -114,7 +122,7 @@ class PlanPreview(Preview):
     renamed: list[tuple[str, str, str]] = field(default_factory=list)
     new_priorities: dict[int, str] = field(default_factory=dict)  # number -> title
     # objective key -> (code, priority number, title)
-    new_objectives: dict[str, tuple[str, int | None, str]] = field(default_factory=dict)
+    new_objectives: dict[str, tuple[str, int, str]] = field(default_factory=dict)
     priority_titles: dict[int, str] = field(default_factory=dict)  # number -> title the file gives (or the plan's)
     # objective key -> title the file gives (or the plan's)
     objective_titles: dict[str, str] = field(default_factory=dict)
@@ -155,7 +163,7 @@ class PlanPreview(Preview):
     @property
     def unconfirmed_organisations(self) -> list[tuple[str, list[int]]]:
         """[(name, [row numbers])] for each unknown organisation not ticked for adding."""
-        found = {}
+        found: dict[str, tuple[str, list[int]]] = {}
         for row in self.rows:
             for _, name in row.unknown_organisations:
                 key = name_key(name)
@@ -207,7 +215,7 @@ class _Organisations:
 def _owners(names: Iterable[str]) -> dict[str, list[User]]:
     """{key: [users]} for the usernames and email addresses the file names, from one query."""
     keys = {name_key(name) for name in names if name}
-    found = {}
+    found: dict[str, list[User]] = {}
     if not keys:
         return found
     users = (
@@ -245,10 +253,11 @@ def _existing(
     if plan is None:
         return {}, {}, {}
     priorities = {p.number: p for p in Priority.objects.filter(plan=plan)}
-    objectives = {}
+    objectives: dict[str, Objective] = {}
     for objective in Objective.objects.filter(priority__plan=plan).select_related("priority"):
         objectives.setdefault(name_key(objective.code), objective)
-    actions, by_pk = {}, {}
+    actions: dict[str, ExistingAction] = {}
+    by_pk: dict[int, ExistingAction] = {}
     rows = Action.objects.filter(objective__priority__plan=plan).values_list(
         "pk",
         "code",
@@ -263,10 +272,9 @@ def _existing(
         "target_date",
         "update_frequency",
     )
-    for pk, code, objective_code, title, description, owner, first, last, username, *dates_frequency in rows:
-        action = ExistingAction(
-            pk, code, objective_code, title, description, owner, person_name(first, last, username), *dates_frequency
-        )
+    for pk, code, objective_code, title, description, owner, first, last, username, start, target, every in rows:
+        name = person_name(first, last, username)
+        action = ExistingAction(pk, code, objective_code, title, description, owner, name, start, target, every)
         by_pk[pk] = action
         actions.setdefault(name_key(code), action)
     partnerships = ActionPartner.objects.filter(action__objective__priority__plan=plan).values_list(
@@ -312,8 +320,8 @@ def _parse_optional_date(row: PlanRow, column: str, cell: Any) -> datetime.date 
     if not cell_text(cell):
         return None
     date, problem = parse_date(cell)
-    if problem:
-        row.error(column, problem)
+    if date is None:
+        row.error(column, problem or f"“{cell_text(cell)}” is not a date.")
         return None
     if not FIRST_YEAR <= date.year <= LAST_YEAR:
         row.error(
@@ -387,28 +395,29 @@ def parse_plan_file(
     priorities, objectives, actions = _existing(plan)
     priority_titles = _Titles("priority", "priority title", PRIORITY_TITLE_MAX_LENGTH)
     objective_titles = _Titles("objective", "objective title", OBJECTIVE_TITLE_MAX_LENGTH)
-    objective_priority = {}  # objective key -> (priority number, row number or None for the plan's)
-    action_rows = {}  # action key -> row number
+    objective_priority: dict[str, tuple[int, int | None]] = {}  # key -> (priority number, row number, None: the plan)
+    action_rows: dict[str, int] = {}  # action key -> row number
 
     for row, get in records:
         # Priority and objective: codes that clash with another row or with the plan.
         row.priority_number = _parse_priority(row, row.cells["priority"])
         row.objective_code = _parse_code(row, "objective", "objective")
         row.action_code = _parse_code(row, "action", "action")
-        number = row.priority_number
-        if number is not None:
-            priority_titles.check(row, number, number)
+        priority_number = row.priority_number
+        if priority_number is not None:
+            priority_titles.check(row, priority_number, priority_number)
         objective_key = name_key(row.objective_code)
-        if row.objective_code and number is not None:
+        if row.objective_code and priority_number is not None:
             existing = objectives.get(objective_key)
             if objective_key not in objective_priority and existing is not None:
                 objective_priority[objective_key] = (existing.priority.number, None)
-            seen = objective_priority.setdefault(objective_key, (number, row.number))
-            if seen[0] != number:
+            seen = objective_priority.setdefault(objective_key, (priority_number, row.number))
+            if seen[0] != priority_number:
                 where = f"row {seen[1]}" if seen[1] else "the plan"
                 row.error(
                     "objective",
-                    f"Objective {row.objective_code} is under priority {seen[0]} in {where}, not priority {number}.",
+                    f"Objective {row.objective_code} is under priority {seen[0]} in {where}, "
+                    f"not priority {priority_number}.",
                 )
             else:
                 objective_titles.check(row, objective_key, row.objective_code)
@@ -459,7 +468,7 @@ def parse_plan_file(
                 )
 
         # Partners: known organisations, or new ones the person must confirm.
-        roles = {}
+        roles: dict[int | str, tuple[Organisation | None, str]] = {}  # organisation's pk or new name's key -> role
         for column, role in PARTNER_COLUMNS:
             for name in row.cells[column].split(";"):
                 name = " ".join(name.split())
@@ -499,6 +508,7 @@ def parse_plan_file(
         existing = objectives.get(key)
         if existing is None:
             row, code = objective_titles.first_row[key]
+            assert row.priority_number is not None  # an objective's title is checked on a row with a priority
             preview.new_objectives[key] = (code, row.priority_number, title)
         elif existing.title != title:
             preview.renamed.append((f"Objective {existing.code}", existing.title, title))
@@ -508,6 +518,7 @@ def parse_plan_file(
 def _changes(row: PlanRow, preview: PlanPreview) -> list[tuple[str, str, str]]:
     """(label, old, new) for each field the row changes on its existing action."""
     action = row.action
+    assert action is not None  # called for a row that updates an action
     changes = []
     for name, new in row.details.items():
         old = getattr(action, name)

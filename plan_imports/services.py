@@ -11,16 +11,19 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
 from priorities.counts import objective_status_recount
-from priorities.models import Action, Objective, Plan, PlanChange, Priority
+from priorities.models import Action, Objective, Plan, Priority
 from priorities.services import (
-    _record_created,
-    _record_plan_changes,
-    _unique_slug,
     action_create,
     action_update_details,
+    objective_create,
+    objective_update,
+    plan_create,
+    priority_create,
+    priority_update,
 )
 from tracker.imports import ImportAlreadyConfirmed, ImportNotValid, upload_confirm, upload_store
 from tracker.models import Organisation, User
+from tracker.services import organisation_create
 
 from .models import PlanImport
 from .reading import PlanPreview, name_key, parse_plan_file
@@ -83,38 +86,28 @@ def plan_import_confirm(
 def _write_plan(preview: PlanPreview, *, plan: Plan | None, title: str, by: User, via: str) -> tuple[Plan, int, int]:
     """What a valid preview says, through the services: (plan, actions added or changed, organisations added)."""
     if plan is None:
-        plan = Plan(title=title, slug=_unique_slug(Plan, title, "plan"))
-        plan.full_clean()
-        plan.save()
-        _record_created(plan=plan, kind=PlanChange.Kind.PLAN, item=plan, label=plan.title, by=by, via=via)
-    organisations = {}
-    for key, name in preview.new_organisations.items():
-        organisation = Organisation(name=name, slug=_unique_slug(Organisation, name, "organisation"))
-        organisation.full_clean()
-        organisation.save()
-        organisations[key] = organisation
+        plan = plan_create(title=title, by=by, via=via)
+    organisations = {key: organisation_create(name=name) for key, name in preview.new_organisations.items()}
     priorities = {priority.number: priority for priority in Priority.objects.filter(plan=plan)}
     for number, priority_title in preview.priority_titles.items():
-        priority = priorities.get(number) or Priority(plan=plan, number=number)
-        if priority.pk is None or priority.title != priority_title:
-            label = f"Priority {number}"
-            _save_title(priority, priority_title, plan=plan, kind=PlanChange.Kind.PRIORITY, label=label, by=by, via=via)
-            priorities[number] = priority
+        priority = priorities.get(number)
+        if priority is None:
+            priorities[number] = priority_create(plan=plan, number=number, title=priority_title, by=by, via=via)
+        elif priority.title != priority_title:
+            priority_update(priority=priority, title=priority_title, by=by, via=via)
     objectives = {name_key(o.code): o for o in Objective.objects.filter(priority__plan=plan)}
     for key, objective_title in preview.objective_titles.items():
         objective = objectives.get(key)
         if objective is None:
             code, number, _ = preview.new_objectives[key]
-            objective = Objective(priority=priorities[number], code=code)
-        if objective.pk is None or objective.title != objective_title:
-            label = f"Objective {objective.code}"
-            _save_title(
-                objective, objective_title, plan=plan, kind=PlanChange.Kind.OBJECTIVE, label=label, by=by, via=via
+            objectives[key] = objective_create(
+                priority=priorities[number], code=code, title=objective_title, by=by, via=via
             )
-            objectives[key] = objective
+        elif objective.title != objective_title:
+            objective_update(objective=objective, title=objective_title, by=by, via=via)
     # The actions the file changes, as model objects for the services (one query).
-    changed = Action.objects.in_bulk([row.action.pk for row in preview.rows if row.changes])
-    written, added_to = 0, set()
+    changed = Action.objects.in_bulk([row.action.pk for row in preview.rows if row.action is not None and row.changes])
+    written, added_to = 0, set[int]()
     for row in preview.rows:
         partners = [
             (partner if isinstance(partner, Organisation) else organisations[partner], role)
@@ -138,17 +131,3 @@ def _write_plan(preview: PlanPreview, *, plan: Plan | None, title: str, by: User
             written += 1
     objective_status_recount(objective_ids=added_to)  # once per objective the file added actions to
     return plan, written, len(organisations)
-
-
-def _save_title(
-    item: Priority | Objective, title: str, *, plan: Plan, kind: str, label: str, by: User, via: str
-) -> None:
-    """Save a priority or objective (new or not) with the file's title, in the outline's history (as the forms do)."""
-    is_new, old_title = item.pk is None, item.title
-    item.title = title
-    item.full_clean()
-    item.save()
-    if is_new:
-        _record_created(plan=plan, kind=kind, item=item, label=label, by=by, via=via)
-    changes = {"old": {"title": old_title}, "new": {"title": title}}
-    _record_plan_changes(plan=plan, kind=kind, item=item, label=label, by=by, via=via, **changes)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Manager, Model, Q, QuerySet
 from django.utils import timezone
-from django.utils.text import slugify
 
 from tracker.caching import data_changed
 from tracker.history import record_changes
 from tracker.models import Organisation, User
+from tracker.services import unique_slug
 
 from .counts import objective_status_recount, partnership_reported
 from .models import (
@@ -583,7 +583,7 @@ def plan_create(
         end_date=end_date,
         source_url=source_url or "",
     )
-    plan.slug = _unique_slug(Plan, plan.title, "plan")
+    plan.slug = unique_slug(Plan, plan.title, "plan")
     _check_plan_dates(plan)
     plan.full_clean()
     plan.save()
@@ -1042,18 +1042,6 @@ def plan_item_delete(*, item: Priority | Objective | Action, by: User | None) ->
         objective_status_recount(objective_ids=[locked.objective_id])
 
 
-def _unique_slug(model: type[Plan | Organisation], text: str, fallback: str) -> str:
-    """A slug for `text` that no row of `model` has yet (a number is added when needed)."""
-    limit = cast(int, model._meta.get_field("slug").max_length)  # a SlugField's is always set
-    base = (slugify(text) or fallback)[: limit - 6].strip("-") or fallback
-    taken = set(model.objects.filter(slug__startswith=base).values_list("slug", flat=True))
-    slug, number = base, 1
-    while slug in taken:
-        number += 1
-        slug = f"{base}-{number}"
-    return slug
-
-
 @transaction.atomic
 def plan_choice_remember(*, user: User, plan: Plan) -> PlanChoice:
     """Remember the plan a person chose in the plan switcher (one row per person, replaced on a new choice).
@@ -1106,7 +1094,7 @@ def plan_start_next(
         raise ValidationError(errors)
     new_plan = Plan(
         title=title,
-        slug=_unique_slug(Plan, title, "plan"),
+        slug=unique_slug(Plan, title, "plan"),
         organisation_name=plan.organisation_name,
         start_date=start_date,
         end_date=end_date,

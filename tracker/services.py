@@ -2,13 +2,16 @@
 
 import logging
 import secrets
+from typing import cast
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model, SlugField
 from django.utils import timezone
+from django.utils.text import slugify
 
 from .accounts import notify_account_change
 from .emails import INVITATION_SALT
@@ -21,7 +24,7 @@ logger = logging.getLogger("tracker.security")
 class AccountDeactivated(ValidationError):
     """An invitation to an address whose partner account is deactivated: reactivate `user` instead."""
 
-    def __init__(self, user):
+    def __init__(self, user: User) -> None:
         self.user = user
         super().__init__(
             {"email": f"{user} ({user.email}) already has an account, which is deactivated: reactivate it instead."}
@@ -32,7 +35,29 @@ class InvitationInvalid(Exception):
     """The link is unknown, tampered with, already used or expired."""
 
 
-def _new_invitation(*, user, by):
+def unique_slug(model: type[Model], text: str, fallback: str) -> str:
+    """A slug for `text` that no row of `model` (a model with a unique `slug`) has yet: a number is added if needed."""
+    slug_field = model._meta.get_field("slug")
+    assert isinstance(slug_field, SlugField)
+    limit = cast(int, slug_field.max_length)  # a SlugField's is always set
+    base = (slugify(text) or fallback)[: limit - 6].strip("-") or fallback
+    taken = set(model._default_manager.filter(slug__startswith=base).values_list("slug", flat=True))
+    slug, number = base, 1
+    while slug in taken:
+        number += 1
+        slug = f"{base}-{number}"
+    return slug
+
+
+def organisation_create(*, name: str) -> Organisation:
+    """A new organisation called `name`, with a slug of its own (a plan import adds those its file names)."""
+    organisation = Organisation(name=name, slug=unique_slug(Organisation, name, "organisation"))
+    organisation.full_clean()
+    organisation.save()
+    return organisation
+
+
+def _new_invitation(*, user: User, by: User) -> Invitation:
     # A new nonce voids every earlier link for this user.
     Invitation.objects.filter(user=user, accepted_at__isnull=True).delete()
     invitation = Invitation.objects.create(user=user, invited_by=by, nonce=secrets.token_urlsafe(32))
@@ -41,7 +66,7 @@ def _new_invitation(*, user, by):
 
 
 @transaction.atomic
-def partner_invite(*, email, organisation, first_name, last_name, by):
+def partner_invite(*, email: str, organisation: Organisation, first_name: str, last_name: str, by: User) -> Invitation:
     """Create a partner user with no password yet, and email them a one-time link to set one."""
     email = User.objects.normalize_email(email.strip()).lower()
     holders = list(User.objects.filter(email__iexact=email))
@@ -69,7 +94,7 @@ def partner_invite(*, email, organisation, first_name, last_name, by):
 
 
 @transaction.atomic
-def partner_resend_invitation(*, user, by):
+def partner_resend_invitation(*, user: User, by: User) -> Invitation:
     """Send a fresh link (valid 7 days from now); earlier links stop working."""
     if user.has_usable_password():
         raise ValidationError(f"{user} has already set a password: there is nothing to resend.")
@@ -78,14 +103,14 @@ def partner_resend_invitation(*, user, by):
     return _new_invitation(user=user, by=by)
 
 
-def _record(*, user, by, client, message):
+def _record(*, user: User, by: User, client: str, message: str) -> None:
     """Deactivations and reactivations: a line in the security log, and the person's history in the admin."""
     logger.warning("account %s: user=%s by=%s from=%s", message.lower(), user.username, by.username, client)
     LogEntry.objects.log_actions(user_id=by.pk, queryset=[user], action_flag=CHANGE, change_message=message)
 
 
 @transaction.atomic
-def user_deactivate(*, user, by, client="unknown"):
+def user_deactivate(*, user: User, by: User, client: str = "unknown") -> User:
     """Deactivate a user: Django refuses an inactive user's session on their next request; logged."""
     if user == by:
         raise ValidationError("You cannot deactivate your own account.")
@@ -101,7 +126,7 @@ def user_deactivate(*, user, by, client="unknown"):
 
 
 @transaction.atomic
-def user_reactivate(*, user, by, client="unknown", organisation=None):
+def user_reactivate(*, user: User, by: User, client: str = "unknown", organisation: Organisation | None = None) -> User:
     """Let a deactivated partner user sign in again, at `organisation` if given (a move); logged, and they are emailed.
 
     Someone who had set a password is told by email that they can sign in again with it; someone who
@@ -114,9 +139,9 @@ def user_reactivate(*, user, by, client="unknown", organisation=None):
         raise ValidationError(f"{user} is not a partner user: an administrator reactivates them in the admin.")
     message = "Reactivated"
     if organisation is not None and organisation.pk != user.organisation_id:
-        moved_from = Organisation.objects.get(pk=user.organisation_id)
+        moved_from = user.organisation.name if user.organisation else "no organisation"
         user.organisation = organisation
-        message = f"Reactivated, and moved from {moved_from.name} to {organisation.name}"
+        message = f"Reactivated, and moved from {moved_from} to {organisation.name}"
     user.is_active = True
     user.full_clean()
     user.save(update_fields=["is_active", "organisation"])
@@ -128,7 +153,7 @@ def user_reactivate(*, user, by, client="unknown", organisation=None):
     return user
 
 
-def invitation_from_token(token):
+def invitation_from_token(token: str) -> Invitation:
     """The usable invitation a token names, or InvitationInvalid."""
     try:
         if token.count(":") == 2:
@@ -138,7 +163,9 @@ def invitation_from_token(token):
             data = signing.Signer(salt=INVITATION_SALT).unsign_object(token)
     except signing.BadSignature as error:
         raise InvitationInvalid("This link is not valid or has expired.") from error
-    invitation = Invitation.objects.select_related("user__organisation").filter(pk=data.get("i")).first()
+    pk = data.get("i") if isinstance(data, dict) else None
+    invitations = Invitation.objects.select_related("user__organisation")
+    invitation = invitations.filter(pk=pk).first() if isinstance(pk, int) else None
     if invitation is None or not secrets.compare_digest(invitation.nonce, str(data.get("n"))):
         raise InvitationInvalid("This link has been replaced by a newer one, or withdrawn.")
     if invitation.accepted_at is not None:
@@ -149,7 +176,7 @@ def invitation_from_token(token):
 
 
 @transaction.atomic
-def invitation_accept(*, token, password):
+def invitation_accept(*, token: str, password: str) -> User:
     """Set the invited user's password; the link cannot be used again."""
     invitation = invitation_from_token(token)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
