@@ -1,4 +1,5 @@
 import datetime
+from typing import Any
 
 from django import forms
 from django.core.validators import URLValidator
@@ -172,7 +173,9 @@ class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
         super().__init__(*args, **kwargs)
         if "objective" in self.fields:
             objectives = Objective.objects.select_related("priority")
-            self.fields["objective"].queryset = objectives.filter(priority__plan=plan) if plan else objectives
+            field = self.fields["objective"]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = objectives.filter(priority__plan=plan) if plan else objectives
 
     @classmethod
     def initial_for(cls, action):
@@ -194,6 +197,7 @@ class ActionDetailsForm(MergeOnConflictMixin, forms.Form):
 
     def clean(self):
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         start, target = data.get("start_date"), data.get("target_date")
         for name, day in (("start_date", start), ("target_date", target)):
             # Due dates are counted from these: 9999-12-31 plus a period was a 500 (year 10000).
@@ -278,11 +282,19 @@ class PlanForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         _check_date_range(self, "start_date", "end_date")
         start, end = data.get("start_date"), data.get("end_date")
         if start and end and end < start:
             self.add_error("end_date", "The end date must be the same as or after the start date.")
         return data
+
+
+class CarriedActionsField(IdsChoiceField):
+    """The actions to carry forward, each named by its code and title (and whether it is completed)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.code} {obj.title}" + (" (completed)" if obj.status == Status.COMPLETED else "")
 
 
 class NextPlanForm(forms.Form):
@@ -298,7 +310,7 @@ class NextPlanForm(forms.Form):
         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "govuk-input--width-10"}),
         label="End date",
     )
-    actions = IdsChoiceField(
+    actions = CarriedActionsField(
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -309,13 +321,13 @@ class NextPlanForm(forms.Form):
 
     def __init__(self, *args, actions, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["actions"].queryset = actions
-        self.fields["actions"].label_from_instance = lambda action: (
-            f"{action.code} {action.title}" + (" (completed)" if action.status == Status.COMPLETED else "")
-        )
+        field = self.fields["actions"]
+        assert isinstance(field, CarriedActionsField)
+        field.queryset = actions
 
     def clean(self):
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         for name in ("start_date", "end_date"):
             day = data.get(name)
             if day and not EARLIEST_DATE <= day <= LATEST_DATE:

@@ -235,6 +235,10 @@ class Objective(Archivable):
 
     objects = ObjectiveQuerySet.as_manager()
 
+    # Not fields: what the plan page's view attaches for its template.
+    first_actions: list[Action]  # the first actions shown under the objective
+    action_total: int  # how many it has that the reader may see
+
     class Meta:
         ordering = ["priority", "sort_key"]
         constraints = [
@@ -532,6 +536,10 @@ class Action(Archivable):
 
     objects = ActionQuerySet.as_manager()
 
+    # Not fields: an earlier plan's action's history, attached by the action page's view (predecessor_history.html).
+    history_updates: list[ProgressUpdate]
+    history_changes: list[ActionChange]
+
     class Meta:
         ordering = ["sort_key"]
         constraints = [
@@ -807,6 +815,9 @@ class ActionChange(ChangeRecord):
     )
 
     FIELD_LABELS = CHANGE_FIELD_LABELS
+
+    # Not a field: the accepted report a change made by a review came from, attached by the action page's view.
+    review: ProgressUpdate | None
 
     @classmethod
     def about(cls, action: Action, *, version: int | None = None) -> ChangeSubject[ActionChange]:

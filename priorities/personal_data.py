@@ -86,14 +86,14 @@ def _changes(person):
             "new_value": change.new_value,
             "via": change.via,
         }
-    for change in PlanChange.objects.filter(changed_by=person).order_by("changed_at", "pk"):
+    for plan_change in PlanChange.objects.filter(changed_by=person).order_by("changed_at", "pk"):
         yield {
-            "item": f"{change.get_item_kind_display()} {change.item_label}",
-            "at": change.changed_at,
-            "field": change.field_label,
-            "old_value": change.old_value,
-            "new_value": change.new_value,
-            "via": change.via,
+            "item": f"{plan_change.get_item_kind_display()} {plan_change.item_label}",
+            "at": plan_change.changed_at,
+            "field": plan_change.field_label,
+            "old_value": plan_change.old_value,
+            "new_value": plan_change.new_value,
+            "via": plan_change.via,
         }
 
 
@@ -106,6 +106,7 @@ def _decisions(person):
         }
     for decision in ArchiveDecision.objects.filter(decided_by=person).select_related("priority", "objective"):
         item = decision.item
+        assert item is not None  # a decision is about a priority or an objective (a constraint says so)
         kind = "Priority" if decision.priority_id else "Objective"
         yield {
             "at": decision.decided_at,
@@ -113,9 +114,13 @@ def _decisions(person):
             "item": f"{kind} {getattr(item, 'code', None) or getattr(item, 'number', '')} {item.title}",
         }
     for model, kind in ((Priority, "Priority"), (Objective, "Objective"), (Action, "Action")):
-        for item in model.objects.filter(archived_by=person):
-            label = getattr(item, "code", None) or getattr(item, "number", "")
-            yield {"at": item.archived_at, "decision": "archived (still)", "item": f"{kind} {label} {item.title}"}
+        for archived in model.objects.filter(archived_by=person):
+            label = getattr(archived, "code", None) or getattr(archived, "number", "")
+            yield {
+                "at": archived.archived_at,
+                "decision": "archived (still)",
+                "item": f"{kind} {label} {archived.title}",
+            }
 
 
 def _anonymise(person, pseudonym):

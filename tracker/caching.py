@@ -232,7 +232,7 @@ def generation():
 _last_read = threading.local()
 
 
-_recent = {"local": None, "shared": 0, "read_at": float("-inf")}
+_recent: dict[str, Any] = {"local": None, "shared": 0, "read_at": float("-inf")}
 
 
 def recent_generation(max_age):

@@ -25,7 +25,7 @@ def outage_errors():
     """Django's and the database drivers' connection errors (Django does not wrap them everywhere)."""
     errors = {OperationalError, InterfaceError}
     for alias in connections:
-        driver = connections[alias].Database
+        driver = connections[alias].Database  # type: ignore[attr-defined]  # the driver module: not in the stubs
         errors.update({driver.OperationalError, driver.InterfaceError})
     return tuple(errors)
 

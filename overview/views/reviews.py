@@ -30,13 +30,13 @@ def _queue_context(request, **extra):
         .order_by("submitted_at", "pk")
     )
     # The oldest PAGE_SIZE of each, read one row further to know whether more wait (issue 18: bounded).
-    pending = preview(pending, PAGE_SIZE + 1)
-    pending_values = preview(pending_values, PAGE_SIZE + 1)
+    pending_shown = preview(pending, PAGE_SIZE + 1)
+    pending_values_shown = preview(pending_values, PAGE_SIZE + 1)
     return {
-        "pending": pending[:PAGE_SIZE],
-        "more_pending": len(pending) > PAGE_SIZE,
-        "pending_values": pending_values[:PAGE_SIZE],
-        "more_pending_values": len(pending_values) > PAGE_SIZE,
+        "pending": pending_shown[:PAGE_SIZE],
+        "more_pending": len(pending_shown) > PAGE_SIZE,
+        "pending_values": pending_values_shown[:PAGE_SIZE],
+        "more_pending_values": len(pending_values_shown) > PAGE_SIZE,
         "batch": PAGE_SIZE,
         "decided": decided,
         "can_decide": request.user.role == SECRETARIAT,

@@ -169,10 +169,11 @@ def _visible_action(request, pk):
 def _render_action(request, action, *, update_form=None, stale=None, status=200):
     """The action page; secretariat staff record updates on it, partners submit progress."""
     partnerships = ActionPartner.objects.filter(action=action).select_related("organisation")
-    updates = ProgressUpdate.objects.filter(action=action).select_related(
-        "author", "organisation", "accepted_by", "submission__report_link"
+    updates = list(
+        ProgressUpdate.objects.filter(action=action).select_related(
+            "author", "organisation", "accepted_by", "submission__report_link"
+        )
     )
-    updates = list(updates)
     # A status change made by accepting a partner's report is that report's: attribute it to both people.
     reviewed = {update.action_version: update for update in updates if update.accepted_by_id}
     changes = list(ActionChange.objects.filter(action=action).select_related("changed_by"))

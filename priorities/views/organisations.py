@@ -53,9 +53,8 @@ def organisation_list(request):
             people_count=Count("users", filter=Q(users__is_active=True), distinct=True),
         )
     )
-    for organisation in organisations:
-        organisation.page_url = _with_plan(organisation.get_absolute_url(), switch)
-    context = {"organisations": organisations, "plan": switch.plan}
+    rows = [(organisation, _with_plan(organisation.get_absolute_url(), switch)) for organisation in organisations]
+    context = {"organisations": rows, "plan": switch.plan}
     return render(request, "tracker/organisation_list.html", context)
 
 
@@ -114,7 +113,9 @@ def organisation_invite(request, slug):
         except AccountDeactivated as error:
             # Offer what can be done: reactivating the account (moving it here if it was elsewhere).
             messages.info(request, f"{error.user.email} already has an account, which is deactivated: reactivate it.")
-            url = reverse("user-reactivate", args=[error.user.organisation.slug, error.user.pk])
+            home = error.user.organisation
+            assert home is not None  # a partner belongs to an organisation
+            url = reverse("user-reactivate", args=[home.slug, error.user.pk])
             return redirect(f"{url}?{urlencode({'to': organisation.slug})}")
         except ValidationError as error:
             apply_errors(form, error)

@@ -34,7 +34,7 @@ def plan_overview(request):
     """
     plan = current_plan(request)
     visible = Action.objects.visible_to(request.user).live().filter(objective__priority__plan=plan)
-    plans = Plan.objects.filter(pk=plan.pk if plan else None).prefetch_related(
+    plans = (Plan.objects.filter(pk=plan.pk) if plan else Plan.objects.none()).prefetch_related(
         Prefetch(
             "priorities",
             queryset=Priority.objects.live().prefetch_related(
@@ -61,7 +61,7 @@ def plan_overview(request):
             ),
             Prefetch("indicators__actions", queryset=Action.objects.only("pk", "code", "sort_key")),
         )
-    plans = list(plans)
+    shown_plans = list(plans)
     # The first PLAN_ACTIONS_SHOWN of each objective (ranked in SQL, one query) and the number of all of
     # them: the register lists the rest (issue 18: no page renders every action).
     first = (
@@ -70,19 +70,19 @@ def plan_overview(request):
         .filter(rank__lte=PLAN_ACTIONS_SHOWN)
         .order_by("objective_id", "rank")
     )
-    by_objective = {}
+    by_objective: dict[int, list[Action]] = {}
     for action in first:
         by_objective.setdefault(action.objective_id, []).append(action)
     totals = dict(
         visible.order_by().values_list("objective_id").annotate(n=Count("pk")).values_list("objective_id", "n")
     )
-    for plan in plans:
+    for plan in shown_plans:
         for priority in plan.priorities.all():
             for objective in priority.objectives.all():
                 objective.first_actions = by_objective.get(objective.pk, [])
                 objective.action_total = totals.get(objective.pk, 0)
     context = {
-        "plans": plans,
+        "plans": shown_plans,
         "can_publish": is_secretariat,
         "can_edit": is_secretariat,
         "shown": PLAN_ACTIONS_SHOWN,

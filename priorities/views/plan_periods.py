@@ -1,6 +1,7 @@
 """Plan periods: start the next plan, carrying the chosen actions of this one forward (secretariat only)."""
 
 import datetime
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -65,7 +66,7 @@ def plan_start_next_view(request, pk):
                 messages.success(request, message)
                 return redirect(f"{reverse('priorities:action-list')}?{urlencode({PLAN_PARAM: new_plan.slug})}")
     else:
-        initial = {"actions": [a.pk for a in actions if a.status != Status.COMPLETED]}
+        initial: dict[str, Any] = {"actions": [a.pk for a in actions if a.status != Status.COMPLETED]}
         if plan.end_date:
             initial["start_date"] = plan.end_date + datetime.timedelta(days=1)
         form = NextPlanForm(actions=actions, initial=initial)

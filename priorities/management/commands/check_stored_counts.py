@@ -20,8 +20,8 @@ class Command(BaseCommand):
             stored_counts_refresh()
         reporting = ActionPartner.objects.reporting_differences()
         statuses = ObjectiveStatusCount.objects.differences()
-        for pk, stored, computed in reporting[:20]:
-            self.stdout.write(f"Partnership {pk}: last reported {stored} stored, {computed} from its reports")
+        for pk, stored_at, computed_at in reporting[:20]:
+            self.stdout.write(f"Partnership {pk}: last reported {stored_at} stored, {computed_at} from its reports")
         for objective_id, status, stored, computed in statuses[:20]:
             self.stdout.write(f"Objective {objective_id}, {status}: {stored} stored, {computed} counted")
         if reporting or statuses:

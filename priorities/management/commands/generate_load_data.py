@@ -160,8 +160,6 @@ class Command(BaseCommand):
                 )
             )
         objectives = Objective.objects.bulk_create(objectives)
-        for objective in objectives:
-            objective.plan = next(p for p in plans if p.pk == objective.priority.plan_id)
         return plans, objectives
 
     def _organisations(self, n):
@@ -203,7 +201,7 @@ class Command(BaseCommand):
             "secretariat": [u for u in users if u.role == User.Role.SECRETARIAT],
             "commissioner": [u for u in users if u.role == User.Role.COMMISSIONER],
         }
-        partners_by_org = {}
+        partners_by_org: dict[int | None, list[User]] = {}
         for user in users:
             if user.role == User.Role.PARTNER:
                 partners_by_org.setdefault(user.organisation_id, []).append(user)
@@ -239,7 +237,7 @@ class Command(BaseCommand):
         per_action = Counter(rng.choices(range(n_actions), activity, k=n_updates))
         org_weights = self._skewed_weights(len(organisations))
         secretariat = staff["secretariat"]
-        counts = Counter()
+        counts: Counter[str] = Counter()
         for chunk_start in range(0, n_actions, 1_000):
             chunk = range(chunk_start, min(chunk_start + 1_000, n_actions))
             plans = [self._plan_action(i, objectives, organisations, org_weights, secretariat) for i in chunk]
@@ -275,9 +273,9 @@ class Command(BaseCommand):
         rng = self.rng
         objective = objectives[index % len(objectives)]
         code = f"{objective.code}.{index // len(objectives) + 1}"
-        plan = objective.plan
+        plan = objective.priority.plan  # both built above: no query
         start_date = plan.start_date + datetime.timedelta(days=rng.randrange(0, 180))
-        partners = []
+        partners: list[Organisation] = []
         wanted = min(len(organisations), 1 + int(rng.expovariate(0.6)))
         while len(partners) < wanted:
             org = rng.choices(organisations, org_weights)[0]
