@@ -3,7 +3,7 @@ from django.utils.text import slugify
 
 from indicators.models import Measure, Measurement, SuccessIndicator
 from priorities.counts import objective_status_recount
-from priorities.models import Action, ActionPartner, Objective, Plan, Priority
+from priorities.models import Action, ActionPartner, Objective, Plan, Priority, Status
 from tracker.models import Organisation, User
 
 
@@ -147,3 +147,24 @@ def report_link_for(*, action, user, reminder=None, **fields):
         expires_at=fields.pop("expires_at", None) or now + datetime.timedelta(days=ReportLink.VALID_FOR_DAYS),
         **fields,
     )
+
+
+def partnered_actions(organisation, count, *, objective=None, status=Status.ON_TRACK, due=None, prefix="7"):
+    """`count` actions partnered by `organisation`, made in bulk (codes prefix.1, prefix.2 ...)."""
+    # One plan, as the partner's home and the register show one plan at a time.
+    plan = Plan.objects.order_by("pk").first() or PlanFactory()
+    objective = objective or ObjectiveFactory(priority=PriorityFactory(plan=plan, number=Priority.objects.count() + 1))
+    actions = Action.objects.bulk_create(
+        Action(
+            objective=objective,
+            code=f"{prefix}.{n}",
+            title=f"Action {prefix}.{n}",
+            description="",
+            sort_key=f"{prefix}.{n:06}",
+            status=status,
+            next_update_due=due,
+        )
+        for n in range(1, count + 1)
+    )
+    ActionPartner.objects.bulk_create(ActionPartner(action=a, organisation=organisation) for a in actions)
+    return actions

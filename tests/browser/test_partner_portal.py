@@ -1,6 +1,6 @@
 from playwright.sync_api import expect
 
-from tests.priorities.test_bounded_pages import partnered_actions
+from tests.factories import partnered_actions
 from tracker.models import Organisation
 
 EUROPOL_ACTIONS = ["5.21", "5.22", "5.23", "5.24"]

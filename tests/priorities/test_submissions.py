@@ -169,7 +169,7 @@ def test_partner_home_runs_a_fixed_number_of_queries(client, partner_a, django_a
     client.force_login(colleague)
     # 14: the partner's plans (plan_choice.py); the navigation counts the returned reports waiting for
     # an answer (one query); the summary, the attention lists and the page of actions
-    # (tests/priorities/test_bounded_pages.py).
+    # (tests/overview/test_bounded_pages.py).
     with django_assert_max_num_queries(14):
         assert client.get("/").status_code == 200
 
