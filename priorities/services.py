@@ -523,8 +523,9 @@ def _record_plan_changes(
     via: str,
     at: datetime.datetime | None = None,
 ) -> list[PlanChange]:
-    """PlanChange rows for the fields whose value differs between the dicts `old` and `new`."""
-    changed = [field for field, value in new.items() if old.get(field) != value]
+    """PlanChange rows for the fields whose value, as the history shows it, differs between `old` and `new`
+    (a new item's empty aim is not a change from nothing)."""
+    changed = [field for field, value in new.items() if _plan_display(old.get(field)) != _plan_display(value)]
     return record_changes(
         subject=PlanChange.about(plan=plan, kind=kind, item=item, label=label),
         before={field: _plan_display(old.get(field)) for field in changed},

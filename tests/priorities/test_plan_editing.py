@@ -115,6 +115,22 @@ def test_priority_numbers_are_unique_in_a_plan_with_a_clear_message(secretariat,
     assert [(r.field, r.old_value, r.new_value, r.item_label) for r in rows] == [("number", "2", "3", "Priority 2")]
 
 
+def test_a_new_priority_records_the_values_it_has_and_no_empty_one(secretariat, plan):
+    """Its history: created, its title, and its aim only when it has one (no "aim: '' to ''" row)."""
+    bare = priority_create(plan=plan, by=secretariat, number=1, title="Prevention")
+    with_aim = priority_create(plan=plan, by=secretariat, number=2, title="Protection", aim="Victims first")
+    rows = PlanChange.objects.filter(plan=plan, item_kind=PlanChange.Kind.PRIORITY).order_by("pk")
+    assert [(r.item_label, r.field, r.new_value) for r in rows.filter(item_id=bare.pk)] == [
+        ("Priority 1", "created", "Priority 1"),
+        ("Priority 1", "title", "Prevention"),
+    ]
+    assert [(r.field, r.new_value) for r in rows.filter(item_id=with_aim.pk)] == [
+        ("created", "Priority 2"),
+        ("title", "Protection"),
+        ("aim", "Victims first"),
+    ]
+
+
 def test_objective_codes_are_unique_in_the_plan_and_keep_natural_order(secretariat, plan):
     one = priority_create(plan=plan, by=secretariat, number=1, title="One")
     two = priority_create(plan=plan, by=secretariat, number=2, title="Two")
