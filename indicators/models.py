@@ -1,5 +1,8 @@
+from __future__ import annotations
+
 import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.db import models
@@ -14,17 +17,23 @@ from tracker.imports import StoredUpload
 
 from .progress import format_value, period_label, progress_percent
 
+if TYPE_CHECKING:
+    # Only for annotations: tracker's models load in their own app; nothing here needs them at run time.
+    from django.contrib.auth.models import AnonymousUser
 
-class SuccessIndicatorQuerySet(models.QuerySet):
-    def live(self):
+    from tracker.models import User
+
+
+class SuccessIndicatorQuerySet(models.QuerySet["SuccessIndicator"]):
+    def live(self) -> Self:
         """Indicators not archived: the lists, the dashboard and the public pages show only these."""
         return self.filter(live_q())
 
-    def live_on(self, day):
+    def live_on(self, day: datetime.date) -> Self:
         """Indicators live at the end of `day` (the progress report as of that day)."""
         return self.filter(live_on_q(day))
 
-    def for_overview(self, user):
+    def for_overview(self, user: User | AnonymousUser) -> Self:
         """Indicators with their measures (latest value annotated) and the linked actions `user` may see."""
         return self.select_related("plan").prefetch_related(
             Prefetch(
@@ -38,7 +47,7 @@ class SuccessIndicatorQuerySet(models.QuerySet):
             ),
         )
 
-    def for_page(self, user):
+    def for_page(self, user: User | AnonymousUser) -> Self:
         """As for_overview, plus every measurement (with who recorded it) of every measure."""
         return self.for_overview(user).prefetch_related(
             Prefetch(
@@ -70,15 +79,15 @@ class SuccessIndicator(Archivable):
             models.UniqueConstraint(fields=["plan", "code"], name="unique_indicator_code_per_plan"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.code}: {self.statement[:80]}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("indicators:indicator-detail", kwargs={"pk": self.pk})
 
 
-class MeasureQuerySet(models.QuerySet):
-    def with_latest(self):
+class MeasureQuerySet(models.QuerySet["Measure"]):
+    def with_latest(self) -> Self:
         """Annotate each measure with its latest measurement (by period end): value, text, period, and a count."""
         latest = Measurement.objects.filter(measure=OuterRef("pk")).order_by("-period_end", "-period_start", "-pk")
         count = (
@@ -154,14 +163,14 @@ class Measure(models.Model):
             models.UniqueConstraint(fields=["indicator", "name"], name="unique_measure_name_per_indicator"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     @property
-    def is_numeric(self):
+    def is_numeric(self) -> bool:
         return self.unit != self.Unit.TEXT
 
-    def period_problem(self, start, end):
+    def period_problem(self, start: datetime.date | None, end: datetime.date | None) -> str | None:
         """Why a value for start..end does not fit this measure's reporting period (None when it does).
 
         A period of n months runs from a day to the day before the same day n months later
@@ -179,7 +188,7 @@ class Measure(models.Model):
             f"a period starting {start:%-d %B %Y} ends on {example_end:%-d %B %Y}, not {end:%-d %B %Y}."
         )
 
-    def progress(self, value=None):
+    def progress(self, value: Decimal | None = None) -> int | None:
         """Progress (per cent) of `value`, or of the annotated latest value, from baseline towards target."""
         if value is None:
             value = getattr(self, "latest_value", None)
@@ -189,26 +198,26 @@ class Measure(models.Model):
             baseline=self.baseline_value, target=self.target_value, value=value, direction=self.direction
         )
 
-    def format(self, value):
+    def format(self, value: Decimal | str | None) -> str:
         return format_value(value, self.unit)
 
     @property
-    def baseline_display(self):
+    def baseline_display(self) -> str:
         return format_value(self.baseline_value, self.unit)
 
     @property
-    def target_display(self):
+    def target_display(self) -> str:
         return format_value(self.target_value, self.unit)
 
     @property
-    def latest_display(self):
+    def latest_display(self) -> str:
         """The annotated latest value, formatted for the unit ('' when nothing is recorded)."""
         if getattr(self, "latest_period_end", None) is None:
             return ""
         return format_value(self.latest_text_value if not self.is_numeric else self.latest_value, self.unit)
 
     @property
-    def latest_period_label(self):
+    def latest_period_label(self) -> str:
         if getattr(self, "latest_period_end", None) is None:
             return ""
         return period_label(self.latest_period_start, self.latest_period_end)
@@ -249,19 +258,19 @@ class Measurement(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.measure}: {self.display_value} ({self.period_start} to {self.period_end})"
 
     @property
-    def display_value(self):
+    def display_value(self) -> Decimal | str | None:
         return self.text_value if self.measure.unit == Measure.Unit.TEXT else self.value
 
     @property
-    def formatted_value(self):
+    def formatted_value(self) -> str:
         return format_value(self.display_value, self.measure.unit)
 
     @property
-    def period_label(self):
+    def period_label(self) -> str:
         return period_label(self.period_start, self.period_end)
 
 
@@ -302,7 +311,7 @@ class IndicatorChange(ChangeRecord):
     @classmethod
     def about(
         cls, indicator: SuccessIndicator, *, measure: Measure | None = None, subject: str
-    ) -> "ChangeSubject[IndicatorChange]":
+    ) -> ChangeSubject[IndicatorChange]:
         """Changes of `indicator` (or of its `measure`), described by `subject` (e.g. the measure and period)."""
         return ChangeSubject(cls, {"indicator": indicator, "measure": measure, "subject": subject})
 
@@ -323,8 +332,8 @@ class MeasurementImport(StoredUpload):
     preview_url_name = "indicators:import-preview"
 
 
-class MeasurementSubmissionQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class MeasurementSubmissionQuerySet(models.QuerySet["MeasurementSubmission"]):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         """Staff see every submitted measurement; a partner only their own organisation's."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
@@ -334,10 +343,10 @@ class MeasurementSubmissionQuerySet(models.QuerySet):
             return self.filter(organisation_id=user.organisation_id)
         return self.none()
 
-    def pending(self):
+    def pending(self) -> Self:
         return self.filter(state=MeasurementSubmission.State.SUBMITTED)
 
-    def awaiting_answer(self):
+    def awaiting_answer(self) -> Self:
         """Returned values their organisation has not answered yet (no later value for the measure and period)."""
         later = MeasurementSubmission.objects.filter(
             measure=OuterRef("measure"),
@@ -401,9 +410,9 @@ class MeasurementSubmission(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.measure} from {self.organisation}, {self.period_start} to {self.period_end}"
 
     @property
-    def display_value(self):
+    def display_value(self) -> Decimal | str | None:
         return self.text_value if self.measure.unit == Measure.Unit.TEXT else self.value

@@ -5,6 +5,9 @@ Each is keyword-only and atomic, checks the rules before saving, and records who
 """
 
 import datetime
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -41,7 +44,7 @@ NOTE_MAX_LENGTH = 5000
 MEASUREMENT_FIELDS = ("period_start", "period_end", "value", "text_value", "source", "note", "is_public")
 
 
-def _display(field, value, unit=None):
+def _display(field: str, value: Any, unit: str | None = None) -> str:
     if value is None or value == "":
         return ""
     if field in ("baseline_value", "target_value", "value"):
@@ -59,11 +62,11 @@ def _display(field, value, unit=None):
     return str(value)
 
 
-def _merge(errors, key, message):
+def _merge(errors: dict[str, list[str]], key: str, message: str) -> None:
     errors.setdefault(key, []).append(message)
 
 
-def validate_measure(measure):
+def validate_measure(measure: Measure) -> None:
     """The rules a measure obeys beyond its fields: percentages within 0–100, dates in order, a sensible target."""
     errors: dict[str, list[str]] = {}
     numeric = measure.unit != Measure.Unit.TEXT
@@ -106,7 +109,7 @@ def validate_measure(measure):
     measure.full_clean()
 
 
-def validate_measurement(measurement, measure, *, check_period_length=True):
+def validate_measurement(measurement: Measurement, measure: Measure, *, check_period_length: bool = True) -> None:
     """The rules a measurement obeys: a value of the measure's kind, percentages within 0–100, one per period
     of the measure's reporting period (a correction that keeps an older value's period is not refused for it).
     """
@@ -149,14 +152,21 @@ def validate_measurement(measurement, measure, *, check_period_length=True):
     measurement.full_clean(exclude=["recorded_by"])
 
 
-def _lock_measure(measure):
+def _lock_measure(measure: Measure) -> Measure:
     return Measure.objects.select_for_update(of=("self",)).select_related("indicator").get(pk=measure.pk)
 
 
 @transaction.atomic
 def measure_create(
-    *, indicator, by, name, unit=Measure.Unit.COUNT, direction=Measure.Direction.HIGHER, via="web", **fields
-):
+    *,
+    indicator: SuccessIndicator,
+    by: User | None,
+    name: str | None,
+    unit: str = Measure.Unit.COUNT,
+    direction: str = Measure.Direction.HIGHER,
+    via: str = "web",
+    **fields: Any,
+) -> Measure:
     """Define a new measure on an indicator, recording each value it starts with."""
     unknown = set(fields) - set(MEASURE_FIELDS)
     if unknown:
@@ -179,7 +189,7 @@ def measure_create(
 
 
 @transaction.atomic
-def measure_update(*, measure, by, via="web", **changes):
+def measure_update(*, measure: Measure, by: User | None, via: str = "web", **changes: Any) -> list[IndicatorChange]:
     """Change a measure's definition, recording each changed field with its old and new value."""
     unknown = set(changes) - set(MEASURE_FIELDS)
     if unknown:
@@ -218,12 +228,14 @@ def measure_update(*, measure, by, via="web", **changes):
     return records
 
 
-def _actions_display(actions):
+def _actions_display(actions: Iterable[Action]) -> str:
     return ", ".join(sorted((a.code for a in actions), key=lambda code: [c.zfill(6) for c in code.split(".")]))
 
 
 @transaction.atomic
-def indicator_set_actions(*, indicator, actions, by, via="web"):
+def indicator_set_actions(
+    *, indicator: SuccessIndicator, actions: Iterable[Action], by: User | None, via: str = "web"
+) -> IndicatorChange | None:
     """Make `actions` (of the indicator's plan) the ones linked to it, recording old and new links."""
     indicator = SuccessIndicator.objects.select_for_update().get(pk=indicator.pk)
     actions = list(actions)
@@ -249,7 +261,9 @@ def indicator_set_actions(*, indicator, actions, by, via="web"):
 
 
 @transaction.atomic
-def indicator_unlink_action(*, indicator, action, by, via="web"):
+def indicator_unlink_action(
+    *, indicator: SuccessIndicator, action: Action, by: User | None, via: str = "web"
+) -> IndicatorChange | None:
     """Remove one action from the indicator's linked actions (nothing happens if it was not linked)."""
     current = list(indicator.actions.all())
     if action.pk not in {a.pk for a in current}:
@@ -257,24 +271,24 @@ def indicator_unlink_action(*, indicator, action, by, via="web"):
     return indicator_set_actions(indicator=indicator, actions=[a for a in current if a.pk != action.pk], by=by, via=via)
 
 
-def _measurement_subject(measure, measurement):
+def _measurement_subject(measure: Measure, measurement: Measurement) -> str:
     return f"Measurement: {measure.name}, {period_label(measurement.period_start, measurement.period_end)}"
 
 
 @transaction.atomic
 def measurement_record(
     *,
-    measure,
-    by,
-    period_start,
-    period_end,
-    value=None,
-    text_value="",
-    source="",
-    note="",
-    is_public=False,
-    via="web",
-):
+    measure: Measure,
+    by: User | None,
+    period_start: datetime.date,
+    period_end: datetime.date,
+    value: Decimal | None = None,
+    text_value: str | None = "",
+    source: str | None = "",
+    note: str | None = "",
+    is_public: bool = False,
+    via: str = "web",
+) -> Measurement:
     """Record the value of a measure for one period; refuses a second value for the same period.
 
     `is_public` shows its period and value on the public pages and in the open data once the plan is published.
@@ -317,7 +331,9 @@ def measurement_record(
 
 
 @transaction.atomic
-def measurement_correct(*, measurement, by, via="web", **changes):
+def measurement_correct(
+    *, measurement: Measurement, by: User | None, via: str = "web", **changes: Any
+) -> list[IndicatorChange]:
     """Correct a recorded measurement (period, value, source or note), recording old and new values."""
     unknown = set(changes) - set(MEASUREMENT_FIELDS)
     if unknown:
@@ -431,8 +447,17 @@ def _write_measurements(preview: ImportPreview, *, by: User, via: str, now: date
 
 @transaction.atomic
 def measurement_submission_create(
-    *, measure, by, period_start, period_end, value=None, text_value="", source="", note="", via_api_token=""
-):
+    *,
+    measure: Measure,
+    by: User,
+    period_start: datetime.date,
+    period_end: datetime.date,
+    value: Decimal | None = None,
+    text_value: str | None = "",
+    source: str | None = "",
+    note: str | None = "",
+    via_api_token: str = "",
+) -> MeasurementSubmission:
     """A partner reports a value for a measure their organisation reports; it waits for the secretariat.
 
     `via_api_token`: the name of the access token it came through (the API), said in the notification.
@@ -475,12 +500,12 @@ def measurement_submission_create(
     return submission
 
 
-def _value_what(submission):
+def _value_what(submission: MeasurementSubmission) -> str:
     period = period_label(submission.period_start, submission.period_end)
     return f"a value for {submission.measure.name} ({period})"
 
 
-def _notify_value_submitted(submission, via_api_token=""):
+def _notify_value_submitted(submission: MeasurementSubmission, via_api_token: str = "") -> None:
     """Reported values have no action owner: every active secretariat member hears of them."""
     value = format_value(submission.display_value, submission.measure.unit)
     details = [f"Value: {value}", f"Source: {submission.source or '(none)'}", f"Note: {submission.note or '(none)'}"]
@@ -497,7 +522,7 @@ def _notify_value_submitted(submission, via_api_token=""):
     )
 
 
-def _notify_value_decided(submission):
+def _notify_value_decided(submission: MeasurementSubmission) -> None:
     accepted = submission.state == MeasurementSubmission.State.ACCEPTED
     report_decided.send(
         sender=MeasurementSubmission,
@@ -514,12 +539,12 @@ def _notify_value_decided(submission):
     )
 
 
-def _lock_pending_measurement(submission):
+def _lock_pending_measurement(submission: MeasurementSubmission) -> MeasurementSubmission:
     return lock_pending(MeasurementSubmission.objects.select_related("measure"), submission)
 
 
 @transaction.atomic
-def measurement_submission_accept(*, submission, by):
+def measurement_submission_accept(*, submission: MeasurementSubmission, by: User) -> Measurement:
     """Accept a partner's value: it becomes the measure's measurement for that period, recorded as theirs."""
     locked = _lock_pending_measurement(submission)
     measurement = measurement_record(
@@ -540,7 +565,9 @@ def measurement_submission_accept(*, submission, by):
 
 
 @transaction.atomic
-def measurement_submission_return(*, submission, by, reason):
+def measurement_submission_return(
+    *, submission: MeasurementSubmission, by: User, reason: str | None
+) -> MeasurementSubmission:
     """Send a reported value back to the partner with a reason they can answer."""
     reason = clean_return_reason(reason, "the value")
     locked = _lock_pending_measurement(submission)
@@ -556,7 +583,7 @@ def measurement_submission_return(*, submission, by, reason):
 INDICATOR_FIELDS = ("code", "statement")
 
 
-def _clean_indicator(indicator):
+def _clean_indicator(indicator: SuccessIndicator) -> None:
     indicator.code = (indicator.code or "").strip()
     # Browsers send a textarea's line ends as CRLF: an untouched statement must save unchanged.
     indicator.statement = (indicator.statement or "").replace("\r\n", "\n").strip()
@@ -577,7 +604,7 @@ def _clean_indicator(indicator):
 
 
 @transaction.atomic
-def indicator_create(*, plan, by, code, statement, via="web"):
+def indicator_create(*, plan: Plan, by: User | None, code: str, statement: str, via: str = "web") -> SuccessIndicator:
     """Add a success indicator to a plan, after its others; its code is unique in the plan."""
     # The plan's row is locked so two people adding the same code at once get the form's error.
     Plan.objects.select_for_update().get(pk=plan.pk)
@@ -596,7 +623,9 @@ def indicator_create(*, plan, by, code, statement, via="web"):
 
 
 @transaction.atomic
-def indicator_update(*, indicator, by, via="web", **changes):
+def indicator_update(
+    *, indicator: SuccessIndicator, by: User | None, via: str = "web", **changes: Any
+) -> list[IndicatorChange]:
     """Change an indicator's code or statement, recording each change with its old and new value."""
     unknown = set(changes) - set(INDICATOR_FIELDS)
     if unknown:
@@ -628,11 +657,11 @@ def indicator_update(*, indicator, by, via="web", **changes):
 # ---------------------------------------------------------------------------------------------------
 
 
-def _count(n, one, many):
+def _count(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
 
-def indicator_references(*, indicator):
+def indicator_references(*, indicator: SuccessIndicator) -> list[str]:
     """What refers to an indicator, in plain words; [] if nothing does (then it may be deleted).
 
     Its measures' definitions are part of it; their values, values partners reported, the actions
@@ -660,12 +689,14 @@ def indicator_references(*, indicator):
     return found
 
 
-def _require_secretariat(by):
+def _require_secretariat(by: User | None) -> None:
     if by is None or by.role != by.Role.SECRETARIAT:
         raise PermissionDenied("Only the secretariat archives, restores or deletes indicators.")
 
 
-def _decide_indicator_archive(indicator, *, archived, by, via):
+def _decide_indicator_archive(
+    indicator: SuccessIndicator, *, archived: bool, by: User | None, via: str
+) -> IndicatorChange | None:
     _require_secretariat(by)
     locked = SuccessIndicator.objects.select_for_update().get(pk=indicator.pk)
     if locked.is_archived == archived:
@@ -693,19 +724,19 @@ def _decide_indicator_archive(indicator, *, archived, by, via):
 
 
 @transaction.atomic
-def indicator_archive(*, indicator, by, via="web"):
+def indicator_archive(*, indicator: SuccessIndicator, by: User | None, via: str = "web") -> IndicatorChange | None:
     """Archive an indicator: it leaves the lists, dashboard and public pages; None if already archived."""
     return _decide_indicator_archive(indicator, archived=True, by=by, via=via)
 
 
 @transaction.atomic
-def indicator_restore(*, indicator, by, via="web"):
+def indicator_restore(*, indicator: SuccessIndicator, by: User | None, via: str = "web") -> IndicatorChange | None:
     """Bring an archived indicator back; None if it was not archived."""
     return _decide_indicator_archive(indicator, archived=False, by=by, via=via)
 
 
 @transaction.atomic
-def indicator_delete(*, indicator, by):
+def indicator_delete(*, indicator: SuccessIndicator, by: User | None) -> None:
     """Delete an indicator nothing refers to (with its measures' definitions); refused once anything does."""
     _require_secretariat(by)
     locked = SuccessIndicator.objects.select_for_update().get(pk=indicator.pk)

@@ -165,7 +165,7 @@ class IndicatorCreateView(SecretariatFormView):
         )
 
     def save(self, form):
-        self.indicator = services.indicator_create(plan=self.plan, by=self.request.user, **form.cleaned_data)
+        self.indicator = services.indicator_create(plan=self.plan, by=signed_in_user(self.request), **form.cleaned_data)
         messages.success(self.request, f"Indicator {self.indicator.code} added: link its actions next.")
 
     def get_success_url(self):
@@ -199,7 +199,9 @@ class IndicatorUpdateView(SecretariatFormView):
         )
 
     def save(self, form):
-        changes = services.indicator_update(indicator=self.indicator, by=self.request.user, **form.cleaned_data)
+        changes = services.indicator_update(
+            indicator=self.indicator, by=signed_in_user(self.request), **form.cleaned_data
+        )
         messages.success(self.request, "Indicator saved." if changes else "Nothing was changed.")
 
     def get_success_url(self):
@@ -217,7 +219,9 @@ class MeasureCreateView(SecretariatFormView):
         return super().get_context_data(indicator=self.indicator, measure=None, **kwargs)
 
     def save(self, form):
-        self.measure = services.measure_create(indicator=self.indicator, by=self.request.user, **form.cleaned_data)
+        self.measure = services.measure_create(
+            indicator=self.indicator, by=signed_in_user(self.request), **form.cleaned_data
+        )
         messages.success(self.request, f"Measure “{self.measure.name}” added.")
 
     def get_success_url(self):
@@ -239,7 +243,7 @@ class MeasureUpdateView(SecretariatFormView):
         return super().get_context_data(indicator=self.indicator, measure=self.measure, **kwargs)
 
     def save(self, form):
-        changes = services.measure_update(measure=self.measure, by=self.request.user, **form.cleaned_data)
+        changes = services.measure_update(measure=self.measure, by=signed_in_user(self.request), **form.cleaned_data)
         messages.success(self.request, "Measure saved." if changes else "Nothing was changed.")
 
     def get_success_url(self):
@@ -260,7 +264,9 @@ class MeasurementCreateView(SecretariatFormView):
         return super().get_context_data(measure=self.measure, measurement=None, **kwargs)
 
     def save(self, form):
-        measurement = services.measurement_record(measure=self.measure, by=self.request.user, **form.cleaned_data)
+        measurement = services.measurement_record(
+            measure=self.measure, by=signed_in_user(self.request), **form.cleaned_data
+        )
         messages.success(self.request, f"Value recorded for {measurement.period_label}.")
 
     def get_success_url(self):
@@ -287,7 +293,9 @@ class MeasurementUpdateView(SecretariatFormView):
         return super().get_context_data(measure=self.measure, measurement=self.measurement, **kwargs)
 
     def save(self, form):
-        changes = services.measurement_correct(measurement=self.measurement, by=self.request.user, **form.cleaned_data)
+        changes = services.measurement_correct(
+            measurement=self.measurement, by=signed_in_user(self.request), **form.cleaned_data
+        )
         messages.success(self.request, "Measurement corrected." if changes else "Nothing was changed.")
 
     def get_success_url(self):
@@ -312,7 +320,7 @@ class IndicatorActionsView(SecretariatFormView):
 
     def save(self, form):
         change = services.indicator_set_actions(
-            indicator=self.indicator, actions=form.cleaned_data["actions"], by=self.request.user
+            indicator=self.indicator, actions=form.cleaned_data["actions"], by=signed_in_user(self.request)
         )
         messages.success(self.request, "Linked actions saved." if change else "Nothing was changed.")
 
@@ -454,7 +462,9 @@ class MeasurementSubmitView(RoleRequiredMixin, FormView):
 
     def form_valid(self, form):
         try:
-            services.measurement_submission_create(measure=self.measure, by=self.request.user, **form.cleaned_data)
+            services.measurement_submission_create(
+                measure=self.measure, by=signed_in_user(self.request), **form.cleaned_data
+            )
         except ValidationError as error:
             apply_errors(form, error)
             return self.form_invalid(form)
