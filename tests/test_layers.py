@@ -267,3 +267,35 @@ def test_the_model_name_check_sees_a_higher_apps_model(source):
 
 def test_the_model_name_check_leaves_module_paths_alone():
     assert list(named_models(ast.parse('PATH = "priorities.services"\nX = "tracker.models"\n'), ROOT)) == []
+
+
+# --- another app's private names -------------------------------------------------------------------
+
+
+def private_imports(tree, app):
+    """ "module.name" for each name starting with "_" that `tree` (a module of `app`) imports from another app."""
+    return [
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+        if node.module.split(".")[0] in LAYERS and node.module.split(".")[0] != app
+        for alias in node.names
+        if alias.name.startswith("_")
+    ]
+
+
+def test_no_app_imports_another_apps_private_names():
+    """An app writes through another's public services (plan_imports through priorities.services and
+    tracker.services), never through its private helpers."""
+    found = [
+        f"{relative}: {name}"
+        for app, relative, path in project_modules()
+        for name in private_imports(ast.parse(path.read_text(), filename=relative), app)
+    ]
+    assert found == []
+
+
+def test_the_private_name_check_sees_one():
+    tree = ast.parse("from priorities.services import (\n    _record_created,\n    action_create,\n)\n")
+    assert private_imports(tree, "plan_imports") == ["priorities.services._record_created"]
+    assert private_imports(tree, "priorities") == []
