@@ -10,26 +10,30 @@ Templates and files get dictionaries built here, so a template cannot reach an o
 internal note or a submission through a relation.
 """
 
-from django.db.models import Count, Max, Prefetch
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Max, Prefetch, QuerySet
 from django.utils import timezone
 
 from indicators.models import IndicatorChange, Measure, Measurement, SuccessIndicator
 from indicators.progress import format_value, period_label
-from priorities.models import Action, ActionPartner, Objective, Plan, Priority, ProgressUpdate, Status
+from priorities.models import Action, ActionPartner, Objective, Plan, PlanQuerySet, Priority, ProgressUpdate, Status
 
 ACTIONS_PER_PAGE = 50
 UPDATES_PER_ACTION = 50
 
 
-def published_plans():
+def published_plans() -> PlanQuerySet:
     return Plan.objects.published().order_by("title")
 
 
-def _date(value):
+def _date(value: datetime.date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def last_updated(plan_ids):
+def last_updated(plan_ids: list[int]) -> datetime.datetime | None:
     """The latest moment anything the public pages show changed (or the plans were published)."""
     if not plan_ids:
         return None
@@ -44,7 +48,8 @@ def last_updated(plan_ids):
     return max((stamp for stamp in stamps if stamp), default=None)
 
 
-def _plan(plan):
+def _plan(plan: Plan) -> dict[str, Any]:
+    assert plan.published_at is not None  # every caller reads the plan through published_plans()
     return {
         "id": plan.pk,
         "title": plan.title,
@@ -57,14 +62,15 @@ def _plan(plan):
     }
 
 
-def _partners(action):
+def _partners(action: Action) -> list[dict[str, str]]:
     return [
         {"name": p.organisation.name, "role": p.role, "role_label": p.get_role_display()}
-        for p in action.public_partnerships
+        # public_partnerships: _partnerships()'s to_attr, which mypy does not see on the model.
+        for p in action.public_partnerships  # type: ignore[attr-defined]
     ]
 
 
-def _action(action):
+def _action(action: Action) -> dict[str, Any]:
     return {
         "id": action.pk,
         "code": action.code,
@@ -79,24 +85,24 @@ def _action(action):
     }
 
 
-def _update(update):
+def _update(update: ProgressUpdate) -> dict[str, Any]:
     return {
         "date": timezone.localtime(update.created_at).date().isoformat(),
         "status": update.status,
         "status_label": Status(update.status).label,
         "previous_status": update.previous_status or None,
         "note": update.note,
-        "organisation": update.organisation.name if update.organisation_id else None,
+        "organisation": update.organisation.name if update.organisation else None,
     }
 
 
-def _number(value):
+def _number(value: Decimal | None) -> int | float | None:
     if value is None:
         return None
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _measurement(measurement, unit):
+def _measurement(measurement: Measurement, unit: str) -> dict[str, Any]:
     numeric = unit != Measure.Unit.TEXT
     return {
         "period_start": _date(measurement.period_start),
@@ -108,7 +114,7 @@ def _measurement(measurement, unit):
     }
 
 
-def _measure(measure):
+def _measure(measure: Measure) -> dict[str, Any]:
     return {
         "id": measure.pk,
         "name": measure.name,
@@ -126,12 +132,13 @@ def _measure(measure):
             "date": _date(measure.target_date),
             "display": measure.target_display,
         },
-        "reporting_organisation": measure.reporting_organisation.name if measure.reporting_organisation_id else None,
-        "values": [_measurement(m, measure.unit) for m in measure.public_measurements],
+        "reporting_organisation": measure.reporting_organisation.name if measure.reporting_organisation else None,
+        # public_measurements: _public_measures()'s to_attr, which mypy does not see on the model.
+        "values": [_measurement(m, measure.unit) for m in measure.public_measurements],  # type: ignore[attr-defined]
     }
 
 
-def _partnerships():
+def _partnerships() -> Prefetch[str, QuerySet[ActionPartner]]:
     return Prefetch(
         "partnerships",
         queryset=ActionPartner.objects.select_related("organisation").order_by("role", "organisation__name"),
@@ -139,7 +146,7 @@ def _partnerships():
     )
 
 
-def _public_measures():
+def _public_measures() -> Prefetch[str, QuerySet[Measure]]:
     return Prefetch(
         "measures",
         queryset=Measure.objects.select_related("reporting_organisation").prefetch_related(
@@ -152,16 +159,16 @@ def _public_measures():
     )
 
 
-def _live_objectives():
+def _live_objectives() -> Prefetch[str, QuerySet[Objective]]:
     # Under a live priority (the caller's filter), an objective is live unless archived itself.
     return Prefetch("objectives", queryset=Objective.objects.filter(archived_at__isnull=True))
 
 
-def _indicator_summary(indicator):
+def _indicator_summary(indicator: SuccessIndicator) -> dict[str, Any]:
     return {"id": indicator.pk, "code": indicator.code, "statement": indicator.statement}
 
 
-def overview():
+def overview() -> dict[str, Any] | None:
     """The published plans with their priorities, objectives (with status counts) and indicators; None if none."""
     plans = list(published_plans())
     if not plans:
@@ -205,7 +212,7 @@ def overview():
     return {"plans": list(by_plan.values()), "last_updated": last_updated(ids)}
 
 
-def objective_page(pk, page):
+def objective_page(pk: int, page: int) -> dict[str, Any] | None:
     """One objective of a published plan and one page of its actions; None if not public or no such page."""
     objective = (
         Objective.objects.live()
@@ -237,7 +244,7 @@ def objective_page(pk, page):
     }
 
 
-def action_page(pk):
+def action_page(pk: int) -> dict[str, Any] | None:
     """One action of a published plan with its public updates and linked indicators; None if not public."""
     action = (
         Action.objects.live()
@@ -265,7 +272,7 @@ def action_page(pk):
     }
 
 
-def indicator_page(pk):
+def indicator_page(pk: int) -> dict[str, Any] | None:
     """One success indicator of a published plan, its measures with their public values, and linked actions."""
     indicator = (
         SuccessIndicator.objects.live()
@@ -297,7 +304,7 @@ def indicator_page(pk):
     }
 
 
-def open_data():
+def open_data() -> dict[str, Any] | None:
     """Everything public, as one document (the shape of schema/plan.schema.json's "plans"); None if none."""
     plans = list(
         published_plans().prefetch_related(
@@ -340,7 +347,7 @@ def open_data():
     )
     if not plans:
         return None
-    documents = []
+    documents: list[dict[str, Any]] = []
     for plan in plans:
         document = _plan(plan)
         document["priorities"] = []
@@ -351,7 +358,8 @@ def open_data():
                     "code": objective.code,
                     "title": objective.title,
                     "actions": [
-                        {**_action(action), "updates": [_update(u) for u in action.public_updates]}
+                        # public_updates: the Prefetch's to_attr above, which mypy does not see on the model.
+                        {**_action(action), "updates": [_update(u) for u in action.public_updates]}  # type: ignore[attr-defined]
                         for action in objective.actions.all()
                     ],
                 }
@@ -375,7 +383,7 @@ def open_data():
     return {"plans": documents, "last_updated": last_updated([plan.pk for plan in plans])}
 
 
-def as_of(moment):
+def as_of(moment: datetime.datetime | None) -> str | None:
     """A "last updated" moment as an ISO 8601 date and time in the plan's time zone."""
     if moment is None:
         return None
