@@ -18,15 +18,16 @@ privacy app reads the registry and never imports the parts.
 """
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, Self
 from urllib.parse import quote, quote_plus
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -52,14 +53,18 @@ EXPORT_PARTS: list[ExportPart] = []
 ANONYMISERS: list[Anonymiser] = []
 
 
-def register_export(*, name, title, models, rows):
+def register_export(
+    *, name: str, title: str, models: Iterable[str], rows: Callable[[User], Iterable[dict[str, Any]]]
+) -> None:
     """Add a part to every person's data download (called once per part, from an AppConfig.ready())."""
     if not re.fullmatch(r"[a-z0-9_]+", name) or any(part.name == name for part in EXPORT_PARTS):
         raise ValueError(f"An export part needs a new name of lower-case letters, digits and underscores: {name!r}")
     EXPORT_PARTS.append(ExportPart(name=name, title=title, models=tuple(models), rows=rows))
 
 
-def register_anonymiser(*, name, models, anonymise):
+def register_anonymiser(
+    *, name: str, models: Iterable[str], anonymise: Callable[[User, "Pseudonym"], dict[str, int]]
+) -> None:
     """Add a step to anonymising a person (called once per step, from an AppConfig.ready())."""
     if any(step.name == name for step in ANONYMISERS):
         raise ValueError(f"An anonymiser named {name!r} is already registered.")
@@ -75,7 +80,7 @@ _DISTINCTIVE = re.compile(r"\s|[@0-9._+-]")
 MIN_TERM_LENGTH = 4
 
 
-def display_name(person):
+def display_name(person: User) -> str:
     """The person as the product writes them into histories and emails (User.__str__)."""
     return person.get_full_name().strip() or person.username
 
@@ -90,7 +95,7 @@ class Pseudonym:
     old_username: str
 
     @classmethod
-    def of(cls, person):
+    def of(cls, person: User) -> Self:
         return cls(
             pk=person.pk,
             old_name=display_name(person),
@@ -99,24 +104,24 @@ class Pseudonym:
         )
 
     @property
-    def name(self):
+    def name(self) -> str:
         return f"Former user {self.pk}"
 
     @property
-    def username(self):
+    def username(self) -> str:
         return f"former-user-{self.pk}"
 
     @property
-    def address(self):
+    def address(self) -> str:
         """Stands in for their email address in the outbox's rows (unique per person, never deliverable)."""
         return f"former-user-{self.pk}@anonymised.invalid"
 
-    def terms(self):
+    def terms(self) -> list[str]:
         """Every way they were written down (name, email, username), longest first; the scan looks for these."""
         found = {t for t in (self.old_name, self.old_email, self.old_username) if len(t) >= MIN_TERM_LENGTH}
         return sorted(found, key=lambda term: (-len(term), term))
 
-    def replacements(self):
+    def replacements(self) -> list[tuple[re.Pattern[str], str]]:
         """(pattern, new text) for the terms safe to replace in free text written by the product itself."""
         pairs = []
         for term, new in (
@@ -132,7 +137,7 @@ class Pseudonym:
         pairs.sort(key=lambda pair: -len(pair[0]))
         return [(re.compile(_bounded(term), re.IGNORECASE), new) for term, new in pairs]
 
-    def replace(self, text):
+    def replace(self, text: str) -> str:
         """`text` with every safe term replaced by the new name, username or address."""
         if not text:
             return text
@@ -140,7 +145,7 @@ class Pseudonym:
             text = pattern.sub(new, text)
         return text
 
-    def replace_in(self, queryset, *fields):
+    def replace_in(self, queryset: QuerySet[Any], *fields: str) -> int:
         """Replace the safe terms in these text columns of the rows that hold them; returns the rows changed."""
         replacements = self.replacements()
         if not replacements or not fields:
@@ -160,7 +165,7 @@ class Pseudonym:
             queryset.model.objects.bulk_update(changed, list(fields), batch_size=500)
         return len(changed)
 
-    def _plain_terms(self):
+    def _plain_terms(self) -> set[str]:
         terms = set()
         for term in (self.old_email, self.old_username, self.old_name):
             if len(term) >= MIN_TERM_LENGTH and _DISTINCTIVE.search(term):
@@ -168,7 +173,7 @@ class Pseudonym:
         return terms
 
 
-def _bounded(term):
+def _bounded(term: str) -> str:
     """A pattern for `term` that does not match inside a longer word or address ("ann" in "joanne")."""
     return r"(?<![\w.@-])" + re.escape(term) + r"(?![\w@-]|\.\w)"
 
@@ -176,7 +181,7 @@ def _bounded(term):
 # --- tracker's own part: the account, its invitations, second steps, sign-ins and the admin's log --------
 
 
-def _account_rows(person):
+def _account_rows(person: User) -> Iterator[dict[str, Any]]:
     organisation = person.organisation
     yield {
         "id": person.pk,
@@ -195,7 +200,7 @@ def _account_rows(person):
     }
 
 
-def _invitation_rows(person):
+def _invitation_rows(person: User) -> Iterator[dict[str, Any]]:
     invitations = Invitation.objects.filter(Q(user=person) | Q(invited_by=person)).select_related("user", "invited_by")
     for invitation in invitations.order_by("created_at", "pk"):
         yield {
@@ -208,7 +213,7 @@ def _invitation_rows(person):
         }
 
 
-def _device_rows(person):
+def _device_rows(person: User) -> Iterator[dict[str, Any]]:
     for device in TOTPDevice.objects.filter(user=person).order_by("pk"):
         yield {
             "kind": "authenticator app",
@@ -230,7 +235,7 @@ def _device_rows(person):
         }
 
 
-def _sign_in_rows(person):
+def _sign_in_rows(person: User) -> Iterator[dict[str, Any]]:
     for entry in AccessLog.objects.filter(username=person.username).order_by("attempt_time", "pk"):
         yield {
             "event": "signed in",
@@ -260,7 +265,7 @@ def _sign_in_rows(person):
         }
 
 
-def _person_sessions(person):
+def _person_sessions(person: User) -> Iterator[tuple[Session, dict[str, Any]]]:
     """Their sessions, found by decoding each stored one (a session names its user only inside its data)."""
     pending_key = "two_step_pending"
     for session in Session.objects.order_by("expire_date").iterator():
@@ -270,12 +275,12 @@ def _person_sessions(person):
             yield session, data
 
 
-def _session_rows(person):
+def _session_rows(person: User) -> Iterator[dict[str, Any]]:
     for session, data in _person_sessions(person):
         yield {"expires_at": session.expire_date, "signed_in": "_auth_user_id" in data}
 
 
-def _admin_log_rows(person):
+def _admin_log_rows(person: User) -> Iterator[dict[str, Any]]:
     user_type = ContentType.objects.get_for_model(User)
     entries = LogEntry.objects.filter(
         Q(user=person) | Q(content_type=user_type, object_id=str(person.pk))
@@ -292,7 +297,7 @@ def _admin_log_rows(person):
         }
 
 
-def _anonymise_account_traces(person, pseudonym):
+def _anonymise_account_traces(person: User, pseudonym: Pseudonym) -> dict[str, int]:
     """Sessions, second steps and pending invitations removed; sign-in records and the admin's log renamed."""
     sessions = [session.pk for session, _ in _person_sessions(person)]
     counts = {"sessions removed": Session.objects.filter(pk__in=sessions).delete()[0]}
@@ -316,7 +321,7 @@ def _anonymise_account_traces(person, pseudonym):
     return counts
 
 
-def _site_page_rows(person):
+def _site_page_rows(person: User) -> Iterator[dict[str, Any]]:
     for version in SitePageVersion.objects.filter(created_by=person).order_by("created_at", "pk"):
         yield {
             "page": version.get_page_display(),
@@ -326,7 +331,7 @@ def _site_page_rows(person):
         }
 
 
-def register():
+def register() -> None:
     """Tracker's own parts (called from TrackerConfig.ready())."""
     register_export(name="account", title="Their account", models=["tracker.User"], rows=_account_rows)
     register_export(
