@@ -1,17 +1,21 @@
 """The indicators' part of a person's data (tracker.personal_data): values they recorded, reported or decided."""
 
+from collections.abc import Iterator
+from typing import Any
+
 from django.db.models import Q
 
+from tracker.models import User
 from tracker.personal_data import display_name, register_export
 
 from .models import IndicatorChange, Measurement, MeasurementImport, MeasurementSubmission, SuccessIndicator
 
 
-def _name(user):
+def _name(user: User | None) -> str:
     return display_name(user) if user is not None else ""
 
 
-def _measurements(person):
+def _measurements(person: User) -> Iterator[dict[str, Any]]:
     for measurement in Measurement.objects.filter(recorded_by=person).select_related("measure").order_by("recorded_at"):
         yield {
             "measure": measurement.measure.name,
@@ -25,7 +29,7 @@ def _measurements(person):
         }
 
 
-def _submissions(person):
+def _submissions(person: User) -> Iterator[dict[str, Any]]:
     submissions = MeasurementSubmission.objects.filter(Q(submitted_by=person) | Q(decided_by=person)).select_related(
         "measure", "organisation", "submitted_by", "decided_by"
     )
@@ -49,7 +53,7 @@ def _submissions(person):
         }
 
 
-def _changes(person):
+def _changes(person: User) -> Iterator[dict[str, Any]]:
     changes = IndicatorChange.objects.filter(changed_by=person).select_related("indicator")
     for change in changes.order_by("changed_at", "pk"):
         yield {
@@ -73,7 +77,7 @@ def _changes(person):
         }
 
 
-def _imports(person):
+def _imports(person: User) -> Iterator[dict[str, Any]]:
     for upload in MeasurementImport.objects.filter(uploaded_by=person).order_by("uploaded_at"):
         yield {
             "file": upload.filename,
@@ -83,7 +87,7 @@ def _imports(person):
         }
 
 
-def register():
+def register() -> None:
     """The indicators' parts (called from IndicatorsConfig.ready()); nothing here writes a person's name as text."""
     register_export(
         name="measurements",

@@ -3,9 +3,13 @@
 What they were sent (reminders, notifications, report links) and their email choices: messaging/personal_data.py.
 """
 
+from collections.abc import Iterator
+from typing import Any
+
 from django.db.models import Q
 
-from tracker.personal_data import display_name, register_anonymiser, register_export
+from tracker.models import User
+from tracker.personal_data import Pseudonym, display_name, register_anonymiser, register_export
 
 from .models import (
     Action,
@@ -20,11 +24,11 @@ from .models import (
 )
 
 
-def _name(user):
+def _name(user: User | None) -> str:
     return display_name(user) if user is not None else ""
 
 
-def _actions_owned(person):
+def _actions_owned(person: User) -> Iterator[dict[str, Any]]:
     for action in Action.objects.filter(owner=person).select_related("objective__priority__plan").order_by("sort_key"):
         yield {
             "plan": action.objective.priority.plan.title,
@@ -35,7 +39,7 @@ def _actions_owned(person):
         }
 
 
-def _progress_updates(person):
+def _progress_updates(person: User) -> Iterator[dict[str, Any]]:
     updates = ProgressUpdate.objects.filter(Q(author=person) | Q(accepted_by=person)).select_related(
         "action", "organisation", "author", "accepted_by"
     )
@@ -55,7 +59,7 @@ def _progress_updates(person):
         }
 
 
-def _submissions(person):
+def _submissions(person: User) -> Iterator[dict[str, Any]]:
     submissions = Submission.objects.filter(Q(submitted_by=person) | Q(decided_by=person)).select_related(
         "action", "organisation", "submitted_by", "decided_by"
     )
@@ -76,7 +80,7 @@ def _submissions(person):
         }
 
 
-def _changes(person):
+def _changes(person: User) -> Iterator[dict[str, Any]]:
     for change in ActionChange.objects.filter(changed_by=person).select_related("action").order_by("changed_at", "pk"):
         yield {
             "item": f"Action {change.action.code}",
@@ -97,7 +101,7 @@ def _changes(person):
         }
 
 
-def _decisions(person):
+def _decisions(person: User) -> Iterator[dict[str, Any]]:
     for publication in PlanPublication.objects.filter(decided_by=person).select_related("plan"):
         yield {
             "at": publication.decided_at,
@@ -123,7 +127,7 @@ def _decisions(person):
             }
 
 
-def _anonymise(person, pseudonym):
+def _anonymise(person: User, pseudonym: Pseudonym) -> dict[str, int]:
     """Owner changes name "Former user N" (an owner change records the owner's name as it read then)."""
     renamed = 0
     for side in ("old_value", "new_value"):
@@ -133,7 +137,7 @@ def _anonymise(person, pseudonym):
     return {"owner changes renamed": renamed}
 
 
-def register():
+def register() -> None:
     """The plan's parts (called from PrioritiesConfig.ready())."""
     register_export(name="actions_owned", title="Actions they own", models=["priorities.Action"], rows=_actions_owned)
     register_export(
