@@ -1,9 +1,10 @@
 """How each item reads in the API: its `id`, its `url`, the ids of what it belongs to, ISO dates."""
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import Model
 from django.urls import reverse
+from django_stubs_ext import WithAnnotations
 from rest_framework import serializers
 from rest_framework.relations import PKOnlyObject
 
@@ -22,6 +23,12 @@ from priorities.models import (
 from tracker.models import Organisation, User
 
 STATUS_LABELS = dict(Status.choices)
+
+
+class _VisibleActions(TypedDict):
+    """What IndicatorViewSet's Prefetch(to_attr="visible_actions") attaches to each indicator."""
+
+    visible_actions: list[Action]
 
 
 def _name(user: User | None) -> str | None:
@@ -225,7 +232,7 @@ class IndicatorSerializer(serializers.ModelSerializer):
         model = SuccessIndicator
         fields = ["id", "url", "plan", "code", "statement", "actions", "measures", "archived"]
 
-    def get_actions(self, indicator: SuccessIndicator) -> list[int]:
+    def get_actions(self, indicator: WithAnnotations[SuccessIndicator, _VisibleActions]) -> list[int]:
         return [action.pk for action in indicator.visible_actions]
 
     def get_measures(self, indicator: SuccessIndicator) -> list[int]:

@@ -59,8 +59,6 @@ class SuccessIndicator(Archivable):
 
     # How an action's delete page names the indicators linked to it (priorities.services.plan_item_references).
     REFERENCE_LABEL = ("linked success indicator", "linked success indicators")
-    # Set on the rows of SuccessIndicatorQuerySet.for_overview() (and the API's list): the linked actions the person may see.
-    visible_actions: list[Action]
     actions = models.ManyToManyField("priorities.Action", related_name="indicators", blank=True)
     position = models.PositiveSmallIntegerField(default=0)
 
