@@ -62,7 +62,9 @@ def scopes_for(user: User) -> list[AccessToken.Scope]:
 
 
 @transaction.atomic
-def token_create(*, user: User, name: str, scope: str, days: int, verified: bool, client: str) -> tuple[AccessToken, str]:
+def token_create(
+    *, user: User, name: str, scope: str, days: int, verified: bool, client: str
+) -> tuple[AccessToken, str]:
     """Make a token for `user`; returns it and its secret, which is shown once and never stored.
 
     `verified`: the person's session passed two-step sign-in; it must have, where their role or
