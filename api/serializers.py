@@ -1,10 +1,9 @@
 """How each item reads in the API: its `id`, its `url`, the ids of what it belongs to, ISO dates."""
 
-from typing import Any, TypedDict
+from typing import Any, Protocol
 
 from django.db.models import Model
 from django.urls import reverse
-from django_stubs_ext import WithAnnotations
 from rest_framework import serializers
 from rest_framework.relations import PKOnlyObject
 
@@ -25,8 +24,11 @@ from tracker.models import Organisation, User
 STATUS_LABELS = dict(Status.choices)
 
 
-class _VisibleActions(TypedDict):
-    """What IndicatorViewSet's Prefetch(to_attr="visible_actions") attaches to each indicator."""
+class _WithVisibleActions(Protocol):
+    """An indicator as IndicatorViewSet reads it, with what its Prefetch(to_attr="visible_actions") attaches.
+
+    Not WithAnnotations[SuccessIndicator, ...]: drf-spectacular evaluates these hints at run time, where that fails.
+    """
 
     visible_actions: list[Action]
 
@@ -232,7 +234,7 @@ class IndicatorSerializer(serializers.ModelSerializer):
         model = SuccessIndicator
         fields = ["id", "url", "plan", "code", "statement", "actions", "measures", "archived"]
 
-    def get_actions(self, indicator: WithAnnotations[SuccessIndicator, _VisibleActions]) -> list[int]:
+    def get_actions(self, indicator: _WithVisibleActions) -> list[int]:
         return [action.pk for action in indicator.visible_actions]
 
     def get_measures(self, indicator: SuccessIndicator) -> list[int]:
