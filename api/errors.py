@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -32,7 +32,7 @@ def error_response(status_code: int, code: str, detail: str, fields: dict | None
     return JsonResponse(error_body(status_code, code, detail, fields), status=status_code)
 
 
-def _messages(value) -> list[str]:
+def _messages(value: Any) -> list[str]:
     if isinstance(value, dict):
         return [f"{key}: {message}" for key, inner in value.items() for message in _messages(inner)]
     if isinstance(value, list | tuple):
@@ -46,7 +46,7 @@ def _from_django(error: DjangoValidationError) -> exceptions.ValidationError:
     return exceptions.ValidationError({"non_field_errors": error.messages})
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with Django's own exceptions translated first and every answer in the one shape."""
     if isinstance(exc, DjangoValidationError):
         exc = _from_django(exc)
@@ -93,7 +93,7 @@ def exception_handler(exc, context):
 
 
 @csrf_exempt  # a POST to a wrong address is a 404 like any other, not a CSRF page
-def not_found(request, *args, **kwargs):
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any address under /api/ that names no endpoint."""
     return error_response(
         status.HTTP_404_NOT_FOUND, "not_found", "There is no such address in the API: see /api/v1/docs/."

@@ -12,24 +12,26 @@ import csv
 import datetime
 import itertools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.renderers import JSONRenderer
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from indicators.models import Measure, Measurement, MeasurementSubmission
-from priorities.models import Action, ActionPartner, ProgressUpdate, Status, Submission
+from priorities.models import Action, ActionPartner, ActionQuerySet, ProgressUpdate, Status, Submission
 from tracker.models import Organisation, User
 from tracker.spreadsheets import CSV_CHUNK_ROWS, neutralise, person_name
 
@@ -40,19 +42,19 @@ CHUNK_ROWS = 2000
 STATUS_LABELS = dict(Status.choices)
 
 
-def _local_iso(value):
+def _local_iso(value: datetime.datetime) -> str:
     """A time in the site's zone with its offset (Z for UTC), as the API's lists write it."""
     return timezone.localtime(value).isoformat().replace("+00:00", "Z")
 
 
-def _converters(columns, fmt):
+def _converters(columns: Iterable["Column"], fmt: str) -> list[tuple[int, Callable[[Any], Any]]]:
     """[(index, function)] for the columns whose values need one: the rest are written as they come.
 
     Chosen once per feed from the columns' types rather than tested cell by cell: a feed of 10,000
     rows has 160,000 cells. Free text in CSV gets the formula guard; choices (statuses, roles) never
     need it.
     """
-    pairs = []
+    pairs: list[tuple[int, Callable[[Any], Any]]] = []
     function: Callable[[Any], Any] | None
     for index, column in enumerate(columns):
         field = column.field
@@ -75,7 +77,7 @@ def _converters(columns, fmt):
     return pairs
 
 
-def _converted(feed, user, fmt):
+def _converted(feed: "Feed", user: User | AnonymousUser, fmt: str) -> Iterator[list[Any]]:
     """The feed's rows with each value ready for `fmt` (None stays None)."""
     pairs = _converters(feed.columns, fmt)
     for cells in feed.records(user):
@@ -106,40 +108,40 @@ class Feed:
     row: Callable[[tuple], list] | None = None
 
     @property
-    def sources(self):
+    def sources(self) -> list[str]:
         return [column.source for column in self.columns if column.source] + list(self.extra_sources)
 
-    def records(self, user) -> Iterable[list]:
+    def records(self, user: User | AnonymousUser) -> Iterable[list]:
         """Each visible record as a list of cells in column order (one query, read in chunks: none per row)."""
         queryset = self.rows(user).values_list(*self.sources)
         for values in queryset.iterator(chunk_size=CHUNK_ROWS):
             yield self.row(values) if self.row else list(values)
 
 
-def _int(help_text, **kwargs):
+def _int(help_text: str, **kwargs: Any) -> serializers.IntegerField:
     return serializers.IntegerField(help_text=help_text, **kwargs)
 
 
-def _text(help_text="", **kwargs):
+def _text(help_text: str = "", **kwargs: Any) -> serializers.CharField:
     return serializers.CharField(help_text=help_text, **kwargs)
 
 
-def _date(help_text="", **kwargs):
+def _date(help_text: str = "", **kwargs: Any) -> serializers.DateField:
     return serializers.DateField(help_text=help_text, allow_null=True, **kwargs)
 
 
-def _time(help_text="", **kwargs):
+def _time(help_text: str = "", **kwargs: Any) -> serializers.DateTimeField:
     return serializers.DateTimeField(help_text=help_text, **kwargs)
 
 
-def _number(help_text=""):
+def _number(help_text: str = "") -> serializers.FloatField:
     return serializers.FloatField(help_text=help_text, allow_null=True)
 
 
 # --- the feeds --------------------------------------------------------------------------------------
 
 
-def _overdue():
+def _overdue() -> Case:
     """Action.is_overdue, in SQL (the same expression as ActionQuerySet.for_register's overdue_flag)."""
     today = timezone.localdate()
     return Case(
@@ -149,11 +151,11 @@ def _overdue():
     )
 
 
-def _action_rows(user):
+def _action_rows(user: User | AnonymousUser) -> ActionQuerySet:
     return Action.objects.visible_to(user).live().annotate(overdue=_overdue()).order_by("sort_key", "pk")
 
 
-def _action_row(values):
+def _action_row(values: tuple) -> list:
     head, (owner_id, start, target, frequency, last_update, due, overdue), owner = values[:7], values[7:14], values[14:]
     status = head[6]
     return [
@@ -369,14 +371,17 @@ FEEDS = {
 class JsonErrors(BaseContentNegotiation):
     """A feed streams its own format; anything else it answers (an error) is JSON, whatever Accept says."""
 
-    def select_parser(self, request, parsers):
+    # The stubs say Iterable; DRF passes the request's parsers, a list or tuple.
+    def select_parser(self, request: Request, parsers: Sequence[BaseParser]) -> BaseParser | None:  # type: ignore[override]
         return parsers[0] if parsers else None
 
-    def select_renderer(self, request, renderers, format_suffix=None):
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
         return JSONRenderer(), JSONRenderer.media_type
 
 
-def _json_lines(feed, user):
+def _json_lines(feed: Feed, user: User | AnonymousUser) -> Iterator[str]:
     """One JSON array, an object per line, sent a chunk of rows at a time."""
     names = [column.name for column in feed.columns]
     rows = _converted(feed, user, "json")
@@ -393,11 +398,11 @@ def _json_lines(feed, user):
 class _Echo:
     """A file-like object whose write() returns the line, so csv.writer can feed a generator."""
 
-    def write(self, value):
+    def write(self, value: str) -> str:
         return value
 
 
-def _csv_lines(feed, user):
+def _csv_lines(feed: Feed, user: User | AnonymousUser) -> Iterator[str]:
     """A byte-order mark and the heading, then the rows a chunk at a time, every cell quoted (as csv_lines)."""
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     yield "\ufeff" + writer.writerow([column.name for column in feed.columns])
@@ -414,7 +419,7 @@ class FeedView(APIView):
     permission_classes = [TokenScope]
     content_negotiation_class = JsonErrors
 
-    def get(self, request):
+    def get(self, request: Request) -> StreamingHttpResponse:
         if self.fmt == "csv":
             body, content_type = _csv_lines(self.feed, request.user), "text/csv; charset=utf-8"
         else:
@@ -423,13 +428,16 @@ class FeedView(APIView):
         response["Content-Disposition"] = f'attachment; filename="{self.feed.name}.{self.fmt}"'
         return response
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
+    # The stubs say Response; a feed's own answer is a StreamingHttpResponse (its errors are Responses).
+    def finalize_response(  # type: ignore[override]
+        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[arg-type]
         patch_vary_headers(response, ["Authorization"])
         return response
 
 
-def feed_view(feed: Feed, fmt: str):
+def feed_view(feed: Feed, fmt: str) -> type[FeedView]:
     """A view class for one feed and format, documented with its columns."""
     if fmt == "csv":
         response = OpenApiResponse(
@@ -456,7 +464,7 @@ def feed_view(feed: Feed, fmt: str):
         operation_id=f"feed_{feed.name.replace('-', '_')}_{fmt}",
     )
 
-    def get(self, request):
+    def get(self: FeedView, request: Request) -> StreamingHttpResponse:
         return FeedView.get(self, request)
 
     name = f"{feed.name.title().replace('-', '')}{fmt.title()}Feed"

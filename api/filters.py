@@ -5,17 +5,20 @@ because every list starts from the same `visible_to(user)` QuerySet as the pages
 """
 
 import datetime
+from typing import Any, TypeVar
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema_field
 
 from indicators.models import Measure, Measurement, MeasurementSubmission, SuccessIndicator
 from messaging.models import Reminder
-from priorities.models import Action, Objective, Priority, ProgressUpdate, Status, Submission
+from priorities.models import Action, ActionQuerySet, Objective, Priority, ProgressUpdate, Status, Submission
 
 MAX_ID = 2**63 - 1  # a bigint: a larger number could only be a mistake, and the database refuses it
+
+_QS = TypeVar("_QS", bound=QuerySet[Any])
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
@@ -24,7 +27,7 @@ class IdFilter(django_filters.NumberFilter):
 
     field_class = forms.IntegerField
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
@@ -33,7 +36,7 @@ class IdFilter(django_filters.NumberFilter):
 class StrictBooleanField(forms.Field):
     """true or false (1 or 0); anything else is refused rather than read as "no filter"."""
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> bool | None:
         if value in (None, ""):
             return None
         text = str(value).strip().lower()
@@ -53,7 +56,7 @@ class ChangedSinceField(django_filters.fields.IsoDateTimeField):
     """An ISO 8601 date and time, as UTC, between 1900 and 2999: a database refuses some offsets and years
     Python accepts (PostgreSQL: a "-20:03" offset, year 50), and no change happened outside these."""
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> datetime.datetime | None:
         value = super().to_python(value)
         if value is None:
             return None
@@ -71,7 +74,7 @@ class ChangedSince(django_filters.IsoDateTimeFilter):
 
     field_class = ChangedSinceField
 
-    def __init__(self, field_name, **kwargs):
+    def __init__(self, field_name: str, **kwargs: Any) -> None:
         kwargs.setdefault("lookup_expr", "gte")
         kwargs.setdefault("label", "Changed at or after this ISO 8601 date and time.")
         super().__init__(field_name=field_name, **kwargs)
@@ -113,16 +116,16 @@ class ActionFilter(django_filters.FilterSet):
         model = Action
         fields = ["q", "plan", "priority", "objective", "status", "partner", "overdue", "changed_since"]
 
-    def search(self, queryset, name, value):
+    def search(self, queryset: ActionQuerySet, name: str, value: str) -> ActionQuerySet:
         value = value.strip()
         if not value:
             return queryset
         return queryset.filter(Q(code__icontains=value) | Q(title__icontains=value) | Q(description__icontains=value))
 
-    def filter_partner(self, queryset, name, value):
+    def filter_partner(self, queryset: ActionQuerySet, name: str, value: int) -> ActionQuerySet:
         return queryset.filter(partnerships__organisation_id=value)
 
-    def filter_overdue(self, queryset, name, value):
+    def filter_overdue(self, queryset: ActionQuerySet, name: str, value: bool | None) -> ActionQuerySet:
         """The register's rule (priorities.filters.ActionFilter.filter_overdue); false leaves the list whole."""
         if not value:
             return queryset
@@ -175,7 +178,7 @@ class MeasurementFilter(django_filters.FilterSet):
 class _DecidedSince(django_filters.FilterSet):
     changed_since = ChangedSince("submitted_at", method="filter_changed", label="Submitted or decided at or after.")
 
-    def filter_changed(self, queryset, name, value):
+    def filter_changed(self, queryset: _QS, name: str, value: datetime.datetime) -> _QS:
         return queryset.filter(Q(submitted_at__gte=value) | Q(decided_at__gte=value))
 
 

@@ -1,4 +1,8 @@
+from typing import Any
+
 from django import forms
+
+from tracker.models import User
 
 from .models import AccessToken
 from .services import DEFAULT_EXPIRY_DAYS, EXPIRY_DAYS, scopes_for
@@ -9,7 +13,7 @@ SCOPE_HINTS = {
 }
 
 
-def _days_label(days):
+def _days_label(days: int) -> str:
     return "1 year" if days == 365 else f"{days} days"
 
 
@@ -31,7 +35,7 @@ class TokenForm(forms.Form):
     )
     scope = forms.ChoiceField(label="What it may do", widget=forms.RadioSelect, initial=AccessToken.Scope.READ)
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["scope"]
         assert isinstance(field, forms.ChoiceField)

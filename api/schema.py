@@ -5,9 +5,12 @@ README.md ("API and data feeds"), whenever the schema changes: tests/api/test_sc
 served schema with tests/api/schema_versions.json and fails otherwise.
 """
 
+from typing import Any
+
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_parameter_type
+from drf_spectacular.utils import Direction
 from rest_framework import serializers
 
 from .permissions import StaffOnly
@@ -45,7 +48,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     target_class = "api.authentication.BearerTokenAuthentication"
     name = "personalAccessToken"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: openapi.AutoSchema) -> dict[str, Any]:
         return {
             "type": "http",
             "scheme": "bearer",
@@ -54,7 +57,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-def _header(name, description, schema=None):
+def _header(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     schema = schema or {"type": "string"}
     return build_parameter_type(name=name, schema=schema, location="header", description=description)
 
@@ -62,13 +65,13 @@ def _header(name, description, schema=None):
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's, plus the error responses, conditional GETs and idempotent POSTs of this API."""
 
-    def _is_feed(self):
+    def _is_feed(self) -> bool:
         return getattr(self.view, "feed", None) is not None
 
-    def _is_list(self):
+    def _is_list(self) -> bool:
         return self.method == "GET" and self._is_list_view()
 
-    def _get_parameters(self):
+    def _get_parameters(self) -> list[dict[str, Any]]:
         parameters = super()._get_parameters()
         if self.method == "GET" and not self._is_feed():
             parameters.append(
@@ -85,7 +88,7 @@ class AutoSchema(openapi.AutoSchema):
             )
         return parameters
 
-    def _get_response_bodies(self, direction="response"):
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         if not self.view.authentication_classes:  # the schema and the docs themselves
             return responses

@@ -1,7 +1,11 @@
 """How each item reads in the API: its `id`, its `url`, the ids of what it belongs to, ISO dates."""
 
+from typing import Any, Protocol
+
+from django.db.models import Model
 from django.urls import reverse
 from rest_framework import serializers
+from rest_framework.relations import PKOnlyObject
 
 from indicators.models import Measure, Measurement, MeasurementSubmission, SuccessIndicator
 from messaging.models import Reminder
@@ -15,20 +19,29 @@ from priorities.models import (
     Status,
     Submission,
 )
-from tracker.models import Organisation
+from tracker.models import Organisation, User
 
 STATUS_LABELS = dict(Status.choices)
 
 
-def _name(user) -> str | None:
+class _WithVisibleActions(Protocol):
+    """An indicator as IndicatorViewSet reads it, with what its Prefetch(to_attr="visible_actions") attaches.
+
+    Not WithAnnotations[SuccessIndicator, ...]: drf-spectacular evaluates these hints at run time, where that fails.
+    """
+
+    visible_actions: list[Action]
+
+
+def _name(user: User | None) -> str | None:
     return str(user) if user is not None else None
 
 
-def _api_report_name(report) -> str | None:
+def _api_report_name(report: Submission | MeasurementSubmission) -> str | None:
     """The token a partner's report came through, or None ("api_report" is a reverse one-to-one)."""
     try:
         return report.api_report.token_name
-    except report._meta.model.api_report.RelatedObjectDoesNotExist:
+    except report._meta.model.api_report.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]  # made by Django at run time
         return None
 
 
@@ -42,10 +55,11 @@ class Link(serializers.HyperlinkedIdentityField):
     only by the id.
     """
 
-    def __init__(self, basename, **kwargs):
+    def __init__(self, basename: str, **kwargs: Any) -> None:
         super().__init__(view_name=f"api:{basename}-detail", **kwargs)
 
-    def to_representation(self, value):
+    # A plain str, not DRF's Hyperlink (a str subclass that only carries a name for the browsable API).
+    def to_representation(self, value: Model | PKOnlyObject) -> str:  # type: ignore[override]
         request = self.context["request"]
         templates = request.__dict__.setdefault("_api_link_templates", {})
         template = templates.get(self.view_name)
@@ -101,7 +115,7 @@ class PersonSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.SerializerMethodField()
 
-    def get_name(self, person) -> str:
+    def get_name(self, person: User) -> str:
         return str(person)
 
 
@@ -162,7 +176,7 @@ class ActionSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
-    def get_page_url(self, action) -> str:
+    def get_page_url(self, action: Action) -> str:
         request = self.context["request"]
         templates = request.__dict__.setdefault("_api_link_templates", {})
         if "page" not in templates:
@@ -170,7 +184,7 @@ class ActionSerializer(serializers.ModelSerializer):
             templates["page"] = address.replace(str(PLACEHOLDER_PK), "{pk}")
         return templates["page"].format(pk=action.pk)
 
-    def get_status_label(self, action) -> str:
+    def get_status_label(self, action: Action) -> str:
         return STATUS_LABELS[action.status]
 
 
@@ -203,10 +217,10 @@ class StatusHistorySerializer(serializers.ModelSerializer):
             "public",
         ]
 
-    def get_author(self, update) -> str | None:
+    def get_author(self, update: ProgressUpdate) -> str | None:
         return _name(update.author)
 
-    def get_accepted_by(self, update) -> str | None:
+    def get_accepted_by(self, update: ProgressUpdate) -> str | None:
         return _name(update.accepted_by)
 
 
@@ -220,10 +234,10 @@ class IndicatorSerializer(serializers.ModelSerializer):
         model = SuccessIndicator
         fields = ["id", "url", "plan", "code", "statement", "actions", "measures", "archived"]
 
-    def get_actions(self, indicator) -> list[int]:
+    def get_actions(self, indicator: _WithVisibleActions) -> list[int]:
         return [action.pk for action in indicator.visible_actions]
 
-    def get_measures(self, indicator) -> list[int]:
+    def get_measures(self, indicator: SuccessIndicator) -> list[int]:
         return [measure.pk for measure in indicator.measures.all()]
 
 
@@ -300,13 +314,13 @@ class _ReportStateMixin(serializers.Serializer):
         help_text="The name of the access token it came through, if it came through the API."
     )
 
-    def get_submitted_by(self, submission) -> str:
+    def get_submitted_by(self, submission: Submission | MeasurementSubmission) -> str:
         return str(submission.submitted_by)
 
-    def get_decided_by(self, submission) -> str | None:
+    def get_decided_by(self, submission: Submission | MeasurementSubmission) -> str | None:
         return _name(submission.decided_by)
 
-    def get_reported_through_api(self, submission) -> str | None:
+    def get_reported_through_api(self, submission: Submission | MeasurementSubmission) -> str | None:
         return _api_report_name(submission)
 
 

@@ -12,16 +12,19 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from indicators.models import Measure
+from indicators.models import Measure, Measurement, MeasurementSubmission
 from indicators.services import measurement_record, measurement_submission_create
 from priorities.models import Action, ProgressUpdate, Submission
 from priorities.services import action_record_update, submission_create
 from tracker.accounts import account_notice_register, notify_account_change
+from tracker.models import User
 from tracker.two_step import two_step_required
 
 from .models import TOKEN_PREFIX, VISIBLE_CHARACTERS, AccessToken, ApiReport, IdempotentRequest, token_hash
@@ -45,13 +48,13 @@ NOTICES = {
 }
 
 
-def register_notices():
+def register_notices() -> None:
     """The emails about tokens join the account notices (tracker.accounts), sent the same way."""
     for event, subject in NOTICES.items():
         account_notice_register(event, subject)
 
 
-def scopes_for(user) -> list[AccessToken.Scope]:
+def scopes_for(user: User) -> list[AccessToken.Scope]:
     """The scopes a person may give a token: reporting is for partners and the secretariat."""
     if user.role in (user.Role.PARTNER, user.Role.SECRETARIAT):
         return [AccessToken.Scope.READ, AccessToken.Scope.REPORT]
@@ -59,7 +62,9 @@ def scopes_for(user) -> list[AccessToken.Scope]:
 
 
 @transaction.atomic
-def token_create(*, user, name: str, scope: str, days: int, verified: bool, client: str) -> tuple[AccessToken, str]:
+def token_create(
+    *, user: User, name: str, scope: str, days: int, verified: bool, client: str
+) -> tuple[AccessToken, str]:
     """Make a token for `user`; returns it and its secret, which is shown once and never stored.
 
     `verified`: the person's session passed two-step sign-in; it must have, where their role or
@@ -116,7 +121,7 @@ def token_create(*, user, name: str, scope: str, days: int, verified: bool, clie
 
 
 @transaction.atomic
-def token_revoke(*, token: AccessToken, by, client: str) -> AccessToken | None:
+def token_revoke(*, token: AccessToken, by: User, client: str) -> AccessToken | None:
     """Revoke a token at once (its owner, or the secretariat); None if it was revoked already.
 
     The secretariat revoking someone else's token is logged and the owner emailed.
@@ -166,7 +171,7 @@ def token_authenticate(secret: str) -> AccessToken | None:
 # --- reports -----------------------------------------------------------------------------------------
 
 
-def _require_report_scope(token: AccessToken):
+def _require_report_scope(token: AccessToken) -> None:
     if not token.can_report:
         raise PermissionDenied("This token may only read: make a token with the “read and report” scope to report.")
 
@@ -202,11 +207,11 @@ def measure_report(
     measure: Measure,
     period_start: datetime.date,
     period_end: datetime.date,
-    value=None,
+    value: Decimal | None = None,
     text_value: str = "",
     source: str = "",
     note: str = "",
-):
+) -> MeasurementSubmission | Measurement:
     """Report a measure's value for a period: a partner's waits for review, the secretariat's is recorded."""
     _require_report_scope(token)
     user = token.user
@@ -237,7 +242,7 @@ class IdempotencyKeyReused(Exception):
     """The key was sent before with another method, path or body."""
 
 
-def request_fingerprint(*, method: str, path: str, data) -> str:
+def request_fingerprint(*, method: str, path: str, data: Any) -> str:
     """A hash of what a POST asked for: a key sent again must come with the same request."""
     text = json.dumps([method, path, data], sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tracker.forms import apply_errors
 from tracker.paging import page_of
-from tracker.permissions import SECRETARIAT, role_required
+from tracker.permissions import SECRETARIAT, AuthenticatedHttpRequest, role_required
 from tracker.security import client_address
 from tracker.two_step import two_step_required
 
@@ -22,11 +23,18 @@ from .services import MAX_LIVE_TOKENS, token_create, token_revoke
 PAST_SHOWN = 10
 
 
-def _needs_second_step(request):
+def _needs_second_step(request: AuthenticatedHttpRequest) -> bool:
     return two_step_required(request.user) and not request.user.is_verified()
 
 
-def _page(request, form, *, status=200, created=None, secret=None):
+def _page(
+    request: AuthenticatedHttpRequest,
+    form: TokenForm,
+    *,
+    status: int = 200,
+    created: AccessToken | None = None,
+    secret: str | None = None,
+) -> HttpResponse:
     mine = AccessToken.objects.filter(user=request.user)
     # At most MAX_LIVE_TOKENS live ones (token_create refuses more), and the latest few past ones.
     live = list(mine.filter(revoked_at__isnull=True, expires_at__gt=timezone.now()))
@@ -47,7 +55,7 @@ def _page(request, form, *, status=200, created=None, secret=None):
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def token_list(request):
+def token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Your tokens, and the form to make one: its secret is shown on the answer to the POST, once."""
     form = TokenForm(request.POST or None, user=request.user)
     if request.method == "POST":
@@ -74,7 +82,7 @@ def token_list(request):
 
 @require_POST
 @login_required
-def token_revoke_view(request, pk):
+def token_revoke_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Revoke one of your tokens (the secretariat: anyone's); it is refused from the next request on."""
     tokens = AccessToken.objects.visible_to(request.user).select_related("user")
     token = get_object_or_404(tokens, pk=pk)
@@ -92,7 +100,7 @@ def token_revoke_view(request, pk):
 @never_cache
 @require_http_methods(["GET"])
 @role_required(SECRETARIAT)
-def token_everyone(request):
+def token_everyone(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Every live token, whoever holds it, newest first, a page at a time: the secretariat reviews and revokes."""
     tokens = AccessToken.objects.usable().select_related("user__organisation").order_by("-created_at", "-pk")
     page = page_of(request, tokens)

@@ -1,8 +1,11 @@
 """/api/v1/: the read API, the writes for integrations, the feeds, the OpenAPI schema and its docs."""
 
+from typing import Any
+
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.routers import APIRootView, DefaultRouter
@@ -22,7 +25,7 @@ class Root(APIRootView):
     permission_classes = [AllowAny]
     throttle_classes = []
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().get(request, *args, **kwargs)
         links = {
             "version": API_VERSION,

@@ -1,4 +1,5 @@
 import datetime
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -112,6 +113,8 @@ class User(AbstractUser):
     )
 
     objects: ClassVar[TrackerUserManager] = TrackerUserManager()
+    # Set on request.user by django-otp's OTPMiddleware: whether this session passed its second step.
+    is_verified: Callable[[], bool]
 
     class Meta:
         ordering = ["username"]
