@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from tests.factories import MeasureFactory, MeasurementFactory, SuccessIndicatorFactory
+from tests.factories import MeasureFactory, MeasurementFactory, PlanFactory, SuccessIndicatorFactory
 from tracker.spreadsheets import neutralise
 
 pytestmark = pytest.mark.django_db
@@ -14,8 +14,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def two_indicators(secretariat):
-    first = MeasureFactory(indicator=SuccessIndicatorFactory(code="SI1"), name='=HYPERLINK("http://evil")')
-    second = MeasureFactory(indicator=SuccessIndicatorFactory(code="SI2"), name="Prosecutions")
+    # One plan: the export orders by plan first (by the plans' own ordering, their titles), then by code.
+    plan = PlanFactory()
+    first = MeasureFactory(indicator=SuccessIndicatorFactory(code="SI1", plan=plan), name='=HYPERLINK("http://evil")')
+    second = MeasureFactory(indicator=SuccessIndicatorFactory(code="SI2", plan=plan), name="Prosecutions")
     MeasurementFactory(
         measure=first,
         period_start=datetime.date(2024, 1, 1),
