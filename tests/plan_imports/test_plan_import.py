@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -454,6 +455,17 @@ def test_unknown_organisations_are_created_only_when_ticked(secretariat, partner
     assert ActionPartner.objects.filter(organisation=interpol).count() == 2
 
 
+def says_tick(html):
+    """Whether a page tells the reader to tick something: the word, not four letters that a random CSRF token
+    may hold (a run on PostgreSQL failed on a token containing "...nfotickxq...")."""
+    return re.search(r"\btick", html, re.IGNORECASE) is not None
+
+
+def test_says_tick_reads_words_not_tokens():
+    assert says_tick("Tick it under New organisations") and says_tick("<p>tick the box</p>")
+    assert not says_tick('<input type="hidden" name="csrfmiddlewaretoken" value="nfoTickxq3hwom">')
+
+
 def test_the_preview_never_asks_to_tick_a_box_it_does_not_show(client, secretariat, partners):
     """With other problems the organisation boxes are not shown: no message may say to tick them."""
     client.force_login(secretariat)
@@ -461,15 +473,15 @@ def test_the_preview_never_asks_to_tick_a_box_it_does_not_show(client, secretari
     upload = PlanImport.objects.get()
     preview = client.get(upload.get_absolute_url()).content.decode()
     assert 'name="create_organisation"' not in preview and 'id="new-organisations"' not in preview
-    assert "tick" not in preview.lower()
+    assert not says_tick(preview)
     assert "No organisation is called “Interpol”: correct the name, or add it as a new organisation once" in preview
     for page in (
         client.get(upload.get_absolute_url(), {"show": "errors"}).content.decode(),
         client.post(reverse("plan_imports:plan-import-confirm", kwargs={"token": upload.token})).content.decode(),
     ):
-        assert 'name="create_organisation"' not in page and "tick" not in page.lower()
+        assert 'name="create_organisation"' not in page and not says_tick(page)
     report = client.get(reverse("plan_imports:plan-import-errors", kwargs={"token": upload.token}))
-    assert "tick" not in b"".join(report.streaming_content if report.streaming else [report.content]).decode().lower()
+    assert not says_tick(b"".join(report.streaming_content if report.streaming else [report.content]).decode())
     # Once only the organisation is unknown, the box is there, and the messages point to it.
     response = upload_file(client, [row(**{"lead partners": "Interpol"})])
     preview = client.get(response["Location"]).content.decode()
