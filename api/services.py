@@ -215,33 +215,24 @@ def measure_report(
     """Report a measure's value for a period: a partner's waits for review, the secretariat's is recorded."""
     _require_report_scope(token)
     user = token.user
+    # The value's fields, for either service (their types are this function's parameters').
+    fields: dict[str, Any] = {
+        "measure": measure,
+        "by": user,
+        "period_start": period_start,
+        "period_end": period_end,
+        "value": value,
+        "text_value": text_value,
+        "source": source,
+        "note": note,
+    }
     if user.role == user.Role.PARTNER:
         # PermissionDenied when the partner's organisation does not report this measure
-        submission = measurement_submission_create(
-            measure=measure,
-            by=user,
-            period_start=period_start,
-            period_end=period_end,
-            value=value,
-            text_value=text_value,
-            source=source,
-            note=note,
-            via_api_token=token.name,
-        )
+        submission = measurement_submission_create(**fields, via_api_token=token.name)
         ApiReport.objects.create(token=token, token_name=token.name, value_submission=submission)
         return submission
     if user.role == user.Role.SECRETARIAT:
-        return measurement_record(
-            measure=measure,
-            by=user,
-            period_start=period_start,
-            period_end=period_end,
-            value=value,
-            text_value=text_value,
-            source=source,
-            note=note,
-            via="api",
-        )
+        return measurement_record(**fields, via="api")
     raise PermissionDenied("Only partners and the secretariat report values.")
 
 

@@ -15,9 +15,9 @@ of rows. plan_imports.services.plan_import_confirm writes a valid file in one tr
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from django.db.models import Field, Model, Q
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 from priorities.models import Action, ActionPartner, Objective, Plan, Priority, UpdateFrequency
@@ -42,19 +42,12 @@ COLUMNS = (
 )
 # Without these the file cannot say what it is about; the others may be left out (their cells are then blank).
 REQUIRED_COLUMNS = ("priority", "objective", "action", "action title", "description")
-
-
-def _max_length(model: type[Model], name: str) -> int:
-    model_field = model._meta.get_field(name)
-    assert isinstance(model_field, Field)
-    return cast(int, model_field.max_length)  # a CharField's is always set
-
-
-CODE_MAX_LENGTH = _max_length(Action, "code")
-PRIORITY_TITLE_MAX_LENGTH = _max_length(Priority, "title")
-OBJECTIVE_TITLE_MAX_LENGTH = _max_length(Objective, "title")
-ACTION_TITLE_MAX_LENGTH = _max_length(Action, "title")
-ORGANISATION_NAME_MAX_LENGTH = _max_length(Organisation, "name")
+# A CharField's max_length is always set (`or 0` tells mypy so, as in indicators/importing.py).
+CODE_MAX_LENGTH = Action._meta.get_field("code").max_length or 0
+PRIORITY_TITLE_MAX_LENGTH = Priority._meta.get_field("title").max_length or 0
+OBJECTIVE_TITLE_MAX_LENGTH = Objective._meta.get_field("title").max_length or 0
+ACTION_TITLE_MAX_LENGTH = Action._meta.get_field("title").max_length or 0
+ORGANISATION_NAME_MAX_LENGTH = Organisation._meta.get_field("name").max_length or 0
 DESCRIPTION_MAX_LENGTH = 10_000
 PRIORITY_NUMBER_MAX = 32767  # PositiveSmallIntegerField
 FIRST_YEAR, LAST_YEAR = 1900, 2999  # the dates an action's schedule may be counted from
@@ -321,7 +314,8 @@ def _parse_optional_date(row: PlanRow, column: str, cell: Any) -> datetime.date 
         return None
     date, problem = parse_date(cell)
     if date is None:
-        row.error(column, problem or f"“{cell_text(cell)}” is not a date.")
+        assert problem is not None  # parse_date gives a date or says why not
+        row.error(column, problem)
         return None
     if not FIRST_YEAR <= date.year <= LAST_YEAR:
         row.error(
